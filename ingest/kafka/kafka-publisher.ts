@@ -1,0 +1,173 @@
+// Publishes records to Kafka with an idempotent producer, acks from all in-sync replicas, bounded
+// retries and a bounded wait, merging concurrent requests into one sendBatch.
+import { CompressionTypes, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { createGroupCommit } from '../group-commit.ts';
+import { FORMAT_VERSION } from '../record-format.ts';
+import { PublishError, recordKey, type OutboundRecord, type RecordPublisher } from '../record-log.ts';
+import { ensureTopic, type TopicOptions } from './topic.ts';
+
+export interface KafkaPublisherOptions extends TopicOptions {
+  produceTimeoutMs: number;
+  compression: 'none' | 'gzip';
+  /** A merged send stops growing past this many uncompressed bytes. */
+  maxGroupBytes: number;
+  /** How often readiness is re-checked against the cluster while idle. */
+  probeIntervalMs?: number;
+}
+
+export interface KafkaPublisher extends RecordPublisher {
+  /** Connects in the background, retrying until closed; readiness follows. */
+  start(): void;
+}
+
+const MESSAGE_TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+
+function toMessage(record: OutboundRecord): Message {
+  return {
+    key: recordKey(record.tenant, record.cluster),
+    value: record.value,
+    headers: { tenant: record.tenant, cluster: record.cluster, 'format-version': String(FORMAT_VERSION) },
+  };
+}
+
+export function createKafkaPublisher(kafka: Kafka, options: KafkaPublisherOptions, logger: Logger): KafkaPublisher {
+  const log = logger.child({ component: 'kafka-publisher', topic: options.topic });
+  const compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+  let producer: Producer | undefined;
+  let admin: Admin | undefined;
+  let connected = false;
+  let healthy = false;
+  let closed = false;
+  let connecting: Promise<void> | undefined;
+  let probeTimer: NodeJS.Timeout | undefined;
+
+  const newProducer = (): Producer =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: { retries: 3 },
+    });
+
+  const send = async (messages: Message[]): Promise<void> => {
+    if (!producer || !connected) throw new PublishError('Kafka is not connected', 'unavailable');
+    await producer.sendBatch({ topicMessages: [{ topic: options.topic, messages }], acks: -1, timeout: options.produceTimeoutMs, compression });
+  };
+
+  /**
+   * After a failed send the idempotent producer must not be reused: kafkajs keeps the sequence
+   * numbers of a send that may have reached the log, and the broker would then take the next,
+   * different batch with those numbers for a duplicate and drop it while answering success.
+   */
+  const resetProducer = (err: unknown): void => {
+    if (closed) return;
+    healthy = false;
+    connected = false;
+    log.warn({ err }, 'Kafka send failed; reconnecting with a new producer');
+    const old = producer;
+    producer = undefined;
+    void old?.disconnect().catch(() => undefined);
+    connect();
+  };
+
+  const group = createGroupCommit<OutboundRecord[]>({
+    maxGroupBytes: options.maxGroupBytes,
+    sizeOf: (records) => records.reduce((n, r) => n + r.value.length, 0),
+    async write(batches) {
+      const messages = batches.flat().map(toMessage);
+      try {
+        await send(messages);
+      } catch (err) {
+        const type = (err as { type?: string }).type;
+        if (type && MESSAGE_TOO_LARGE.has(type) && messages.length > 1) {
+          // The merged batch exceeds the topic's limit for one partition: fall back to one record per send.
+          log.warn({ records: messages.length }, 'merged batch too large for the topic; sending records one by one');
+          for (const m of messages) await send([m]);
+        } else {
+          if (!(err instanceof PublishError)) resetProducer(err);
+          throw err;
+        }
+      }
+      healthy = true;
+    },
+  });
+
+  const probe = async (): Promise<void> => {
+    if (!admin || !connected) return;
+    try {
+      await admin.describeCluster();
+      const offsets = await admin.fetchTopicMetadata({ topics: [options.topic] });
+      healthy = offsets.topics.length === 1;
+    } catch (err) {
+      if (healthy) log.warn({ err }, 'Kafka readiness probe failed');
+      healthy = false;
+    }
+  };
+
+  const connectOnce = async (): Promise<void> => {
+    if (!admin) {
+      admin = kafka.admin();
+    }
+    await admin.connect();
+    const topic = await ensureTopic(admin, options);
+    if (topic === 'created') log.info({ partitions: options.partitions }, 'created Kafka topic');
+    producer = newProducer();
+    await producer.connect();
+    connected = true;
+    healthy = true;
+    log.info('connected to Kafka');
+  };
+
+  function connect(): void {
+    if (connecting || closed) return;
+    connecting = (async () => {
+      let delay = 250;
+      while (!closed && !connected) {
+        try {
+          await connectOnce();
+        } catch (err) {
+          log.warn({ err, retryInMs: delay }, 'cannot reach Kafka yet');
+          await new Promise((r) => setTimeout(r, delay).unref());
+          delay = Math.min(delay * 2, 5000);
+        }
+      }
+    })().finally(() => {
+      connecting = undefined;
+    });
+  }
+
+  return {
+    start() {
+      connect();
+      probeTimer = setInterval(() => void probe(), options.probeIntervalMs ?? 5000);
+      probeTimer.unref();
+    },
+
+    async publish(records) {
+      if (closed) throw new PublishError('the service is shutting down', 'closed');
+      if (!connected) throw new PublishError('Kafka is unreachable', 'unavailable');
+      if (records.length === 0) return;
+      const deadline = AbortSignal.timeout(options.produceTimeoutMs);
+      try {
+        await group.submit([...records], deadline);
+      } catch (err) {
+        if (err instanceof PublishError) throw err;
+        if (deadline.aborted) throw new PublishError(`Kafka did not acknowledge within ${options.produceTimeoutMs} ms`, 'timeout', { cause: err });
+        throw new PublishError(`Kafka rejected the records: ${(err as Error).message}`, 'unavailable', { cause: err });
+      }
+    },
+
+    isReady() {
+      return connected && healthy && !closed;
+    },
+
+    async close() {
+      await group.drain();
+      closed = true;
+      if (probeTimer) clearInterval(probeTimer);
+      await Promise.allSettled([producer?.disconnect(), admin?.disconnect()]);
+      connected = false;
+    },
+  };
+}

@@ -1,0 +1,98 @@
+// From a decoded request to the records to publish: validate each series, drop what the limits
+// or the allowlist exclude, group the rest by cluster, encode one or more records per cluster.
+// Pure: no I/O, no clock (the caller passes `now`).
+import type { DecodedWrite } from './decode/decoded-write.ts';
+import { findLabel, labelValue, validateSeries, type SeriesLimits } from './decode/labels.ts';
+import { encodeRecords } from '../ingest/record-format.ts';
+import type { OutboundRecord } from '../ingest/record-log.ts';
+
+export const DEFAULT_CLUSTER = 'default';
+
+export interface RecordOptions extends SeriesLimits {
+  clusterLabel: string;
+  maxSampleFutureMs: number;
+  maxRecordBytes: number;
+  metricAllowlist?: RegExp;
+}
+
+export interface SeriesProblem {
+  reason: string;
+  detail: string;
+}
+
+export interface PreparedRecords {
+  records: OutboundRecord[];
+  samplesAccepted: number;
+  /** Samples of series dropped as invalid, by reason. */
+  samplesRejected: Map<string, number>;
+  /** Samples of series outside the metric allowlist (dropped on purpose, not an error). */
+  samplesFiltered: number;
+  /** The first few problems, for the 400 answer and the log. */
+  problems: SeriesProblem[];
+  invalidSeries: number;
+}
+
+const MAX_REPORTED_PROBLEMS = 5;
+const encoder = new TextEncoder();
+const METRIC_NAME = encoder.encode('__name__');
+
+export function prepareRecords(write: DecodedWrite, tenant: string, now: number, options: RecordOptions): PreparedRecords {
+  const clusterName = encoder.encode(options.clusterLabel);
+  const latest = now + options.maxSampleFutureMs;
+  const byCluster = new Map<string, number[]>();
+  const result: PreparedRecords = { records: [], samplesAccepted: 0, samplesRejected: new Map(), samplesFiltered: 0, problems: [], invalidSeries: 0 };
+
+  const reject = (series: number, reason: string, detail: string): void => {
+    const samples = write.sampleStart[series + 1] - write.sampleStart[series];
+    result.samplesRejected.set(reason, (result.samplesRejected.get(reason) ?? 0) + samples);
+    result.invalidSeries++;
+    if (result.problems.length < MAX_REPORTED_PROBLEMS) result.problems.push({ reason, detail });
+  };
+
+  for (let s = 0; s < write.seriesCount; s++) {
+    const samples = write.sampleStart[s + 1] - write.sampleStart[s];
+    if (samples === 0) continue; // histogram- or exemplar-only series carry nothing we forward
+    const problem = validateSeries(write, s, options);
+    if (problem) {
+      reject(s, problem.reason, problem.detail);
+      continue;
+    }
+    if (options.metricAllowlist) {
+      const name = labelValue(write, findLabel(write, s, METRIC_NAME));
+      if (!options.metricAllowlist.test(name)) {
+        result.samplesFiltered += samples;
+        continue;
+      }
+    }
+    const future = futureSample(write, s, latest);
+    if (future >= 0) {
+      const name = labelValue(write, findLabel(write, s, METRIC_NAME));
+      reject(s, 'sample_too_far_in_future', `${name} has a sample at ${new Date(write.timestamps[future]).toISOString()}, more than ${options.maxSampleFutureMs / 1000}s ahead`);
+      continue;
+    }
+    const entry = findLabel(write, s, clusterName);
+    const cluster = entry < 0 ? DEFAULT_CLUSTER : labelValue(write, entry) || DEFAULT_CLUSTER;
+    let list = byCluster.get(cluster);
+    if (!list) byCluster.set(cluster, (list = []));
+    list.push(s);
+    result.samplesAccepted += samples;
+  }
+
+  for (const [cluster, seriesList] of byCluster) {
+    let samples = 0;
+    for (const s of seriesList) samples += write.sampleStart[s + 1] - write.sampleStart[s];
+    const values = encodeRecords(write, seriesList, options.maxRecordBytes);
+    for (const value of values) {
+      // Sample counts per record are only for metrics; attribute them to the first record.
+      result.records.push({ tenant, cluster, value, samples: value === values[0] ? samples : 0 });
+    }
+  }
+  return result;
+}
+
+function futureSample(write: DecodedWrite, series: number, latest: number): number {
+  for (let i = write.sampleStart[series], end = write.sampleStart[series + 1]; i < end; i++) {
+    if (write.timestamps[i] > latest) return i;
+  }
+  return -1;
+}

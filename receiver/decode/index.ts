@@ -1,0 +1,120 @@
+// Entry point of the decode stage: Content-Type → schema, snappy → protobuf → DecodedWrite.
+//
+// Errors are typed so the HTTP layer can map them without parsing messages; all extend DecodeError:
+//   UnsupportedMediaTypeError ('unsupported_media_type') → 415
+//   SnappyError 'too_large' → 413, 'corrupt_snappy' → 400
+//   ProtobufError 'too_large' → 413, 'malformed' / 'invalid' → 400
+// `decodeErrorStatus` does exactly that mapping.
+
+import { DecodeError } from './decode-error.ts';
+import type { DecodedWrite } from './decoded-write.ts';
+import { ProtobufError, decodeWriteRequestV1 } from './remote-write-v1.ts';
+import type { DecodeLimits } from './remote-write-v1.ts';
+import { decodeRequestV2 } from './remote-write-v2.ts';
+import { SnappyError, snappyDecode } from './snappy.ts';
+
+export { DecodeError } from './decode-error.ts';
+export type { DecodeErrorReason } from './decode-error.ts';
+export type { DecodedWrite } from './decoded-write.ts';
+export { STALE_NAN_HI, STALE_NAN_LO } from './decoded-write.ts';
+export { ProtobufError, decodeWriteRequestV1 } from './remote-write-v1.ts';
+export type { DecodeLimits, ProtobufErrorReason } from './remote-write-v1.ts';
+export { decodeRequestV2 } from './remote-write-v2.ts';
+export { SnappyError, snappyDecode, snappyDecodedLength } from './snappy.ts';
+export type { SnappyErrorReason } from './snappy.ts';
+export * from './labels.ts';
+
+export const PROTO_V1 = 'prometheus.WriteRequest';
+export const PROTO_V2 = 'io.prometheus.write.v2.Request';
+
+/** The Content-Type is not application/x-protobuf, or names a proto= message we do not decode. */
+export class UnsupportedMediaTypeError extends DecodeError {
+  override readonly name = 'UnsupportedMediaTypeError';
+  readonly reason = 'unsupported_media_type' as const;
+  readonly contentType: string | undefined;
+
+  constructor(contentType: string | undefined, message: string) {
+    super(message);
+    this.contentType = contentType;
+  }
+}
+
+export interface RemoteWriteDecodeLimits extends DecodeLimits {
+  /** Maximum decompressed body size; checked against the snappy header before allocating. */
+  readonly maxDecodedBytes: number;
+}
+
+export interface DecodedRemoteWrite {
+  readonly version: 1 | 2;
+  readonly write: DecodedWrite;
+}
+
+export type RemoteWriteDecodeError = UnsupportedMediaTypeError | SnappyError | ProtobufError;
+
+/**
+ * Which remote-write schema a Content-Type selects (RW 2.0 spec, "Content-Type"):
+ * `application/x-protobuf` → 1; `...;proto=prometheus.WriteRequest` → 1;
+ * `...;proto=io.prometheus.write.v2.Request` → 2. A missing or empty header means 1.0, as in
+ * Prometheus' own receiver. The media type and parameter names are case-insensitive, parameter
+ * values may be quoted; the proto= value is compared exactly. Anything else throws
+ * UnsupportedMediaTypeError.
+ */
+export function remoteWriteVersion(contentType: string | undefined): 1 | 2 {
+  if (contentType === undefined || contentType.trim() === '') return 1;
+  const parts = contentType.split(';');
+  const mediaType = parts[0].trim().toLowerCase();
+  if (mediaType !== 'application/x-protobuf') {
+    throw new UnsupportedMediaTypeError(contentType, `unsupported Content-Type ${JSON.stringify(contentType)}: expected application/x-protobuf`);
+  }
+  let version: 1 | 2 = 1;
+  let seenProto = false;
+  for (let i = 1; i < parts.length; i++) {
+    const param = parts[i].trim();
+    if (param === '') continue;
+    const eq = param.indexOf('=');
+    if (eq < 0) continue;
+    const name = param.slice(0, eq).trim().toLowerCase();
+    if (name !== 'proto') continue;
+    let value = param.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (seenProto) {
+      throw new UnsupportedMediaTypeError(contentType, `Content-Type ${JSON.stringify(contentType)} has more than one proto= parameter`);
+    }
+    seenProto = true;
+    if (value === PROTO_V1) version = 1;
+    else if (value === PROTO_V2) version = 2;
+    else {
+      throw new UnsupportedMediaTypeError(contentType, `unsupported proto=${JSON.stringify(value)}: expected ${PROTO_V1} or ${PROTO_V2}`);
+    }
+  }
+  return version;
+}
+
+/**
+ * Decodes one remote-write request body (snappy block-compressed protobuf). The schema comes from
+ * the Content-Type (see remoteWriteVersion). `limits` is the limits object, or just the maximum
+ * decompressed size in bytes. Throws UnsupportedMediaTypeError, SnappyError or ProtobufError (all
+ * DecodeError), and nothing else, for any byte string.
+ */
+export function decodeRemoteWrite(
+  body: Uint8Array,
+  contentType: string | undefined,
+  limits: RemoteWriteDecodeLimits | number,
+): DecodedRemoteWrite {
+  const l: RemoteWriteDecodeLimits = typeof limits === 'number' ? { maxDecodedBytes: limits } : limits;
+  const version = remoteWriteVersion(contentType);
+  const raw = snappyDecode(body, l.maxDecodedBytes);
+  const write = version === 1 ? decodeWriteRequestV1(raw, l) : decodeRequestV2(raw, l);
+  return { version, write };
+}
+
+/** Whether `err` is one of the typed decode errors. */
+export function isRemoteWriteDecodeError(err: unknown): err is RemoteWriteDecodeError {
+  return err instanceof DecodeError;
+}
+
+/** The HTTP status for a decode error: 415, 413 or 400. */
+export function decodeErrorStatus(err: RemoteWriteDecodeError): 400 | 413 | 415 {
+  if (err instanceof UnsupportedMediaTypeError) return 415;
+  return err.reason === 'too_large' ? 413 : 400;
+}

@@ -1,0 +1,298 @@
+// Protobuf wire-format primitives shared by the remote-write 1.0 and 2.0 decoders.
+//
+// Everything is bounds-checked against an explicit `end` (the end of the enclosing message), never
+// only against the buffer length, so a sub-message cannot read its parent's bytes. Helpers that
+// produce a value and a new position return the value and leave the position in `wire.pos`
+// (a module-level object, so no result object is allocated per call).
+
+import { DecodeError } from './decode-error.ts';
+
+export type ProtobufErrorReason = 'malformed' | 'invalid' | 'too_large';
+
+/**
+ * A request body that is not an acceptable protobuf message of the expected schema.
+ * - 'malformed': not a valid encoding (truncated, bad varint, length past the end, field number 0,
+ *   wrong wire type for a known field, unbalanced group). HTTP 400.
+ * - 'invalid': well-formed but violating the remote-write spec (symbol reference out of range,
+ *   odd labels_refs, symbols[0] not empty, timestamp beyond ±(2^53-1) ms). HTTP 400.
+ * - 'too_large': more series, samples or labels than the decode limits allow. HTTP 413.
+ */
+export class ProtobufError extends DecodeError {
+  override readonly name = 'ProtobufError';
+  readonly reason: ProtobufErrorReason;
+  /** Byte offset in the decompressed body where the problem was detected. */
+  readonly offset: number;
+
+  constructor(reason: ProtobufErrorReason, message: string, offset: number) {
+    super(`${message} (at byte ${offset})`);
+    this.reason = reason;
+    this.offset = offset;
+  }
+}
+
+export const WIRE_VARINT = 0;
+export const WIRE_I64 = 1;
+export const WIRE_LEN = 2;
+export const WIRE_SGROUP = 3;
+export const WIRE_EGROUP = 4;
+export const WIRE_I32 = 5;
+
+/** Nesting limit for (deprecated) groups inside unknown fields. */
+const MAX_GROUP_DEPTH = 64;
+
+/** Position after the last value read by a helper. */
+export const wire = { pos: 0 };
+
+export function malformed(message: string, offset: number): never {
+  throw new ProtobufError('malformed', message, offset);
+}
+
+/**
+ * Reads an unsigned varint of up to 10 bytes. The result is exact below 2^53 and a (larger)
+ * approximation above, which is enough for comparing lengths and tags against bounds.
+ */
+export function readVarint(buf: Uint8Array, pos: number, end: number): number {
+  const start = pos;
+  let result = 0;
+  let scale = 1;
+  for (let i = 0; i < 10; i++) {
+    if (pos >= end) {
+      malformed('truncated varint', start);
+    }
+    const b = buf[pos++];
+    if (i === 9 && b > 1) {
+      malformed('varint overflows 64 bits', start);
+    }
+    result += (b & 0x7f) * scale;
+    if (b < 0x80) {
+      wire.pos = pos;
+      return result;
+    }
+    scale *= 128;
+  }
+  return malformed('varint longer than 10 bytes', start);
+}
+
+/** Skips a varint (validating it like readVarint) and returns the position after it. */
+export function skipVarint(buf: Uint8Array, pos: number, end: number): number {
+  const start = pos;
+  for (let i = 0; i < 10; i++) {
+    if (pos >= end) {
+      malformed('truncated varint', start);
+    }
+    const b = buf[pos++];
+    if (b < 0x80) {
+      if (i === 9 && b > 1) {
+        malformed('varint overflows 64 bits', start);
+      }
+      return pos;
+    }
+  }
+  return malformed('varint longer than 10 bytes', start);
+}
+
+const TWO_32 = 4294967296;
+/** 2^53 - 1 as the high 32 bits: |t| < 2^53 means the high word is below 2^21. */
+const HI_SAFE_LIMIT = 0x200000;
+
+/**
+ * Reads an int64 varint (two's complement, so negative values take 10 bytes) as an exact JS
+ * number. Values outside ±(2^53 - 1) cannot be represented exactly and are rejected with
+ * ProtobufError 'invalid' (no real timestamp in milliseconds comes anywhere near: 2^53 ms is
+ * about 285,000 years).
+ */
+export function readInt64(buf: Uint8Array, pos: number, end: number): number {
+  const start = pos;
+  // Fast path: non-negative values below 2^35 (5 bytes) in plain arithmetic; current timestamps
+  // in ms (~1.7e12 < 2^41) take 6 bytes and go through the general path below only for the tail.
+  let lo = 0;
+  let hi = 0;
+  let b = 0;
+  let i = 0;
+  // Bits 0..27 (4 bytes).
+  for (; i < 4; i++) {
+    if (pos >= end) malformed('truncated varint', start);
+    b = buf[pos++];
+    lo |= (b & 0x7f) << (7 * i);
+    if (b < 0x80) {
+      wire.pos = pos;
+      return lo >>> 0;
+    }
+  }
+  // Byte 5: bits 28..31 into lo, 32..34 into hi.
+  if (pos >= end) malformed('truncated varint', start);
+  b = buf[pos++];
+  lo |= (b & 0x0f) << 28;
+  hi = (b & 0x7f) >>> 4;
+  if (b >= 0x80) {
+    // Bytes 6..10: bits 35..69 (anything beyond bit 63 must be zero).
+    for (i = 0; i < 5; i++) {
+      if (pos >= end) malformed('truncated varint', start);
+      b = buf[pos++];
+      if (i === 4 && b > 1) malformed('varint overflows 64 bits', start);
+      hi |= (b & 0x7f) << (7 * i + 3);
+      if (b < 0x80) break;
+    }
+    if (b >= 0x80) malformed('varint longer than 10 bytes', start);
+  }
+  wire.pos = pos;
+  if (hi >= 0) {
+    // Non-negative (sign bit of hi clear).
+    if (hi >= HI_SAFE_LIMIT) {
+      throw new ProtobufError('invalid', 'int64 beyond 2^53-1 cannot be represented exactly', start);
+    }
+    return hi * TWO_32 + (lo >>> 0);
+  }
+  // Negative: value = -(~v + 1).
+  const nhi = ~hi >>> 0;
+  const nlo = ~lo >>> 0;
+  if (nhi >= HI_SAFE_LIMIT) {
+    throw new ProtobufError('invalid', 'int64 below -(2^53-1) cannot be represented exactly', start);
+  }
+  return -(nhi * TWO_32 + nlo + 1);
+}
+
+/**
+ * Reads a length prefix at `pos` and checks that `length` bytes follow before `end`.
+ * Returns the length; the payload starts at wire.pos.
+ */
+export function readLength(buf: Uint8Array, pos: number, end: number): number {
+  const len = readVarint(buf, pos, end);
+  if (len > end - wire.pos) {
+    malformed(`length ${len} runs past the end of the enclosing message`, pos);
+  }
+  return len;
+}
+
+/** Reads a tag; rejects field number 0 and tags that do not fit 32 bits. Position in wire.pos. */
+export function readTag(buf: Uint8Array, pos: number, end: number): number {
+  const tag = readVarint(buf, pos, end);
+  if (tag > 0xffffffff) {
+    malformed('field number out of range', pos);
+  }
+  if (tag < 8) {
+    malformed('field number 0', pos);
+  }
+  return tag;
+}
+
+/**
+ * Skips the value of a field whose tag was just read (`tagPos` is where the tag started, for error
+ * offsets). Returns the position after the value. Groups are skipped with their nesting checked.
+ */
+export function skipValue(buf: Uint8Array, pos: number, end: number, tag: number, tagPos: number): number {
+  const wt = tag & 7;
+  switch (wt) {
+    case WIRE_VARINT:
+      return skipVarint(buf, pos, end);
+    case WIRE_I64:
+      if (end - pos < 8) malformed('truncated fixed64', pos);
+      return pos + 8;
+    case WIRE_LEN: {
+      const len = readLength(buf, pos, end);
+      return wire.pos + len;
+    }
+    case WIRE_I32:
+      if (end - pos < 4) malformed('truncated fixed32', pos);
+      return pos + 4;
+    case WIRE_SGROUP:
+      return skipGroup(buf, pos, end, tag >>> 3, tagPos);
+    case WIRE_EGROUP:
+      return malformed('unexpected end-group', tagPos);
+    default:
+      return malformed(`invalid wire type ${wt}`, tagPos);
+  }
+}
+
+function skipGroup(buf: Uint8Array, pos: number, end: number, field: number, tagPos: number): number {
+  // Iterative, with an explicit stack of open group field numbers.
+  const open: number[] = [field];
+  while (open.length > 0) {
+    if (pos >= end) malformed('unterminated group', tagPos);
+    const at = pos;
+    const tag = readTag(buf, pos, end);
+    pos = wire.pos;
+    const wt = tag & 7;
+    if (wt === WIRE_EGROUP) {
+      if (tag >>> 3 !== open[open.length - 1]) malformed('mismatched end-group', at);
+      open.pop();
+    } else if (wt === WIRE_SGROUP) {
+      if (open.length >= MAX_GROUP_DEPTH) malformed('groups nested too deeply', at);
+      open.push(tag >>> 3);
+    } else {
+      pos = skipValue(buf, pos, end, tag, at);
+    }
+  }
+  return pos;
+}
+
+/**
+ * Handles a tag the caller did not match: rejects field number 0 and known fields arriving with a
+ * wrong wire type (`knownFields` is a bit mask of the message's field numbers, all below 32), and
+ * skips anything else. Returns the position after the field.
+ */
+export function skipUnknown(
+  buf: Uint8Array,
+  pos: number,
+  end: number,
+  tag: number,
+  tagPos: number,
+  knownFields: number,
+): number {
+  const field = tag >>> 3;
+  if (field === 0) {
+    malformed('field number 0', tagPos);
+  }
+  if (field < 32 && (knownFields & (1 << field)) !== 0) {
+    malformed(`wrong wire type ${tag & 7} for field ${field}`, tagPos);
+  }
+  return skipValue(buf, pos, end, tag, tagPos);
+}
+
+/** Bit mask of field numbers, for skipUnknown. */
+export function fieldMask(...fields: number[]): number {
+  let m = 0;
+  for (const f of fields) m |= 1 << f;
+  return m;
+}
+
+/**
+ * Walks a packed repeated varint field's payload [pos, end) and returns the number of values.
+ * Used for sint64/uint64 histogram fields, which are validated and counted, not stored.
+ */
+export function countPackedVarints(buf: Uint8Array, pos: number, end: number): number {
+  let n = 0;
+  while (pos < end) {
+    pos = skipVarint(buf, pos, end);
+    n++;
+  }
+  return n;
+}
+
+/** Whether this machine stores typed-array elements little-endian (virtually always true). */
+export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Grows a typed array to at least `min` elements (doubling), copying the first `used`. */
+export function growUint32(a: Uint32Array, used: number, min: number): Uint32Array<ArrayBuffer> {
+  let cap = a.length * 2;
+  if (cap < min) cap = min;
+  const b = new Uint32Array(cap);
+  b.set(a.subarray(0, used));
+  return b;
+}
+
+export function growFloat64(a: Float64Array, used: number, min: number): Float64Array<ArrayBuffer> {
+  let cap = a.length * 2;
+  if (cap < min) cap = min;
+  const b = new Float64Array(cap);
+  b.set(a.subarray(0, used));
+  return b;
+}
+
+export function growUint8(a: Uint8Array, used: number, min: number): Uint8Array<ArrayBuffer> {
+  let cap = a.length * 2;
+  if (cap < min) cap = min;
+  const b = new Uint8Array(cap);
+  b.set(a.subarray(0, used));
+  return b;
+}

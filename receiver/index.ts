@@ -1,0 +1,81 @@
+// Wires the receiver into an HTTP server: metrics, admission, tenant resolution, routes.
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Config } from '../service/config.ts';
+import type { RecordPublisher } from '../ingest/record-log.ts';
+import { createAdmission } from './admission.ts';
+import { createReceiverMetrics } from './metrics.ts';
+import { remoteWriteRoutes } from './remote-write-route.ts';
+import { tenantFromCredentials } from './credentials.ts';
+import { createRateLimiter } from './rate-limit.ts';
+import { tenantFromHeader } from './tenant.ts';
+import { createTenantDirectory, readTenantsFile, type TenantDirectory } from './tenants-file.ts';
+
+export interface ReceiverHandle {
+  /** Stop admitting new requests (they get 503 while the server drains). */
+  beginShutdown(): void;
+  /** Re-reads the tenants file; on error the previous credentials stay in force. */
+  reloadTenants(): void;
+}
+
+export async function registerReceiver(
+  app: FastifyInstance,
+  config: Config,
+  publisher: RecordPublisher,
+  registry: Registry,
+  logger: Logger,
+): Promise<ReceiverHandle> {
+  const metrics = createReceiverMetrics(registry);
+  const admission = createAdmission({ maxRequests: config.MAX_INFLIGHT_REQUESTS, maxBytes: config.MAX_INFLIGHT_BYTES }, (requests, bytes) => {
+    metrics.inflightRequests.set(requests);
+    metrics.inflightBytes.set(bytes);
+  });
+  let shuttingDown = false;
+  // Swapped as a whole on reload, so a request sees either the old or the new credentials.
+  let directory: TenantDirectory | undefined;
+  if (config.TENANTS_FILE) {
+    directory = createTenantDirectory(readTenantsFile(config.TENANTS_FILE));
+    logger.info({ file: config.TENANTS_FILE, tenants: directory.tenantCount }, 'authentication on: the credentials decide the tenant');
+  } else {
+    logger.warn({ header: config.TENANT_HEADER }, 'authentication is off: any well-formed tenant header is accepted (set TENANTS_FILE to require credentials)');
+  }
+  const limiter = config.TENANT_RATE_LIMIT > 0 ? createRateLimiter(config.TENANT_RATE_LIMIT, config.TENANT_RATE_BURST) : undefined;
+
+  await app.register(remoteWriteRoutes, {
+    records: {
+      clusterLabel: config.CLUSTER_LABEL,
+      maxSampleFutureMs: config.MAX_SAMPLE_FUTURE,
+      maxRecordBytes: config.KAFKA_MAX_RECORD_BYTES,
+      metricAllowlist: config.METRIC_ALLOWLIST,
+      maxLabelsPerSeries: config.MAX_LABELS_PER_SERIES,
+      maxLabelNameBytes: config.MAX_LABEL_NAME_BYTES,
+      maxLabelValueBytes: config.MAX_LABEL_VALUE_BYTES,
+    },
+    maxRequestBytes: config.MAX_REQUEST_BYTES,
+    maxDecodedBytes: config.MAX_DECODED_BYTES,
+    publisher,
+    admission,
+    metrics,
+    tenantFromRequest: (request) =>
+      directory
+        ? tenantFromCredentials(directory, request.headers.authorization, request.headers[config.TENANT_HEADER], config.TENANT_HEADER)
+        : tenantFromHeader(request.headers[config.TENANT_HEADER], config.TENANT_HEADER),
+    rateLimit: limiter ? (tenant, samples) => limiter.take(tenant, samples, Date.now()) : undefined,
+    isShuttingDown: () => shuttingDown,
+  });
+  return {
+    beginShutdown() {
+      shuttingDown = true;
+    },
+    reloadTenants() {
+      if (!config.TENANTS_FILE) return;
+      try {
+        directory = createTenantDirectory(readTenantsFile(config.TENANTS_FILE));
+        logger.info({ file: config.TENANTS_FILE, tenants: directory.tenantCount }, 'reloaded the tenants file');
+      } catch (err) {
+        logger.error({ err }, 'cannot reload the tenants file; keeping the previous credentials');
+      }
+    },
+  };
+}

@@ -1,0 +1,69 @@
+// The receiver's Prometheus metrics. Failures are counted with a reason label, one counter per kind.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export function createReceiverMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    requests: new Counter({
+      name: 'k8s_expenses_receiver_requests_total',
+      help: 'Remote-write requests answered, by HTTP status and tenant (empty when the tenant was not established)',
+      labelNames: ['status', 'tenant'] as const,
+      registers,
+    }),
+    rejectedRequests: new Counter({
+      name: 'k8s_expenses_receiver_requests_rejected_total',
+      help: 'Remote-write requests refused, by reason (the error code)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    samplesReceived: new Counter({
+      name: 'k8s_expenses_receiver_samples_received_total',
+      help: 'Float samples decoded from requests, by tenant',
+      labelNames: ['tenant'] as const,
+      registers,
+    }),
+    samplesPublished: new Counter({
+      name: 'k8s_expenses_receiver_samples_published_total',
+      help: 'Samples acknowledged by the record log, by tenant',
+      labelNames: ['tenant'] as const,
+      registers,
+    }),
+    samplesRejected: new Counter({
+      name: 'k8s_expenses_receiver_samples_rejected_total',
+      help: 'Samples not published, by tenant and reason',
+      labelNames: ['tenant', 'reason'] as const,
+      registers,
+    }),
+    samplesIgnored: new Counter({
+      name: 'k8s_expenses_receiver_samples_ignored_total',
+      help: 'Samples accepted but deliberately not forwarded (native histograms, exemplars, metrics outside the allowlist), by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    requestDuration: new Histogram({
+      name: 'k8s_expenses_receiver_request_duration_seconds',
+      help: 'Time from request start to answer',
+      labelNames: ['status'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    publishDuration: new Histogram({
+      name: 'k8s_expenses_receiver_publish_duration_seconds',
+      help: 'Time waiting for the record log (Kafka) to acknowledge a request\'s records',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    inflightRequests: new Gauge({
+      name: 'k8s_expenses_receiver_inflight_requests',
+      help: 'Remote-write requests being processed',
+      registers,
+    }),
+    inflightBytes: new Gauge({
+      name: 'k8s_expenses_receiver_inflight_bytes',
+      help: 'Compressed plus decompressed bytes held by requests being processed',
+      registers,
+    }),
+  };
+}
+
+export type ReceiverMetrics = ReturnType<typeof createReceiverMetrics>;

@@ -1,0 +1,179 @@
+// The remote-write endpoint: a thin handler that resolves the tenant, admits the request, decodes
+// it, prepares the records and waits for the record log to acknowledge them.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RecordPublisher } from '../ingest/record-log.ts';
+import { PublishError } from '../ingest/record-log.ts';
+import type { Admission, Ticket } from './admission.ts';
+import { prepareRecords, type RecordOptions } from './cluster-records.ts';
+import { decodeRemoteWrite, snappyDecodedLength, DecodeError } from './decode/index.ts';
+import { classifyError, ReceiverError } from './errors.ts';
+import type { ReceiverMetrics } from './metrics.ts';
+
+export const REMOTE_WRITE_PATHS = ['/api/v1/write', '/api/v1/receive', '/api/v1/push'] as const;
+
+export interface RemoteWriteOptions {
+  records: RecordOptions;
+  maxRequestBytes: number;
+  maxDecodedBytes: number;
+  publisher: RecordPublisher;
+  admission: Admission;
+  metrics: ReceiverMetrics;
+  /** Establishes the tenant from the request (header or credentials); throws a ReceiverError. */
+  tenantFromRequest(request: FastifyRequest): string;
+  /** Optional per-tenant rate limit: returns seconds to wait when over the limit. */
+  rateLimit?(tenant: string, samples: number): number | undefined;
+  isShuttingDown(): boolean;
+  now?(): number;
+}
+
+interface WriteState {
+  tenant?: string;
+  ticket?: Ticket;
+  version?: 1 | 2;
+  written: { samples: number; histograms: number; exemplars: number };
+  started: bigint;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    remoteWrite?: WriteState;
+  }
+}
+
+const ACCEPTED_ENCODINGS = new Set(['snappy', '']);
+
+export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWriteOptions): Promise<void> {
+  const { metrics, publisher, admission } = options;
+  const now = options.now ?? Date.now;
+
+  // Every body is read as raw bytes; the handler decides whether the media type is supported.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxRequestBytes }, (_req, body, done) => done(null, body));
+
+  // Cheap checks before the body is read: shutdown, tenant, encoding, admission.
+  app.addHook('onRequest', async (request) => {
+    const state: WriteState = { written: { samples: 0, histograms: 0, exemplars: 0 }, started: process.hrtime.bigint() };
+    request.remoteWrite = state;
+    state.version = /proto=io\.prometheus\.write\.v2\.Request/.test(request.headers['content-type'] ?? '') ? 2 : 1;
+    if (options.isShuttingDown()) throw new ReceiverError('shutting-down', undefined, 5);
+    state.tenant = options.tenantFromRequest(request);
+    const encoding = String(request.headers['content-encoding'] ?? '').trim().toLowerCase();
+    if (!ACCEPTED_ENCODINGS.has(encoding)) throw new ReceiverError('unsupported-encoding', `"${encoding}"; remote write uses snappy block compression`);
+    const declared = Number(request.headers['content-length'] ?? 0);
+    if (declared > options.maxRequestBytes)
+      throw new ReceiverError('body-too-large', `${declared} bytes declared, the limit is ${options.maxRequestBytes} (MAX_REQUEST_BYTES)`);
+    const ticket = admission.tryAcquire(Number.isFinite(declared) ? declared : 0);
+    if (!ticket) throw new ReceiverError('saturated', `${admission.requests} requests and ${admission.bytes} bytes in flight`, 1);
+    state.ticket = ticket;
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const state = request.remoteWrite;
+    state?.ticket?.release();
+    const status = String(reply.statusCode);
+    metrics.requests.inc({ status, tenant: state?.tenant ?? '' });
+    if (state) metrics.requestDuration.observe({ status }, Number(process.hrtime.bigint() - state.started) / 1e9);
+  });
+
+  app.setErrorHandler(async (err, request, reply) => {
+    const failure = classifyError(err);
+    metrics.rejectedRequests.inc({ reason: failure.code });
+    const level = failure.status >= 500 ? 'warn' : 'info';
+    request.log[level]({ code: failure.code, status: failure.status, tenant: request.remoteWrite?.tenant, err: failure.status >= 500 ? err : undefined }, failure.message);
+    return answer(reply, request.remoteWrite, failure.status, `${failure.message} (${failure.code})\n`, failure.retryAfterSeconds);
+  });
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const state = request.remoteWrite!;
+    const tenant = state.tenant!;
+    const body = request.body as Buffer | undefined;
+    if (!body || body.length === 0) throw new ReceiverError('corrupt-snappy', 'the body is empty');
+
+    let decodedLength: number;
+    try {
+      decodedLength = snappyDecodedLength(body);
+    } catch (err) {
+      throw decodeFailure(err);
+    }
+    if (decodedLength > options.maxDecodedBytes)
+      throw new ReceiverError('decoded-too-large', `${decodedLength} bytes declared, the limit is ${options.maxDecodedBytes} (MAX_DECODED_BYTES)`);
+    if (!state.ticket!.grow(decodedLength)) throw new ReceiverError('saturated', `${admission.bytes} bytes in flight`, 1);
+
+    let decoded;
+    try {
+      decoded = decodeRemoteWrite(body, request.headers['content-type'], options.maxDecodedBytes);
+    } catch (err) {
+      throw decodeFailure(err);
+    }
+    const { write, version } = decoded;
+    state.version = version;
+    const totalSamples = write.sampleStart[write.seriesCount];
+    metrics.samplesReceived.inc({ tenant }, totalSamples);
+
+    const prepared = prepareRecords(write, tenant, now(), options.records);
+    for (const [reason, n] of prepared.samplesRejected) metrics.samplesRejected.inc({ tenant, reason }, n);
+    if (prepared.samplesFiltered) metrics.samplesIgnored.inc({ reason: 'not_allowlisted' }, prepared.samplesFiltered);
+    if (write.histogramCount) metrics.samplesIgnored.inc({ reason: 'native_histogram' }, write.histogramCount);
+    if (write.exemplarCount) metrics.samplesIgnored.inc({ reason: 'exemplar' }, write.exemplarCount);
+
+    const wait = options.rateLimit?.(tenant, prepared.samplesAccepted);
+    if (wait !== undefined) {
+      metrics.samplesRejected.inc({ tenant, reason: 'rate_limited' }, prepared.samplesAccepted);
+      throw new ReceiverError('rate-limited', `retry in ${wait}s`, wait);
+    }
+
+    const publishStart = process.hrtime.bigint();
+    try {
+      await publisher.publish(prepared.records);
+    } catch (err) {
+      metrics.samplesRejected.inc({ tenant, reason: 'log_unavailable' }, prepared.samplesAccepted);
+      if (err instanceof PublishError) {
+        if (err.reason === 'closed') throw new ReceiverError('shutting-down', undefined, 5, { cause: err });
+        throw new ReceiverError(err.reason === 'timeout' ? 'log-timeout' : 'log-unavailable', err.message, 1, { cause: err });
+      }
+      throw err;
+    } finally {
+      metrics.publishDuration.observe(Number(process.hrtime.bigint() - publishStart) / 1e9);
+    }
+    metrics.samplesPublished.inc({ tenant }, prepared.samplesAccepted);
+    // Histograms and exemplars are accepted on purpose (the cost model uses neither), so they count as written.
+    state.written = { samples: prepared.samplesAccepted, histograms: write.histogramCount, exemplars: write.exemplarCount };
+
+    if (prepared.invalidSeries > 0) {
+      const first = prepared.problems.map((p) => `${p.reason}: ${p.detail}`).join('; ');
+      throw new ReceiverError('invalid-series', `${prepared.invalidSeries} of ${write.seriesCount} series dropped; first: ${first}`);
+    }
+    return answer(reply, state, 204);
+  };
+
+  for (const path of REMOTE_WRITE_PATHS) app.post(path, handler);
+}
+
+function decodeFailure(err: unknown): ReceiverError {
+  if (err instanceof DecodeError) {
+    switch (err.reason) {
+      case 'too_large':
+        return new ReceiverError('decoded-too-large', err.message, undefined, { cause: err });
+      case 'unsupported_media_type':
+        return new ReceiverError('unsupported-media-type', err.message, undefined, { cause: err });
+      case 'corrupt_snappy':
+        return new ReceiverError('corrupt-snappy', err.message, undefined, { cause: err });
+      default:
+        return new ReceiverError('corrupt-protobuf', err.message, undefined, { cause: err });
+    }
+  }
+  return classifyError(err);
+}
+
+/** Sends the answer; a 2.0 request gets the written counts on every answer, errors included. */
+function answer(reply: FastifyReply, state: WriteState | undefined, status: number, body?: string, retryAfter?: number): FastifyReply {
+  reply.code(status);
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+  if (state?.version === 2) {
+    reply.header('x-prometheus-remote-write-samples-written', String(state.written.samples));
+    reply.header('x-prometheus-remote-write-histograms-written', String(state.written.histograms));
+    reply.header('x-prometheus-remote-write-exemplars-written', String(state.written.exemplars));
+  }
+  if (body === undefined) return reply.send();
+  return reply.type('text/plain; charset=utf-8').send(body);
+}

@@ -1,0 +1,50 @@
+// Starts the real service in this process with a test configuration, on a free port.
+import { randomUUID } from 'node:crypto';
+import { Kafka, type KafkaMessage } from 'kafkajs';
+import { loadConfig } from '../../service/config.ts';
+import { createLogger } from '../../service/logger.ts';
+import { startService, type RunningService } from '../../service/service.ts';
+
+export async function startTestService(env: Record<string, string>): Promise<RunningService> {
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env });
+  return startService(config, createLogger(config.LOG_LEVEL));
+}
+
+export function uniqueTopic(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+export async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export async function waitReady(service: RunningService, timeoutMs = 60_000): Promise<void> {
+  await waitFor(async () => (await fetch(`${service.url}/ready`)).status === 200, timeoutMs, 'the service to be ready');
+}
+
+/** Reads every message of a topic from the beginning with a fresh consumer group, until `count` arrived. */
+export async function consumeAll(brokers: string[], topic: string, count: number, timeoutMs = 30_000): Promise<KafkaMessage[]> {
+  const kafka = new Kafka({ clientId: 'test-reader', brokers, logLevel: 0 });
+  const consumer = kafka.consumer({ groupId: `test-${randomUUID()}` });
+  const messages: KafkaMessage[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        messages.push(message);
+      },
+    });
+    await waitFor(() => messages.length >= count, timeoutMs, `${count} messages on ${topic} (got ${messages.length})`);
+    // A little longer, so a test also sees messages beyond the expected count.
+    await new Promise((r) => setTimeout(r, 500));
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages;
+}

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { createGroupCommit } from '../../../ingest/group-commit.ts';
+
+function deferred() {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
+}
+
+describe('group commit', () => {
+  it('merges items submitted while a write is in flight into the next write', async () => {
+    const writes: number[][] = [];
+    const gates: ReturnType<typeof deferred>[] = [];
+    const g = createGroupCommit<number>({
+      maxGroupBytes: 1000,
+      sizeOf: () => 1,
+      write: (items) => {
+        writes.push(items);
+        const d = deferred();
+        gates.push(d);
+        return d.promise;
+      },
+    });
+    const p1 = g.submit(1);
+    const p2 = g.submit(2);
+    const p3 = g.submit(3);
+    expect(writes).toEqual([[1]]);
+    gates[0].resolve();
+    await p1;
+    expect(writes).toEqual([[1], [2, 3]]);
+    gates[1].resolve();
+    await Promise.all([p2, p3]);
+  });
+
+  it('fails every item of a failed group and goes on with the next', async () => {
+    let n = 0;
+    const g = createGroupCommit<string>({
+      maxGroupBytes: 1000,
+      sizeOf: () => 1,
+      write: async () => {
+        if (n++ === 1) throw new Error('broker gone');
+      },
+    });
+    const a = g.submit('a');
+    const b = g.submit('b');
+    const c = g.submit('c');
+    await expect(a).resolves.toBeUndefined();
+    await expect(b).rejects.toThrow('broker gone');
+    await expect(c).rejects.toThrow('broker gone');
+    await expect(g.submit('d')).resolves.toBeUndefined();
+  });
+
+  it('caps a group by bytes and drops abandoned items that were not yet written', async () => {
+    const writes: string[][] = [];
+    const gate = deferred();
+    const g = createGroupCommit<string>({
+      maxGroupBytes: 10,
+      sizeOf: (s) => s.length,
+      write: async (items) => {
+        writes.push(items);
+        if (writes.length === 1) await gate.promise;
+      },
+    });
+    const first = g.submit('x');
+    const abort = new AbortController();
+    const abandoned = g.submit('yyyyyy', abort.signal);
+    const rest = [g.submit('zzzzzz'), g.submit('wwww')];
+    abort.abort(new Error('deadline'));
+    await expect(abandoned).rejects.toThrow('deadline');
+    gate.resolve();
+    await first;
+    await Promise.all(rest);
+    expect(writes).toEqual([['x'], ['zzzzzz', 'wwww']]);
+    await g.drain();
+    expect(g.queued).toBe(0);
+  });
+});

@@ -380,6 +380,31 @@ function sampleSize(s: PromSample): number {
 const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
 
+/** Writes a Sample message with its tag (field 2, LEN; the same in 1.0 and 2.0). */
+function writeSample(buf: Uint8Array, p: number, sample: PromSample): number {
+  buf[p++] = 0x12;
+  p = writeVarint(buf, p, sampleSize(sample));
+  buf[p++] = 0x09;
+  if (sample.stale) {
+    buf.set(STALE_NAN_BYTES, p);
+  } else {
+    f64[0] = sample.value;
+    buf.set(f64Bytes, p);
+  }
+  p += 8;
+  if (sample.timestamp !== 0) {
+    buf[p++] = 0x10;
+    const ts = int64VarintBytes(sample.timestamp);
+    if (typeof ts === 'number') {
+      p = writeVarint(buf, p, ts);
+    } else {
+      buf.set(ts, p);
+      p += ts.length;
+    }
+  }
+  return p;
+}
+
 /**
  * Encodes a prometheus.WriteRequest (remote write 1.0) by hand. Proto3 defaults are omitted like
  * any encoder would, except the sample value, which is always written as 8 raw bytes.
@@ -406,30 +431,62 @@ export function encodeWriteRequestV1(series: readonly SeriesSamples[]): Uint8Arr
     const block = labelBlock(s.labels);
     buf.set(block, p);
     p += block.length;
-    for (const sample of s.samples) {
-      buf[p++] = 0x12;
-      p = writeVarint(buf, p, sampleSize(sample));
-      buf[p++] = 0x09;
-      if (sample.stale) {
-        buf.set(STALE_NAN_BYTES, p);
-      } else {
-        f64[0] = sample.value;
-        buf.set(f64Bytes, p);
-      }
-      p += 8;
-      if (sample.timestamp !== 0) {
-        buf[p++] = 0x10;
-        const ts = int64VarintBytes(sample.timestamp);
-        if (typeof ts === 'number') {
-          p = writeVarint(buf, p, ts);
-        } else {
-          buf.set(ts, p);
-          p += ts.length;
-        }
-      }
-    }
+    for (const sample of s.samples) p = writeSample(buf, p, sample);
   }
   if (p !== total) throw new Error(`encodeWriteRequestV1: size mismatch ${p} != ${total}`);
+  return buf;
+}
+
+/**
+ * Encodes an io.prometheus.write.v2.Request (remote write 2.0) by hand: a symbol table starting
+ * with "" and, per series, packed labels_refs and its samples.
+ */
+export function encodeRequestV2(series: readonly SeriesSamples[]): Uint8Array {
+  const symbolIndex = new Map<string, number>([['', 0]]);
+  const symbols: Uint8Array[] = [new Uint8Array(0)];
+  const ref = (s: string): number => {
+    let i = symbolIndex.get(s);
+    if (i === undefined) {
+      i = symbols.length;
+      symbolIndex.set(s, i);
+      symbols.push(utf8.encode(s));
+    }
+    return i;
+  };
+  const seriesRefs = series.map((s) => s.labels.flatMap(([n, v]) => [ref(n), ref(v)]));
+  let total = 0;
+  for (const sym of symbols) total += 1 + varintSize(sym.length) + sym.length;
+  const seriesSizes = series.map((s, i) => {
+    const refsLen = seriesRefs[i].reduce((n, r) => n + varintSize(r), 0);
+    let size = refsLen > 0 ? 1 + varintSize(refsLen) + refsLen : 0;
+    for (const sample of s.samples) {
+      const ss = sampleSize(sample);
+      size += 1 + varintSize(ss) + ss;
+    }
+    total += 1 + varintSize(size) + size;
+    return size;
+  });
+  const buf = new Uint8Array(total);
+  let p = 0;
+  for (const sym of symbols) {
+    buf[p++] = 0x22; // field 4, LEN
+    p = writeVarint(buf, p, sym.length);
+    buf.set(sym, p);
+    p += sym.length;
+  }
+  for (let i = 0; i < series.length; i++) {
+    buf[p++] = 0x2a; // field 5, LEN
+    p = writeVarint(buf, p, seriesSizes[i]);
+    const refs = seriesRefs[i];
+    const refsLen = refs.reduce((n, r) => n + varintSize(r), 0);
+    if (refsLen > 0) {
+      buf[p++] = 0x0a;
+      p = writeVarint(buf, p, refsLen);
+      for (const r of refs) p = writeVarint(buf, p, r);
+    }
+    for (const sample of series[i].samples) p = writeSample(buf, p, sample);
+  }
+  if (p !== total) throw new Error(`encodeRequestV2: size mismatch ${p} != ${total}`);
   return buf;
 }
 
@@ -460,7 +517,12 @@ export interface KubecostTrafficOptions {
   readonly staleFraction?: number;
   /** Tenant names; default tenant-1, tenant-2, ... */
   readonly tenantNames?: readonly string[];
+  /** Remote-write protocol of the bodies: 1 (prometheus.WriteRequest, default) or 2. */
+  readonly protocol?: 1 | 2;
 }
+
+export const CONTENT_TYPE_V1 = 'application/x-protobuf';
+export const CONTENT_TYPE_V2 = 'application/x-protobuf;proto=io.prometheus.write.v2.Request';
 
 export interface KubecostTenant {
   readonly tenant: string;
@@ -480,6 +542,9 @@ export interface KubecostRequest {
   /** The protobuf body before compression and the snappy-compressed body that goes on the wire. */
   readonly raw: Uint8Array;
   readonly body: Uint8Array;
+  /** Remote-write protocol of the body and the Content-Type that announces it. */
+  readonly protocol: 1 | 2;
+  readonly contentType: string;
 }
 
 /** The tenants (clusters) of a traffic configuration, each with its deterministic series. */
@@ -523,8 +588,11 @@ export function* kubecostRequests(opts: KubecostTrafficOptions = {}): Generator<
           const value = kubecostValue(s, scrape, rand);
           return { labels: s.labels, samples: [{ value, timestamp: timestampMs, stale }] };
         });
-        const raw = encodeWriteRequestV1(entries);
+        const protocol = opts.protocol ?? 1;
+        const raw = protocol === 2 ? encodeRequestV2(entries) : encodeWriteRequestV1(entries);
         yield {
+          protocol,
+          contentType: protocol === 2 ? CONTENT_TYPE_V2 : CONTENT_TYPE_V1,
           tenant: tenant.tenant,
           clusterId: tenant.clusterId,
           scrape,
@@ -540,8 +608,8 @@ export function* kubecostRequests(opts: KubecostTrafficOptions = {}): Generator<
 }
 
 /** One kubecost-shaped request of `series` series (one sample each), raw and snappy-compressed. */
-export function kubecostRequest(series = 2000, seed = 1, timestampMs = Date.UTC(2024, 0, 1)): KubecostRequest {
-  const it = kubecostRequests({ seed, seriesPerTenant: series, samplesPerRequest: series, startMs: timestampMs });
+export function kubecostRequest(series = 2000, seed = 1, timestampMs = Date.UTC(2024, 0, 1), protocol: 1 | 2 = 1): KubecostRequest {
+  const it = kubecostRequests({ seed, seriesPerTenant: series, samplesPerRequest: series, startMs: timestampMs, protocol });
   const first = it.next();
   if (first.done) throw new Error('kubecostRequest: no request produced');
   return first.value;

@@ -33,12 +33,20 @@ export interface PreparedRecords {
 }
 
 const MAX_REPORTED_PROBLEMS = 5;
+/**
+ * The record format stores each timestamp as a zigzag varint of its distance to the previous one
+ * (ingest/record-format.ts), computed in doubles: exact only while timestamps stay within 2^51 ms
+ * of each other. A sample at, say, -2^52 ms (which 1.0 and 2.0 both allow) made a record the
+ * processor cannot decode. Samples before 1970 are therefore refused (no cost data is that old),
+ * and the future bound never goes past 2^51 ms (the year 73,000), so every distance is exact.
+ */
+const MAX_TIMESTAMP = 2 ** 51 - 1;
 const encoder = new TextEncoder();
 const METRIC_NAME = encoder.encode('__name__');
 
 export function prepareRecords(write: DecodedWrite, tenant: string, now: number, options: RecordOptions): PreparedRecords {
   const clusterName = encoder.encode(options.clusterLabel);
-  const latest = now + options.maxSampleFutureMs;
+  const latest = Math.min(now + options.maxSampleFutureMs, MAX_TIMESTAMP);
   const byCluster = new Map<string, number[]>();
   const result: PreparedRecords = { records: [], samplesAccepted: 0, samplesRejected: new Map(), samplesFiltered: 0, problems: [], invalidSeries: 0 };
 
@@ -70,6 +78,12 @@ export function prepareRecords(write: DecodedWrite, tenant: string, now: number,
       reject(s, 'sample_too_far_in_future', `${name} has a sample at ${new Date(write.timestamps[future]).toISOString()}, more than ${options.maxSampleFutureMs / 1000}s ahead`);
       continue;
     }
+    const early = sampleBefore1970(write, s);
+    if (early >= 0) {
+      const name = labelValue(write, findLabel(write, s, METRIC_NAME));
+      reject(s, 'sample_before_1970', `${name} has a sample at ${write.timestamps[early]} ms, before 1970-01-01`);
+      continue;
+    }
     const entry = findLabel(write, s, clusterName);
     const cluster = entry < 0 ? DEFAULT_CLUSTER : labelValue(write, entry) || DEFAULT_CLUSTER;
     let list = byCluster.get(cluster);
@@ -93,6 +107,13 @@ export function prepareRecords(write: DecodedWrite, tenant: string, now: number,
 function futureSample(write: DecodedWrite, series: number, latest: number): number {
   for (let i = write.sampleStart[series], end = write.sampleStart[series + 1]; i < end; i++) {
     if (write.timestamps[i] > latest) return i;
+  }
+  return -1;
+}
+
+function sampleBefore1970(write: DecodedWrite, series: number): number {
+  for (let i = write.sampleStart[series], end = write.sampleStart[series + 1]; i < end; i++) {
+    if (write.timestamps[i] < 0) return i;
   }
   return -1;
 }

@@ -16,6 +16,8 @@ export const RECEIVER_ERRORS = {
   'corrupt-snappy': { status: 400, summary: 'the body is not valid snappy block-compressed data' },
   'corrupt-protobuf': { status: 400, summary: 'the body is not a valid remote-write protobuf message' },
   'invalid-series': { status: 400, summary: 'some series were invalid and dropped; the rest were stored' },
+  // Nobody reads this answer; the code keeps a dropped connection from being counted as Kafka trouble.
+  'client-aborted': { status: 400, summary: 'the client closed the connection before the body was complete' },
   // 401/403: credentials (only with a tenants file).
   'auth-missing': { status: 401, summary: 'credentials are required' },
   'auth-invalid': { status: 401, summary: 'the credentials are not valid' },
@@ -58,6 +60,8 @@ export function classifyError(err: unknown): ReceiverError {
   const code = (err as { code?: string }).code;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ReceiverError('body-too-large', undefined, undefined, { cause: err });
   if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new ReceiverError('unsupported-media-type', undefined, undefined, { cause: err });
+  // The request stream fails with ECONNRESET ("aborted") when the client goes away mid-body.
+  if (code === 'ECONNRESET') return new ReceiverError('client-aborted', (err as Error).message, undefined, { cause: err });
   if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH')
     return new ReceiverError('corrupt-protobuf', (err as Error).message, undefined, { cause: err });
   return new ReceiverError('log-unavailable', (err as Error)?.message, 1, { cause: err });

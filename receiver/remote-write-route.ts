@@ -5,7 +5,7 @@ import type { RecordPublisher } from '../ingest/record-log.ts';
 import { PublishError } from '../ingest/record-log.ts';
 import type { Admission, Ticket } from './admission.ts';
 import { prepareRecords, type RecordOptions } from './cluster-records.ts';
-import { decodeRemoteWrite, snappyDecodedLength, DecodeError } from './decode/index.ts';
+import { decodeRemoteWrite, remoteWriteVersion, snappyDecodedLength, DecodeError } from './decode/index.ts';
 import { classifyError, ReceiverError } from './errors.ts';
 import type { ReceiverMetrics } from './metrics.ts';
 
@@ -29,6 +29,10 @@ export interface RemoteWriteOptions {
 interface WriteState {
   tenant?: string;
   ticket?: Ticket;
+  /** The handler is working on the body (its memory is still in use). */
+  handling?: boolean;
+  /** The connection closed: answered, or the client went away before the answer. */
+  closed?: boolean;
   version?: 1 | 2;
   written: { samples: number; histograms: number; exemplars: number };
   started: bigint;
@@ -51,10 +55,17 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxRequestBytes }, (_req, body, done) => done(null, body));
 
   // Cheap checks before the body is read: shutdown, tenant, encoding, admission.
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const state: WriteState = { written: { samples: 0, histograms: 0, exemplars: 0 }, started: process.hrtime.bigint() };
     request.remoteWrite = state;
-    state.version = /proto=io\.prometheus\.write\.v2\.Request/.test(request.headers['content-type'] ?? '') ? 2 : 1;
+    // The same Content-Type parsing as the decoder (case-insensitive, quoted values), so a 2.0
+    // request refused before decoding still gets the written-count headers; an unsupported type
+    // is answered 415 later, by the decoder.
+    try {
+      state.version = remoteWriteVersion(request.headers['content-type']);
+    } catch {
+      state.version = 1;
+    }
     if (options.isShuttingDown()) throw new ReceiverError('shutting-down', undefined, 5);
     state.tenant = options.tenantFromRequest(request);
     const encoding = String(request.headers['content-encoding'] ?? '').trim().toLowerCase();
@@ -65,6 +76,15 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     const ticket = admission.tryAcquire(Number.isFinite(declared) ? declared : 0);
     if (!ticket) throw new ReceiverError('saturated', `${admission.requests} requests and ${admission.bytes} bytes in flight`, 1);
     state.ticket = ticket;
+    // Fastify runs onResponse only for answers it could write: when the client goes away first (a
+    // sender's timeout, a dropped connection, a body that never completes) the slot would never
+    // come back and, after MAX_INFLIGHT_REQUESTS such requests, every request would get 503. The
+    // response's 'close' comes in every case; the slot is released then, or when the handler has
+    // let go of the body if it is still working on it.
+    reply.raw.once('close', () => {
+      state.closed = true;
+      if (!state.handling) ticket.release();
+    });
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -84,6 +104,17 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
   });
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const state = request.remoteWrite!;
+    state.handling = true;
+    try {
+      return await handle(request, reply);
+    } finally {
+      state.handling = false;
+      if (state.closed) state.ticket?.release();
+    }
+  };
+
+  const handle = async (request: FastifyRequest, reply: FastifyReply) => {
     const state = request.remoteWrite!;
     const tenant = state.tenant!;
     const body = request.body as Buffer | undefined;

@@ -120,6 +120,7 @@ export const configSchema = z.object({
     .enum(['none', 'gzip'], { message: 'expected none or gzip' })
     .default('gzip')
     .describe('Compression codec of produced batches'),
+  LOG_SEGMENT_BYTES: size('64MiB').describe('Segment size of the embedded log (DATA_DIR/log); fully committed segments are deleted'),
   KAFKA_MAX_RECORD_BYTES: size('900KiB').describe('Largest record value; bigger requests are split (keep under the broker message.max.bytes)'),
 
   TENANT_HEADER: headerName.describe('Header naming the tenant when no tenants file is configured'),

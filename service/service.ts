@@ -1,65 +1,57 @@
 // Assembles the roles of one process from the configuration, and takes them down in order.
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { createKafka } from '../ingest/kafka/kafka-client.ts';
-import { createKafkaPublisher } from '../ingest/kafka/kafka-publisher.ts';
-import type { RecordPublisher } from '../ingest/record-log.ts';
-import { registerReceiver } from '../receiver/index.ts';
-import { ConfigError, type Config } from './config.ts';
+import { startProcessorRole, type ProcessorRole } from '../processor/index.ts';
+import { registerReceiver, type ReceiverHandle } from '../receiver/index.ts';
+import type { Config } from './config.ts';
 import { createHttpServer, type ReadinessCheck } from './http-server.ts';
+import { openTransport } from './transport.ts';
 
 export interface RunningService {
   readonly app: FastifyInstance;
   /** The bound HTTP address, e.g. http://127.0.0.1:9201 */
   readonly url: string;
   readonly registry: Registry;
-  /** Stops accepting, finishes in-flight requests, flushes the producer. */
+  /** Stops accepting, finishes in-flight requests, flushes the producer, stores and commits what was consumed. */
   stop(): Promise<void>;
   /** SIGHUP: re-reads the tenants file without dropping requests. */
   reload(): void;
 }
 
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
-  if (!config.KAFKA_BROKERS) {
-    throw new ConfigError('KAFKA_BROKERS is not set: point it at your Kafka brokers (e.g. KAFKA_BROKERS=127.0.0.1:9092; `npm run kafka:start` runs one locally)');
-  }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const checks: ReadinessCheck[] = [];
-  const closers: (() => Promise<void>)[] = [];
   const app = createHttpServer({ logger, registry, readiness: () => checks, trustProxy: config.TRUST_PROXY });
 
-  const kafka = createKafka(
-    { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, requestTimeoutMs: Math.min(config.KAFKA_PRODUCE_TIMEOUT, 30_000), retries: config.KAFKA_RETRIES },
-    logger,
-  );
-
-  let receiver: Awaited<ReturnType<typeof registerReceiver>> | undefined;
-  if (config.ROLE === 'all' || config.ROLE === 'receiver') {
-    const publisher = createKafkaPublisher(
-      kafka,
-      {
-        topic: config.KAFKA_TOPIC,
-        partitions: config.KAFKA_TOPIC_PARTITIONS,
-        replicationFactor: config.KAFKA_REPLICATION_FACTOR,
-        produceTimeoutMs: config.KAFKA_PRODUCE_TIMEOUT,
-        compression: config.KAFKA_COMPRESSION,
-        maxGroupBytes: 8 * 1024 * 1024,
-      },
-      logger,
-    );
-    publisher.start();
-    checks.push({ name: 'kafka-producer', isReady: () => publisher.isReady() });
-    closers.push(() => publisher.close());
-    receiver = await registerReceiver(app, config, publisher as RecordPublisher, registry, logger);
+  const transport = await openTransport(config, logger);
+  let receiver: ReceiverHandle | undefined;
+  let processor: ProcessorRole | undefined;
+  try {
+    if (transport.publisher) {
+      const publisher = transport.publisher;
+      checks.push({ name: 'record-log', isReady: () => publisher.isReady() });
+      receiver = await registerReceiver(app, config, publisher, registry, logger);
+    }
+    if (transport.consumer) {
+      processor = await startProcessorRole(config, transport.consumer, registry, logger);
+      const role = processor;
+      checks.push({ name: 'processor', isReady: () => role.isReady() });
+    }
+  } catch (err) {
+    await processor?.close().catch(() => undefined);
+    await transport.close().catch(() => undefined);
+    throw err;
   }
 
   const url = await app.listen({ port: config.PORT, host: config.HOST });
-  logger.info(
-    { url, role: config.ROLE, transport: `kafka ${config.KAFKA_BROKERS.join(',')} topic ${config.KAFKA_TOPIC}` },
-    `k8s-expenses listening on ${url} (role ${config.ROLE}, Kafka ${config.KAFKA_BROKERS.join(',')}, topic ${config.KAFKA_TOPIC})`,
-  );
+  const parts = [`k8s-expenses (${config.ROLE}) listening on ${url}`, `records via ${transport.description}`];
+  if (processor) parts.push(`rows to ${processor.clickhouse}`);
+  if (processor?.sqlEndpoint) parts.push(`SQL endpoint ${processor.sqlEndpoint}`);
+  parts.push(`data in ${path.resolve(config.DATA_DIR)}`);
+  logger.info({ url, role: config.ROLE, transport: transport.description, clickhouse: processor?.clickhouse, sql: processor?.sqlEndpoint }, parts.join('; '));
 
   let stopping: Promise<void> | undefined;
   return {
@@ -74,7 +66,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         receiver?.beginShutdown();
         // close() stops accepting connections and waits for in-flight requests to be answered.
         await app.close();
-        for (const close of closers.reverse()) await close();
+        await transport.publisher?.close();
+        await processor?.close();
+        await transport.close();
       })();
       return stopping;
     },

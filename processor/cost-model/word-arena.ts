@@ -62,6 +62,11 @@ export class WordArena {
     return this.pages.length * PAGE_WORDS * 4;
   }
 
+  /** True when over a quarter of the pages is free blocks (that streams have outgrown). */
+  wasteful(): boolean {
+    return this.pages.length > 2 && this.freeWords * 4 > this.pages.length * PAGE_WORDS;
+  }
+
   /** Bytes in blocks currently handed out. */
   usedBytes(): number {
     return this.bytes() - (this.freeWords + (this.bumpPage < 0 ? 0 : PAGE_WORDS - this.bumpOffset)) * 4;

@@ -44,6 +44,21 @@ export interface RemoteWriteDecodeLimits extends DecodeLimits {
   readonly maxDecodedBytes: number;
 }
 
+/**
+ * Caps on decoded entries derived from the decoded-size limit when the caller sets none. They
+ * bound the memory a hostile body can make the decoder allocate (an empty label is 2 bytes on the
+ * wire but 16 bytes decoded; an empty sample 2 bytes but 17) to about 4x the body per column,
+ * while staying far above what real requests carry (a 1.0 kubecost series is ~340 bytes with ~10
+ * labels and a sample; a 2.0 label is at least 2 bytes, a 2.0 sample at least 2).
+ */
+export function defaultDecodeLimits(maxDecodedBytes: number): Required<DecodeLimits> {
+  return {
+    maxSeries: Math.floor(maxDecodedBytes / 16),
+    maxLabels: Math.floor(maxDecodedBytes / 4),
+    maxSamples: Math.floor(maxDecodedBytes / 8),
+  };
+}
+
 export interface DecodedRemoteWrite {
   readonly version: 1 | 2;
   readonly write: DecodedWrite;
@@ -93,18 +108,25 @@ export function remoteWriteVersion(contentType: string | undefined): 1 | 2 {
 /**
  * Decodes one remote-write request body (snappy block-compressed protobuf). The schema comes from
  * the Content-Type (see remoteWriteVersion). `limits` is the limits object, or just the maximum
- * decompressed size in bytes. Throws UnsupportedMediaTypeError, SnappyError or ProtobufError (all
- * DecodeError), and nothing else, for any byte string.
+ * decompressed size in bytes; entry caps left unset default to defaultDecodeLimits. Throws
+ * UnsupportedMediaTypeError, SnappyError or ProtobufError (all DecodeError), and nothing else,
+ * for any byte string.
  */
 export function decodeRemoteWrite(
   body: Uint8Array,
   contentType: string | undefined,
   limits: RemoteWriteDecodeLimits | number,
 ): DecodedRemoteWrite {
-  const l: RemoteWriteDecodeLimits = typeof limits === 'number' ? { maxDecodedBytes: limits } : limits;
+  const given: RemoteWriteDecodeLimits = typeof limits === 'number' ? { maxDecodedBytes: limits } : limits;
+  const defaults = defaultDecodeLimits(given.maxDecodedBytes);
+  const entryLimits: DecodeLimits = {
+    maxSeries: given.maxSeries ?? defaults.maxSeries,
+    maxLabels: given.maxLabels ?? defaults.maxLabels,
+    maxSamples: given.maxSamples ?? defaults.maxSamples,
+  };
   const version = remoteWriteVersion(contentType);
-  const raw = snappyDecode(body, l.maxDecodedBytes);
-  const write = version === 1 ? decodeWriteRequestV1(raw, l) : decodeRequestV2(raw, l);
+  const raw = snappyDecode(body, given.maxDecodedBytes);
+  const write = version === 1 ? decodeWriteRequestV1(raw, entryLimits) : decodeRequestV2(raw, entryLimits);
   return { version, write };
 }
 

@@ -103,8 +103,8 @@ const HI_SAFE_LIMIT = 0x200000;
  */
 export function readInt64(buf: Uint8Array, pos: number, end: number): number {
   const start = pos;
-  // Fast path: non-negative values below 2^35 (5 bytes) in plain arithmetic; current timestamps
-  // in ms (~1.7e12 < 2^41) take 6 bytes and go through the general path below only for the tail.
+  // The low 32 bits and the high 32 bits are assembled separately with int32 arithmetic (values
+  // of up to 4 bytes return early); current timestamps in ms (~1.7e12 < 2^41) take 6 bytes.
   let lo = 0;
   let hi = 0;
   let b = 0;
@@ -146,10 +146,32 @@ export function readInt64(buf: Uint8Array, pos: number, end: number): number {
   // Negative: value = -(~v + 1).
   const nhi = ~hi >>> 0;
   const nlo = ~lo >>> 0;
-  if (nhi >= HI_SAFE_LIMIT) {
+  // With nhi < 2^21 the magnitude is at most 2^53, still exact, so the comparison is too.
+  const magnitude = nhi < HI_SAFE_LIMIT ? nhi * TWO_32 + nlo + 1 : Infinity;
+  if (magnitude > Number.MAX_SAFE_INTEGER) {
     throw new ProtobufError('invalid', 'int64 below -(2^53-1) cannot be represented exactly', start);
   }
-  return -(nhi * TWO_32 + nlo + 1);
+  return -magnitude;
+}
+
+/**
+ * readInt64 with a fast path for non-negative values of up to 7 bytes (< 2^49, which covers
+ * every millisecond timestamp until the year 19800); anything longer goes to readInt64.
+ */
+export function readTimestamp(buf: Uint8Array, pos: number, end: number): number {
+  const start = pos;
+  let result = 0;
+  let scale = 1;
+  for (let i = 0; i < 7 && pos < end; i++) {
+    const b = buf[pos++];
+    result += (b & 0x7f) * scale;
+    if (b < 0x80) {
+      wire.pos = pos;
+      return result;
+    }
+    scale *= 128;
+  }
+  return readInt64(buf, start, end);
 }
 
 /**
@@ -272,11 +294,27 @@ export function countPackedVarints(buf: Uint8Array, pos: number, end: number): n
 /** Whether this machine stores typed-array elements little-endian (virtually always true). */
 export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+// Typed arrays without the zero-fill: the decoders write every element they expose (results are
+// subarrays of the written part), so clearing the memory first is wasted work.
+const HAS_BUFFER = typeof Buffer !== 'undefined';
+
+export function newUint32(n: number): Uint32Array<ArrayBuffer> {
+  return HAS_BUFFER ? new Uint32Array(Buffer.allocUnsafeSlow(n * 4).buffer as ArrayBuffer, 0, n) : new Uint32Array(n);
+}
+
+export function newFloat64(n: number): Float64Array<ArrayBuffer> {
+  return HAS_BUFFER ? new Float64Array(Buffer.allocUnsafeSlow(n * 8).buffer as ArrayBuffer, 0, n) : new Float64Array(n);
+}
+
+export function newUint8(n: number): Uint8Array<ArrayBuffer> {
+  return HAS_BUFFER ? new Uint8Array(Buffer.allocUnsafeSlow(n).buffer as ArrayBuffer, 0, n) : new Uint8Array(n);
+}
+
 /** Grows a typed array to at least `min` elements (doubling), copying the first `used`. */
 export function growUint32(a: Uint32Array, used: number, min: number): Uint32Array<ArrayBuffer> {
   let cap = a.length * 2;
   if (cap < min) cap = min;
-  const b = new Uint32Array(cap);
+  const b = newUint32(cap);
   b.set(a.subarray(0, used));
   return b;
 }
@@ -284,7 +322,7 @@ export function growUint32(a: Uint32Array, used: number, min: number): Uint32Arr
 export function growFloat64(a: Float64Array, used: number, min: number): Float64Array<ArrayBuffer> {
   let cap = a.length * 2;
   if (cap < min) cap = min;
-  const b = new Float64Array(cap);
+  const b = newFloat64(cap);
   b.set(a.subarray(0, used));
   return b;
 }
@@ -292,7 +330,7 @@ export function growFloat64(a: Float64Array, used: number, min: number): Float64
 export function growUint8(a: Uint8Array, used: number, min: number): Uint8Array<ArrayBuffer> {
   let cap = a.length * 2;
   if (cap < min) cap = min;
-  const b = new Uint8Array(cap);
+  const b = newUint8(cap);
   b.set(a.subarray(0, used));
   return b;
 }

@@ -33,9 +33,12 @@ import {
   growUint32,
   growUint8,
   malformed,
-  readInt64,
+  newFloat64,
+  newUint32,
+  newUint8,
   readLength,
   readTag,
+  readTimestamp,
   readVarint,
   skipUnknown,
   skipVarint,
@@ -233,22 +236,22 @@ interface Columns {
 }
 
 function newColumns(seriesCap: number, labelCap: number, sampleCap: number): Columns {
-  const values = new Float64Array(sampleCap);
+  const values = newFloat64(sampleCap);
   return {
-    labelRefs: new Uint32Array(labelCap * 4),
-    labelStart: new Uint32Array(seriesCap + 1),
-    sampleStart: new Uint32Array(seriesCap + 1),
-    timestamps: new Float64Array(sampleCap),
+    labelRefs: newUint32(labelCap * 4),
+    labelStart: newUint32(seriesCap + 1),
+    sampleStart: newUint32(seriesCap + 1),
+    timestamps: newFloat64(sampleCap),
     values,
-    valueWords: new Int32Array(values.buffer),
-    stale: new Uint8Array(sampleCap),
+    valueWords: new Int32Array(values.buffer, values.byteOffset, values.length * 2),
+    stale: newUint8(sampleCap),
   };
 }
 
 function growSamples(c: Columns, used: number): void {
   c.timestamps = growFloat64(c.timestamps, used, used + 1);
   c.values = growFloat64(c.values, used, used + 1);
-  c.valueWords = new Int32Array(c.values.buffer);
+  c.valueWords = new Int32Array(c.values.buffer, c.values.byteOffset, c.values.length * 2);
   c.stale = growUint8(c.stale, used, used + 1);
 }
 
@@ -440,7 +443,7 @@ function decodeV1(
               hi = buf[pos + 4] | (buf[pos + 5] << 8) | (buf[pos + 6] << 16) | (buf[pos + 7] << 24);
               pos += 8;
             } else if (stag === TAG_2_VARINT) {
-              ts = readInt64(buf, pos, sEnd);
+              ts = readTimestamp(buf, pos, sEnd);
               pos = wire.pos;
             } else {
               pos = skipUnknown(buf, pos, sEnd, stag, sat, SAMPLE_FIELDS);

@@ -32,9 +32,12 @@ import {
   growUint32,
   growUint8,
   malformed,
-  readInt64,
+  newFloat64,
+  newUint32,
+  newUint8,
   readLength,
   readTag,
+  readTimestamp,
   readVarint,
   skipUnknown,
   skipVarint,
@@ -149,9 +152,9 @@ export function decodeRequestV2(bytes: Uint8Array, limits?: DecodeLimits): Decod
   const maxLabels = limits?.maxLabels ?? Infinity;
 
   // ---- Pass 1: symbol table and timeseries positions ----
-  let symbols = new Uint32Array(((end >>> 4) + 16) * 2);
+  let symbols = newUint32(((end >>> 4) + 16) * 2);
   let symbolCount = 0;
-  let seriesPos = new Uint32Array(((end >>> 8) + 16) * 2);
+  let seriesPos = newUint32(((end >>> 8) + 16) * 2);
   let seriesCount = 0;
   let pos = 0;
   while (pos < end) {
@@ -184,14 +187,14 @@ export function decodeRequestV2(bytes: Uint8Array, limits?: DecodeLimits): Decod
   }
 
   // ---- Pass 2: timeseries ----
-  const labelStart = new Uint32Array(seriesCount + 1);
-  const sampleStart = new Uint32Array(seriesCount + 1);
-  let labelRefs = new Uint32Array(((end >>> 2) + 64) * 4);
+  const labelStart = newUint32(seriesCount + 1);
+  const sampleStart = newUint32(seriesCount + 1);
+  let labelRefs = newUint32(((end >>> 2) + 64) * 4);
   let sampleCap = seriesCount + 16;
-  let timestamps = new Float64Array(sampleCap);
-  let values = new Float64Array(sampleCap);
-  let valueWords = new Int32Array(values.buffer);
-  let stale = new Uint8Array(sampleCap);
+  let timestamps = newFloat64(sampleCap);
+  let values = newFloat64(sampleCap);
+  let valueWords = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
+  let stale = newUint8(sampleCap);
   let labelCount = 0;
   let sampleCount = 0;
   let histogramCount = 0;
@@ -285,7 +288,7 @@ export function decodeRequestV2(bytes: Uint8Array, limits?: DecodeLimits): Decod
             hi = buf[pos + 4] | (buf[pos + 5] << 8) | (buf[pos + 6] << 16) | (buf[pos + 7] << 24);
             pos += 8;
           } else if (stag === TAG_TIMESTAMP) {
-            ts = readInt64(buf, pos, sEnd);
+            ts = readTimestamp(buf, pos, sEnd);
             pos = wire.pos;
           } else {
             pos = skipUnknown(buf, pos, sEnd, stag, sat, SAMPLE_FIELDS);
@@ -296,7 +299,7 @@ export function decodeRequestV2(bytes: Uint8Array, limits?: DecodeLimits): Decod
           sampleCap = sampleCap * 2;
           timestamps = growFloat64(timestamps, sampleCount, sampleCap);
           values = growFloat64(values, sampleCount, sampleCap);
-          valueWords = new Int32Array(values.buffer);
+          valueWords = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
           stale = growUint8(stale, sampleCount, sampleCap);
         }
         if (LITTLE_ENDIAN) {

@@ -9,6 +9,7 @@ describe('receiver errors', () => {
     'corrupt-snappy': 400,
     'corrupt-protobuf': 400,
     'invalid-series': 400,
+    'client-aborted': 400,
     'auth-missing': 401,
     'auth-invalid': 401,
     'tenant-mismatch': 403,
@@ -36,6 +37,8 @@ describe('receiver errors', () => {
   it('maps Fastify body errors to 413 and 415, and anything unknown to a retriable 503, never 2xx', () => {
     expect(classifyError(Object.assign(new Error('big'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE' })).status).toBe(413);
     expect(classifyError(Object.assign(new Error('type'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' })).status).toBe(415);
+    // A client that goes away mid-body is not Kafka trouble.
+    expect(classifyError(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })).code).toBe('client-aborted');
     const unknown = classifyError(new Error('socket hang up'));
     expect(unknown.status).toBe(503);
     expect(unknown.retryAfterSeconds).toBe(1);

@@ -1,0 +1,98 @@
+// The embedded log behind the same interfaces as Kafka: the receiver publishes to it, the
+// processor consumes from it with committed offsets, and neither knows the difference.
+import type { Logger } from 'pino';
+import { FORMAT_VERSION } from '../record-format.ts';
+import { PublishError, type ConsumerHandlers, type InboundRecord, type RecordConsumer, type RecordPublisher } from '../record-log.ts';
+import type { EmbeddedLog } from './embedded-log.ts';
+
+export function createEmbeddedPublisher(log: EmbeddedLog): RecordPublisher {
+  let closed = false;
+  return {
+    async publish(records) {
+      if (closed) throw new PublishError('the service is shutting down', 'closed');
+      const now = Date.now();
+      try {
+        await log.append(records.map((r) => ({ timestamp: now, tenant: r.tenant, cluster: r.cluster, value: r.value })));
+      } catch (err) {
+        throw new PublishError(`cannot append to the embedded log: ${(err as Error).message}`, 'unavailable', { cause: err });
+      }
+    },
+    isReady: () => !closed,
+    async close() {
+      closed = true;
+    },
+  };
+}
+
+const PARTITION = 0;
+const READ_BYTES = 8 * 1024 * 1024;
+
+export function createEmbeddedConsumer(log: EmbeddedLog, groupId: string, logger: Logger): RecordConsumer {
+  const trace = logger.child({ component: 'embedded-consumer', group: groupId });
+  let running = false;
+  let paused = false;
+  let stopped = false;
+  let loop: Promise<void> | undefined;
+  let resumed: (() => void) | undefined;
+  let stop!: () => void;
+  const stopping = new Promise<void>((r) => (stop = r));
+
+  const run = async (handlers: ConsumerHandlers): Promise<void> => {
+    let next = log.committed(groupId)?.offset ?? 0n;
+    while (!stopped) {
+      if (paused) {
+        await new Promise<void>((r) => (resumed = r));
+        continue;
+      }
+      await Promise.race([log.waitFor(next), stopping]);
+      if (stopped) break;
+      const entries = await log.read(next, READ_BYTES);
+      if (entries.length === 0) continue;
+      const records: InboundRecord[] = entries.map((e) => ({
+        partition: PARTITION,
+        offset: e.offset,
+        tenant: e.record.tenant,
+        cluster: e.record.cluster,
+        formatVersion: FORMAT_VERSION,
+        value: e.record.value,
+        timestamp: e.record.timestamp,
+      }));
+      await handlers.onRecords(PARTITION, records, log.end);
+      next = entries[entries.length - 1].offset + 1n;
+    }
+  };
+
+  return {
+    async start(handlers) {
+      running = true;
+      loop = run(handlers).catch((err: unknown) => {
+        running = false;
+        trace.error({ err }, 'embedded consumer stopped');
+      });
+    },
+    async partitionStart(partition) {
+      if (partition !== PARTITION) throw new Error(`the embedded log has one partition, not ${partition}`);
+      const c = log.committed(groupId);
+      return { committed: c?.offset, metadata: c?.metadata, end: log.end };
+    },
+    async commit(commits) {
+      for (const c of commits) await log.commit(groupId, { offset: c.offset, metadata: c.metadata });
+    },
+    pause() {
+      paused = true;
+    },
+    resume() {
+      paused = false;
+      resumed?.();
+    },
+    isReady: () => running,
+    /** Stops delivering; the log itself is closed by its owner, after the publisher. */
+    async close() {
+      stopped = true;
+      stop();
+      resumed?.();
+      await loop;
+      running = false;
+    },
+  };
+}

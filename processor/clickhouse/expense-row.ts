@@ -1,0 +1,142 @@
+// One row of k8s_expenses: property names are the column names, so rows map 1:1 to the table
+// (migrations/0001_k8s_expenses.sql). The cost model produces CostRow; the processor adds is_final
+// and version; the sink stamps updated_at.
+
+export interface ExpenseRow {
+  tenant_id: string;
+  cluster: string;
+  namespace: string;
+  pod: string;
+  /** Start of the hour, epoch milliseconds (UTC); a whole hour. */
+  hour: number;
+  workload_kind: string;
+  workload: string;
+  node: string;
+  /** Minutes of the hour the pod ran. */
+  minutes: number;
+  cpu_core_hours: number;
+  cpu_cost: number;
+  ram_byte_hours: number;
+  ram_cost: number;
+  gpu_hours: number;
+  gpu_cost: number;
+  pv_byte_hours: number;
+  pv_cost: number;
+  network_cost: number;
+  load_balancer_cost: number;
+  total_cost: number;
+  cpu_request_avg: number | null;
+  cpu_usage_avg: number | null;
+  ram_request_avg: number | null;
+  ram_usage_avg: number | null;
+  /** null when the request or usage series were absent. */
+  cpu_efficiency: number | null;
+  ram_efficiency: number | null;
+  total_efficiency: number | null;
+  labels: Record<string, string>;
+  /** A node had no price and the configured default prices were used (UInt8 column). */
+  price_defaulted: boolean;
+  /** The workload was derived from the pod name (UInt8 column). */
+  workload_inferred: boolean;
+  /** false while the hour is open (provisional), true once it closed (UInt8 column). */
+  is_final: boolean;
+  /** Monotonic write version (e.g. write time in microseconds): the highest one per key wins. */
+  version: number;
+  /** Epoch milliseconds of the write; the sink fills in the current time when absent. */
+  updated_at?: number;
+}
+
+/** What the cost model computes for a pod-hour: everything but the write bookkeeping. */
+export type CostRow = Omit<ExpenseRow, 'is_final' | 'version' | 'updated_at'>;
+
+/** The table's columns in order, with their ClickHouse types (a test compares them with the table). */
+export const EXPENSE_COLUMNS: readonly (readonly [name: keyof ExpenseRow, type: string])[] = [
+  ['tenant_id', 'LowCardinality(String)'],
+  ['cluster', 'LowCardinality(String)'],
+  ['namespace', 'LowCardinality(String)'],
+  ['pod', 'String'],
+  ['hour', "DateTime('UTC')"],
+  ['workload_kind', 'LowCardinality(String)'],
+  ['workload', 'String'],
+  ['node', 'LowCardinality(String)'],
+  ['minutes', 'Float64'],
+  ['cpu_core_hours', 'Float64'],
+  ['cpu_cost', 'Float64'],
+  ['ram_byte_hours', 'Float64'],
+  ['ram_cost', 'Float64'],
+  ['gpu_hours', 'Float64'],
+  ['gpu_cost', 'Float64'],
+  ['pv_byte_hours', 'Float64'],
+  ['pv_cost', 'Float64'],
+  ['network_cost', 'Float64'],
+  ['load_balancer_cost', 'Float64'],
+  ['total_cost', 'Float64'],
+  ['cpu_request_avg', 'Nullable(Float64)'],
+  ['cpu_usage_avg', 'Nullable(Float64)'],
+  ['ram_request_avg', 'Nullable(Float64)'],
+  ['ram_usage_avg', 'Nullable(Float64)'],
+  ['cpu_efficiency', 'Nullable(Float64)'],
+  ['ram_efficiency', 'Nullable(Float64)'],
+  ['total_efficiency', 'Nullable(Float64)'],
+  ['labels', 'Map(String, String)'],
+  ['price_defaulted', 'UInt8'],
+  ['workload_inferred', 'UInt8'],
+  ['is_final', 'UInt8'],
+  ['version', 'UInt64'],
+  ['updated_at', "DateTime64(3, 'UTC')"],
+];
+
+const HOUR_MS = 3_600_000;
+
+/** "2024-05-01 13:00:00.000": the text form DateTime64(3) parses without best-effort settings. */
+export function formatDateTime64(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
+}
+
+/**
+ * The JSONEachRow object for one row: hour in epoch seconds, flags as 0/1, updated_at as text.
+ * Throws a TypeError for a row that would be stored under a wrong key or version.
+ */
+export function encodeExpenseRow(row: ExpenseRow, now: number): Record<string, unknown> {
+  if (!Number.isInteger(row.hour) || row.hour % HOUR_MS !== 0) {
+    throw new TypeError(`ExpenseRow.hour must be the epoch milliseconds of a whole hour, got ${row.hour}`);
+  }
+  if (!Number.isSafeInteger(row.version) || row.version < 0) {
+    throw new TypeError(`ExpenseRow.version must be a non-negative safe integer, got ${row.version}`);
+  }
+  return {
+    tenant_id: row.tenant_id,
+    cluster: row.cluster,
+    namespace: row.namespace,
+    pod: row.pod,
+    hour: row.hour / 1000,
+    workload_kind: row.workload_kind,
+    workload: row.workload,
+    node: row.node,
+    minutes: row.minutes,
+    cpu_core_hours: row.cpu_core_hours,
+    cpu_cost: row.cpu_cost,
+    ram_byte_hours: row.ram_byte_hours,
+    ram_cost: row.ram_cost,
+    gpu_hours: row.gpu_hours,
+    gpu_cost: row.gpu_cost,
+    pv_byte_hours: row.pv_byte_hours,
+    pv_cost: row.pv_cost,
+    network_cost: row.network_cost,
+    load_balancer_cost: row.load_balancer_cost,
+    total_cost: row.total_cost,
+    cpu_request_avg: row.cpu_request_avg,
+    cpu_usage_avg: row.cpu_usage_avg,
+    ram_request_avg: row.ram_request_avg,
+    ram_usage_avg: row.ram_usage_avg,
+    cpu_efficiency: row.cpu_efficiency,
+    ram_efficiency: row.ram_efficiency,
+    total_efficiency: row.total_efficiency,
+    labels: row.labels,
+    price_defaulted: row.price_defaulted ? 1 : 0,
+    workload_inferred: row.workload_inferred ? 1 : 0,
+    is_final: row.is_final ? 1 : 0,
+    version: row.version,
+    updated_at: formatDateTime64(row.updated_at ?? now),
+  };
+}

@@ -1,0 +1,116 @@
+// Applies the migrations in migrations/ and records them in <database>.schema_migrations. Safe to
+// run again and from several processes at once:
+//  - every statement is idempotent (CREATE ... IF NOT EXISTS), so two processes that both see a
+//    migration as pending both apply it without harm;
+//  - schema_migrations is a ReplacingMergeTree ordered by version: both records of such a race
+//    collapse into one, and reads use FINAL;
+//  - a recorded checksum that differs from the file is an error: an applied migration was edited
+//    (add a new migration instead).
+import type { ClickHouseClient } from '@clickhouse/client';
+import { checkIdentifier } from './identifier.ts';
+import type { Log } from './log.ts';
+import { loadMigrations, MigrationError, renderMigration, ttlClause, type MigrationFile } from './migration-files.ts';
+
+export interface MigrateOptions {
+  database: string;
+  /** CLICKHOUSE_TTL, e.g. "395 DAY" (applies when k8s_expenses is created). */
+  ttl?: string;
+  /** Defaults to the project's migrations/ directory. */
+  migrationsDir?: string;
+  logger?: Log;
+}
+
+export interface MigrationRef {
+  version: number;
+  name: string;
+}
+
+export interface MigrateResult {
+  /** Applied by this run, in order. */
+  applied: MigrationRef[];
+  /** Found already applied. */
+  alreadyApplied: MigrationRef[];
+}
+
+interface Recorded {
+  version: number;
+  name: string;
+  checksum: string;
+}
+
+const ref = ({ version, name }: MigrationRef): MigrationRef => ({ version, name });
+
+export async function migrate(client: ClickHouseClient, options: MigrateOptions): Promise<MigrateResult> {
+  const database = checkIdentifier(options.database, 'CLICKHOUSE_DATABASE');
+  ttlClause(options.ttl); // a bad TTL fails before anything is touched
+  const migrations = await loadMigrations(options.migrationsDir);
+  await ensureDatabase(client, database);
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS ${database}.schema_migrations
+      (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
+      ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`,
+  });
+  const recorded = await readRecorded(client, database);
+  checkRecorded(migrations, recorded, options.logger);
+
+  const result: MigrateResult = { applied: [], alreadyApplied: [] };
+  for (const migration of migrations) {
+    if (recorded.has(migration.version)) {
+      result.alreadyApplied.push(ref(migration));
+      continue;
+    }
+    for (const statement of renderMigration(migration.sql, { database, ttl: options.ttl })) {
+      await client.command({ query: statement });
+    }
+    await client.insert({
+      table: `${database}.schema_migrations`,
+      values: [{ version: migration.version, name: migration.name, checksum: migration.checksum }],
+      format: 'JSONEachRow',
+    });
+    options.logger?.info({ version: migration.version, migration: migration.file }, 'applied migration');
+    result.applied.push(ref(migration));
+  }
+  return result;
+}
+
+/**
+ * Creates the database unless it exists. Checked first so that a user without the right to create
+ * databases can still migrate one that an administrator created.
+ */
+export async function ensureDatabase(client: ClickHouseClient, database: string): Promise<void> {
+  checkIdentifier(database, 'CLICKHOUSE_DATABASE');
+  const result = await client.query({
+    query: 'SELECT name FROM system.databases WHERE name = {database:String}',
+    query_params: { database },
+    format: 'JSONEachRow',
+  });
+  if ((await result.json()).length === 0) await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+}
+
+async function readRecorded(client: ClickHouseClient, database: string): Promise<Map<number, Recorded>> {
+  const result = await client.query({
+    query: `SELECT version, name, checksum FROM ${database}.schema_migrations FINAL ORDER BY version`,
+    format: 'JSONEachRow',
+  });
+  const rows = await result.json<{ version: number | string; name: string; checksum: string }>();
+  return new Map(rows.map((r) => [Number(r.version), { version: Number(r.version), name: r.name, checksum: r.checksum }]));
+}
+
+function checkRecorded(migrations: MigrationFile[], recorded: Map<number, Recorded>, logger: Log | undefined): void {
+  for (const m of migrations) {
+    const r = recorded.get(m.version);
+    if (r && r.checksum !== m.checksum) {
+      throw new MigrationError(
+        `migration ${m.file} was changed after it was applied (recorded checksum ${r.checksum.slice(0, 12)}, ` +
+          `file ${m.checksum.slice(0, 12)}): restore it and add a new migration instead`,
+      );
+    }
+  }
+  const known = new Set(migrations.map((m) => m.version));
+  for (const r of recorded.values()) {
+    if (!known.has(r.version)) {
+      // A newer release applied it (rolling deploy): not an error for this one.
+      logger?.warn({ version: r.version, name: r.name }, 'the database has a migration this release does not know');
+    }
+  }
+}

@@ -1,0 +1,214 @@
+// The state of one (tenant, cluster): its series, the hours that have samples, and how far it has
+// been evicted. Adding samples happens here: the in-order append is the hot path; anything else
+// (retries, out-of-order arrivals, samples of evicted hours) decodes and re-encodes the stream.
+import { HOUR_MS } from './options.ts';
+import { HourSums } from './hour-sums.ts';
+import { Kind, Reading, readingOf } from './metrics.ts';
+import { SampleBuffer } from './sample-streams.ts';
+import { SeriesTable } from './series-table.ts';
+import type { SampleCounts, NumberColumn } from './types.ts';
+import type { WordArena } from './word-arena.ts';
+
+const MAX_TS = 2 ** 53;
+const scratch = new SampleBuffer();
+
+/** A repeated sample keeps the larger value; a value beats a stale marker. Order-independent. */
+function replaces(newStale: boolean, newValue: number, oldStale: number, oldValue: number): boolean {
+  if (oldStale === 1) return !newStale;
+  return !newStale && newValue > oldValue;
+}
+
+export class ClusterState {
+  readonly table: SeriesTable;
+  /** Samples before this hour start have been evicted (-Infinity: nothing evicted yet). */
+  evictedBefore = -Infinity;
+  /** Hour starts holding at least one sample. */
+  readonly hours = new Set<number>();
+  /** Per-hour value sums of the series read as a mean (working set). */
+  readonly sums = new HourSums();
+  /** Series known not to be usable: 53-bit hash -> 'ignored' | 'invalid'. Bounded, see remember(). */
+  private readonly rejected = new Map<number, 'ignored' | 'invalid'>();
+  private lastHour = NaN;
+
+  constructor(
+    readonly tenant: string,
+    readonly cluster: string,
+    arena: WordArena,
+  ) {
+    this.table = new SeriesTable(arena);
+  }
+
+  rejectedKind(h1: number, h2: number): 'ignored' | 'invalid' | undefined {
+    return this.rejected.size === 0 ? undefined : this.rejected.get(h1 * 2 ** 21 + (h2 >>> 11));
+  }
+
+  remember(h1: number, h2: number, what: 'ignored' | 'invalid'): void {
+    // A cache, not state: when it grows past a bound it is dropped and refilled (the labels of a
+    // rejected series are then read once more).
+    if (this.rejected.size >= 100_000) this.rejected.clear();
+    this.rejected.set(h1 * 2 ** 21 + (h2 >>> 11), what);
+  }
+
+  rejectedBytes(): number {
+    return this.rejected.size * 80;
+  }
+
+  /** Adds samples [start, end) to a series' row. */
+  addSamples(row: number, timestamps: NumberColumn, values: NumberColumn, stale: NumberColumn | null, start: number, end: number, counts: SampleCounts): void {
+    const streams = this.table.streams;
+    const kind = this.table.kind[row];
+    if (readingOf(kind) === Reading.Presence) {
+      this.addMarks(row, timestamps, values, stale, start, end, counts);
+      return;
+    }
+    const quantise = kind === Kind.CpuUsage;
+    const mean = kind === Kind.WorkingSet;
+    for (let i = start; i < end; i++) {
+      const ts = timestamps[i];
+      let v = values[i];
+      const isStale = (stale !== null && stale[i] !== 0) || v !== v;
+      if (!Number.isInteger(ts) || ts < 0 || ts >= MAX_TS || (!isStale && (v < 0 || v === Infinity))) {
+        counts.invalid++;
+        continue;
+      }
+      if (isStale) v = NaN;
+      else {
+        v += 0; // -0 becomes +0: equal values must have equal bits
+        // CPU seconds are kept in whole microseconds: far below what a rate can show, and integer
+        // values compress to a third of the bits.
+        if (quantise) v = Math.round(v * 1e6);
+        else if (mean) v = Math.round(v); // whole bytes: sums of integers are exact in any order
+      }
+      if (ts < this.evictedBefore) {
+        if (!mean) this.addLate(row, ts, v, isStale); // a mean needs no previous sample
+        counts.late++;
+        continue;
+      }
+      // A mean series keeps only timestamps in its stream (value 0) and its values in `sums`.
+      const held = mean && !isStale ? 0 : v;
+      let ok: boolean | 'duplicate';
+      if (streams.isEmpty(row) || ts > streams.lastTs[row]) ok = streams.append(row, ts, held, isStale);
+      else if (ts === streams.lastTs[row] && streams.lastEquals(row, held, isStale)) ok = 'duplicate';
+      else ok = this.insert(row, ts, held, isStale);
+      if (ok === 'duplicate') counts.duplicate++;
+      else if (!ok) counts.invalid++;
+      else {
+        if (mean && !isStale) this.sums.add(row, ts, v);
+        counts.accepted++;
+        const hour = ts - (ts % HOUR_MS);
+        if (hour !== this.lastHour) {
+          this.hours.add(hour);
+          this.lastHour = hour;
+        }
+      }
+    }
+  }
+
+  /**
+   * Presence series (owner, labels, selectors): only the last non-stale sample of each hour is
+   * read, so only that one is kept. Earlier samples of an hour are accepted but change nothing.
+   */
+  private addMarks(row: number, timestamps: NumberColumn, values: NumberColumn, stale: NumberColumn | null, start: number, end: number, counts: SampleCounts): void {
+    const streams = this.table.streams;
+    for (let i = start; i < end; i++) {
+      const ts = timestamps[i];
+      if (!Number.isInteger(ts) || ts < 0 || ts >= MAX_TS) {
+        counts.invalid++;
+        continue;
+      }
+      const v = values[i];
+      if ((stale !== null && stale[i] !== 0) || v !== v) {
+        counts.accepted++; // a stale marker says nothing about presence
+        continue;
+      }
+      if (ts < this.evictedBefore) {
+        counts.late++;
+        continue;
+      }
+      const hour = ts - (ts % HOUR_MS);
+      const last = streams.lastTs[row];
+      let ok: boolean | 'duplicate' = true;
+      if (streams.isEmpty(row) || (ts > last && last - (last % HOUR_MS) !== hour)) ok = streams.appendMark(row, ts);
+      else if (ts > last) streams.replaceLastMark(row, ts);
+      else if (ts === last) ok = 'duplicate';
+      else ok = this.insertMark(row, ts, hour);
+      if (ok === 'duplicate') counts.duplicate++;
+      else if (!ok) counts.invalid++;
+      else {
+        counts.accepted++;
+        this.hours.add(hour);
+      }
+    }
+  }
+
+  private insertMark(row: number, ts: number, hour: number): boolean | 'duplicate' {
+    const streams = this.table.streams;
+    streams.decode(row, scratch);
+    const buf = scratch;
+    for (let i = 0; i < buf.n; i++) {
+      const t = buf.ts[i];
+      if (t - (t % HOUR_MS) !== hour) continue;
+      if (t >= ts) return t === ts ? 'duplicate' : true; // a later sample of the hour is held
+      buf.ts[i] = ts;
+      return streams.rewrite(row, buf, 0, buf.n, false, true);
+    }
+    let at = 0;
+    while (at < buf.n && buf.ts[at] < ts) at++;
+    insertAt(buf, at, ts, 0, false);
+    return streams.rewrite(row, buf, 0, buf.n, false, true);
+  }
+
+  /** Drops the cached "last hour added" (after eviction removed hours). */
+  forgetLastHour(): void {
+    this.lastHour = NaN;
+  }
+
+  /** A sample at or before the newest held one: a duplicate, or an insertion in the middle. */
+  private insert(row: number, ts: number, v: number, isStale: boolean): boolean | 'duplicate' {
+    const streams = this.table.streams;
+    streams.decode(row, scratch);
+    const buf = scratch;
+    let lo = 0;
+    let hi = buf.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (buf.ts[mid] < ts) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < buf.n && buf.ts[lo] === ts) {
+      if (replaces(isStale, v, buf.stale[lo], buf.val[lo])) {
+        buf.val[lo] = v;
+        buf.stale[lo] = isStale ? 1 : 0;
+        if (!streams.rewrite(row, buf, 0, buf.n, buf.first === 1)) return false;
+      }
+      return 'duplicate';
+    }
+    insertAt(buf, lo, ts, v, isStale);
+    return streams.rewrite(row, buf, 0, buf.n, buf.first === 1);
+  }
+
+  /** A sample of an evicted hour: it may only become the series' anchor (its previous sample). */
+  private addLate(row: number, ts: number, v: number, isStale: boolean): void {
+    const streams = this.table.streams;
+    streams.decode(row, scratch);
+    const buf = scratch;
+    if (buf.first === 1) {
+      if (ts < buf.ts[0]) return;
+      if (ts === buf.ts[0] && !replaces(isStale, v, buf.stale[0], buf.val[0])) return;
+      buf.ts[0] = ts;
+      buf.val[0] = v;
+      buf.stale[0] = isStale ? 1 : 0;
+    } else insertAt(buf, 0, ts, v, isStale);
+    streams.rewrite(row, buf, 0, buf.n, true);
+  }
+}
+
+function insertAt(buf: SampleBuffer, at: number, ts: number, v: number, isStale: boolean): void {
+  buf.push(0, 0, 0);
+  buf.ts.copyWithin(at + 1, at, buf.n - 1);
+  buf.val.copyWithin(at + 1, at, buf.n - 1);
+  buf.stale.copyWithin(at + 1, at, buf.n - 1);
+  buf.ts[at] = ts;
+  buf.val[at] = v;
+  buf.stale[at] = isStale ? 1 : 0;
+}

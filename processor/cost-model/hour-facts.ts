@@ -1,0 +1,270 @@
+// Walks a cluster's series for one hour and gathers what they say, per pod and per priced thing.
+// Series are visited in a canonical order (kind, then their label strings, then key hash) so every
+// float sum is made in the same order whatever order the samples arrived in.
+//
+// Several series with the same meaning (the same container's allocation from two exporter
+// replicas, a price sent twice) are merged into one timeline before the interval rule, so they
+// never count twice. Counters are not merged: a restarted container's new counter is a new series
+// whose increases add to the old one's.
+import type { ClusterState } from './cluster-state.ts';
+import { CounterReading, GaugeReading, countSamples, readCounter, readGauge, readLastSeen, readPositiveMean, type Timing } from './hour-reading.ts';
+import { Kind, SEP } from './metrics.ts';
+import { SampleBuffer } from './sample-streams.ts';
+import type { SeriesTable } from './series-table.ts';
+import type { OwnerSeen } from './workloads.ts';
+import type { LabelSetSeen } from './pod-labels.ts';
+import type { LoadBalancerSeen } from './load-balancers.ts';
+
+/** Quantity of a resource on one node (or PV): sum of value x interval, in value-milliseconds. */
+export interface Placed {
+  where: string;
+  valueMs: number;
+}
+
+export class PodFacts {
+  hasAllocation = false;
+  /** Allocation coverage [start, end) pairs, all nodes. */
+  readonly segments: number[] = [];
+  readonly nodeSegments = new Map<string, number[]>();
+  readonly cpu: Placed[] = [];
+  readonly ram: Placed[] = [];
+  readonly gpu: Placed[] = [];
+  readonly pv: Placed[] = [];
+  cpuRequest: number | null = null;
+  ramRequest: number | null = null;
+  ramUsage: number | null = null;
+  /** Cores used (sum over containers of increase / paired time). */
+  cpuUsage: number | null = null;
+  /** Egress bytes per class (index: Egress value). */
+  readonly egress = [0, 0, 0, 0];
+  readonly owners: OwnerSeen[] = [];
+  readonly labelSets: LabelSetSeen[] = [];
+
+  constructor(
+    readonly namespace: string,
+    readonly pod: string,
+  ) {}
+}
+
+export interface ManagementSeen {
+  provisioner: string;
+  cost: number;
+  coveredMs: number;
+}
+
+export class HourFacts {
+  readonly pods = new Map<string, PodFacts>();
+  readonly nodeCpuPrice = new Map<string, number>();
+  readonly nodeRamPrice = new Map<string, number>();
+  readonly nodeGpuPrice = new Map<string, number>();
+  readonly pvPrice = new Map<string, number>();
+  readonly egressPrice = { zone: NaN, region: NaN, internet: NaN };
+  readonly loadBalancers: LoadBalancerSeen[] = [];
+  readonly management: ManagementSeen[] = [];
+  readonly replicaSetOwners = new Map<string, OwnerSeen[]>();
+  readonly selectors = new Map<string, LabelSetSeen[]>();
+
+  pod(key: string): PodFacts {
+    let p = this.pods.get(key);
+    if (p === undefined) {
+      const i = key.indexOf(SEP);
+      p = new PodFacts(key.slice(0, i), key.slice(i + 1));
+      this.pods.set(key, p);
+    }
+    return p;
+  }
+}
+
+const buf = new SampleBuffer();
+const mergeBuf = new SampleBuffer();
+const gauge = new GaugeReading();
+const counter = new CounterReading();
+const HOUR_MS = 3_600_000;
+
+/** Live rows in canonical order. */
+function canonicalOrder(table: SeriesTable): number[] {
+  const rows: number[] = [];
+  for (let r = 0; r < table.rowCount; r++) if (table.kind[r] !== 0) rows.push(r);
+  const s = table.strings;
+  const { kind, e, a, b, hashHi, hashLo } = table;
+  rows.sort((x, y) => {
+    if (kind[x] !== kind[y]) return kind[x] - kind[y];
+    if (e[x] !== e[y]) return s[e[x]] < s[e[y]] ? -1 : 1;
+    if (a[x] !== a[y]) return s[a[x]] < s[a[y]] ? -1 : 1;
+    if (b[x] !== b[y]) return s[b[x]] < s[b[y]] ? -1 : 1;
+    if (hashHi[x] !== hashHi[y]) return hashHi[x] - hashHi[y];
+    return hashLo[x] - hashLo[y];
+  });
+  return rows;
+}
+
+/** Decodes the rows [from, to) of `order` into `buf`, merging them into one timeline if several. */
+function decodeGroup(table: SeriesTable, order: number[], from: number, to: number): SampleBuffer {
+  if (to - from === 1) {
+    table.streams.decode(order[from], buf);
+    return buf;
+  }
+  mergeBuf.n = 0;
+  for (let k = from; k < to; k++) table.streams.decodeAppend(order[k], mergeBuf);
+  const idx = Array.from({ length: mergeBuf.n }, (_, i) => i).sort((x, y) => mergeBuf.ts[x] - mergeBuf.ts[y]);
+  buf.n = 0;
+  buf.first = 0;
+  for (const i of idx) {
+    const t = mergeBuf.ts[i];
+    const v = mergeBuf.val[i];
+    const stale = mergeBuf.stale[i];
+    const last = buf.n - 1;
+    if (last >= 0 && buf.ts[last] === t) {
+      // Same instant from two series: one sample; a value beats a stale marker, the larger value wins.
+      if (buf.stale[last] === 1 ? stale === 0 : stale === 0 && v > buf.val[last]) {
+        buf.val[last] = v;
+        buf.stale[last] = stale;
+      }
+    } else buf.push(t, v, stale);
+  }
+  return buf;
+}
+
+export function collectHour(state: ClusterState, hour: number, timing: Timing): HourFacts {
+  const facts = new HourFacts();
+  const table = state.table;
+  const s = table.strings;
+  const order = canonicalOrder(table);
+  const end = hour + HOUR_MS;
+  for (let from = 0; from < order.length; ) {
+    const r0 = order[from];
+    let to = from + 1;
+    while (to < order.length && sameGroup(table, r0, order[to])) to++;
+    const kind = table.kind[r0];
+    const e = s[table.e[r0]];
+    const a = s[table.a[r0]];
+    const b = s[table.b[r0]];
+    switch (kind) {
+      case Kind.CpuAlloc:
+      case Kind.RamAlloc:
+      case Kind.GpuAlloc: {
+        readGauge(decodeGroup(table, order, from, to), hour, end, timing, true, gauge);
+        if (gauge.samples === 0) break;
+        const pod = facts.pod(e);
+        pod.hasAllocation = true;
+        const list = kind === Kind.CpuAlloc ? pod.cpu : kind === Kind.RamAlloc ? pod.ram : pod.gpu;
+        list.push({ where: b, valueMs: gauge.sumVD });
+        pod.segments.push(...gauge.segments);
+        const nodeSegs = pod.nodeSegments.get(b);
+        if (nodeSegs === undefined) pod.nodeSegments.set(b, gauge.segments.slice());
+        else nodeSegs.push(...gauge.segments);
+        break;
+      }
+      case Kind.PvcAlloc: {
+        readGauge(decodeGroup(table, order, from, to), hour, end, timing, false, gauge);
+        if (gauge.samples > 0) facts.pod(e).pv.push({ where: b, valueMs: gauge.sumVD });
+        break;
+      }
+      case Kind.WorkingSet: {
+        // The mean of the container's samples in the hour (OpenCost's avg_over_time).
+        let sum = 0;
+        let count = 0;
+        for (let k = from; k < to; k++) {
+          table.streams.decode(order[k], buf);
+          count += countSamples(buf, hour, end);
+          sum += state.sums.get(order[k], hour);
+        }
+        if (count > 0) {
+          const pod = facts.pod(e);
+          pod.ramUsage = (pod.ramUsage ?? 0) + sum / count;
+        }
+        break;
+      }
+      case Kind.CpuRequest:
+      case Kind.RamRequest: {
+        readGauge(decodeGroup(table, order, from, to), hour, end, timing, false, gauge);
+        if (gauge.samples === 0 || gauge.sumD === 0) break;
+        const pod = facts.pod(e);
+        const avg = gauge.sumVD / gauge.sumD;
+        if (kind === Kind.CpuRequest) pod.cpuRequest = (pod.cpuRequest ?? 0) + avg;
+        else pod.ramRequest = (pod.ramRequest ?? 0) + avg;
+        break;
+      }
+      case Kind.CpuUsage:
+      case Kind.EgressBytes: {
+        let increase = 0;
+        let pairedMs = 0;
+        let pairs = 0;
+        for (let k = from; k < to; k++) {
+          table.streams.decode(order[k], buf);
+          readCounter(buf, hour, end, counter);
+          increase += counter.increase;
+          pairedMs += counter.pairedMs;
+          pairs += counter.pairs;
+        }
+        if (pairs === 0) break;
+        const pod = facts.pod(e);
+        // CPU counters are held in microseconds: cores = us / (ms * 1000).
+        if (kind === Kind.CpuUsage) pod.cpuUsage = (pod.cpuUsage ?? 0) + increase / (pairedMs * 1000);
+        else pod.egress[Number(a)] += increase;
+        break;
+      }
+      case Kind.NodeCpuPrice:
+      case Kind.NodeRamPrice:
+      case Kind.NodeGpuPrice:
+      case Kind.PvPrice:
+      case Kind.ZoneEgressPrice:
+      case Kind.RegionEgressPrice:
+      case Kind.InternetEgressPrice: {
+        const mean = readPositiveMean(decodeGroup(table, order, from, to), hour, end);
+        if (Number.isNaN(mean)) break;
+        if (kind === Kind.NodeCpuPrice) facts.nodeCpuPrice.set(e, mean);
+        else if (kind === Kind.NodeRamPrice) facts.nodeRamPrice.set(e, mean);
+        else if (kind === Kind.NodeGpuPrice) facts.nodeGpuPrice.set(e, mean);
+        else if (kind === Kind.PvPrice) facts.pvPrice.set(e, mean);
+        else if (kind === Kind.ZoneEgressPrice) facts.egressPrice.zone = mean;
+        else if (kind === Kind.RegionEgressPrice) facts.egressPrice.region = mean;
+        else facts.egressPrice.internet = mean;
+        break;
+      }
+      case Kind.LoadBalancer:
+      case Kind.ClusterManagement: {
+        readGauge(decodeGroup(table, order, from, to), hour, end, timing, kind === Kind.ClusterManagement, gauge);
+        if (gauge.samples === 0) break;
+        const cost = gauge.sumVD / HOUR_MS; // $/h x ms -> $
+        if (kind === Kind.ClusterManagement) {
+          let covered = 0;
+          for (let i = 0; i < gauge.segments.length; i += 2) covered += gauge.segments[i + 1] - gauge.segments[i];
+          facts.management.push({ provisioner: e, cost, coveredMs: covered });
+        } else {
+          const i = e.indexOf(SEP);
+          facts.loadBalancers.push({ namespace: e.slice(0, i), service: e.slice(i + 1), cost });
+        }
+        break;
+      }
+      default:
+        collectPresence(facts, table, order, from, to, kind, e, a, b, hour, end);
+    }
+    from = to;
+  }
+  return facts;
+}
+
+function collectPresence(facts: HourFacts, table: SeriesTable, order: number[], from: number, to: number, kind: number, e: string, a: string, b: string, hour: number, end: number): void {
+  let lastSeen = -1;
+  for (let k = from; k < to; k++) {
+    table.streams.decode(order[k], buf);
+    lastSeen = Math.max(lastSeen, readLastSeen(buf, hour, end));
+  }
+  if (lastSeen < 0) return;
+  if (kind === Kind.PodOwner) facts.pod(e).owners.push({ kind: a, name: b, lastSeen });
+  else if (kind === Kind.PodLabels) facts.pod(e).labelSets.push({ set: a, lastSeen });
+  else if (kind === Kind.ReplicaSetOwner) {
+    const list = facts.replicaSetOwners.get(e);
+    if (list === undefined) facts.replicaSetOwners.set(e, [{ kind: a, name: b, lastSeen }]);
+    else list.push({ kind: a, name: b, lastSeen });
+  } else if (kind === Kind.ServiceSelector) {
+    const list = facts.selectors.get(e);
+    if (list === undefined) facts.selectors.set(e, [{ set: a, lastSeen }]);
+    else list.push({ set: a, lastSeen });
+  }
+}
+
+function sameGroup(table: SeriesTable, x: number, y: number): boolean {
+  return table.kind[x] === table.kind[y] && table.e[x] === table.e[y] && table.a[x] === table.a[y] && table.b[x] === table.b[y];
+}

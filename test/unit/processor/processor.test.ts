@@ -1,0 +1,250 @@
+// The processor's hour lifecycle, commits and restarts, on the real embedded log. The model here
+// only sums sample values per hour (the cost model plugs into the same port); rows go to memory.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { openEmbeddedLog, type EmbeddedLog } from '../../../ingest/embedded/embedded-log.ts';
+import { createEmbeddedConsumer } from '../../../ingest/embedded/embedded-transport.ts';
+import { encodeRecords } from '../../../ingest/record-format.ts';
+import type { HourlyCostModel, SampleCounts } from '../../../processor/cost-model-port.ts';
+import { HOUR_MS, hourOf } from '../../../processor/hours.ts';
+import { createProcessorMetrics } from '../../../processor/metrics.ts';
+import { createProcessor, type Processor } from '../../../processor/processor.ts';
+import { buildDecodedWrite, type PlainSeries } from '../../support/decoded-write-builder.ts';
+
+const silent = pino({ level: 'silent' });
+const H0 = Date.UTC(2026, 10, 23, 10);
+const MIN = 60_000;
+
+interface SumRow {
+  tenant: string;
+  cluster: string;
+  hour: number;
+  sum: number;
+}
+interface StoredRow extends SumRow {
+  final: boolean;
+  version: number;
+}
+
+/** Sums values per hour, each (series, timestamp) once; keeps each series' last sample before evicted hours. */
+function summingModel(): HourlyCostModel<SumRow> {
+  const samples = new Map<string, Map<string, number>>();
+  const floors = new Map<string, number>();
+  return {
+    addSeries(tenant, cluster, seriesKey, _labels, timestamps, values, stale): SampleCounts {
+      const id = `${tenant}/${cluster}`;
+      let m = samples.get(id);
+      if (!m) samples.set(id, (m = new Map()));
+      const counts = { accepted: 0, duplicate: 0, ignored: 0, invalid: 0 };
+      for (let i = 0; i < timestamps.length; i++) {
+        const k = `${seriesKey}@${timestamps[i]}`;
+        if (m.has(k)) counts.duplicate++;
+        else {
+          m.set(k, stale[i] ? 0 : values[i]);
+          counts.accepted++;
+        }
+      }
+      return counts;
+    },
+    rows(tenant, cluster, hour) {
+      let sum = 0;
+      const entries = [...(samples.get(`${tenant}/${cluster}`) ?? new Map()).entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+      for (const [k, v] of entries) if (hourOf(Number(k.split('@')[1])) === hour) sum += v;
+      return [{ tenant, cluster, hour, sum }];
+    },
+    evictBefore(tenant, cluster, hour) {
+      floors.set(`${tenant}/${cluster}`, hour);
+      const m = samples.get(`${tenant}/${cluster}`);
+      if (m) for (const k of [...m.keys()]) if (Number(k.split('@')[1]) < hour) m.delete(k);
+    },
+    stateBytes: () => 0,
+  };
+}
+
+async function setup(dir: string, sink: StoredRow[], clock: { now: number }, failing = { on: false }) {
+  const log = await openEmbeddedLog({ dir, segmentBytes: 4096, logger: silent });
+  const registry = new Registry();
+  const processor = createProcessor<SumRow, StoredRow>({
+    consumer: createEmbeddedConsumer(log, 'g', silent),
+    sink: {
+      async write(rows) {
+        if (failing.on) throw new Error('ClickHouse is down');
+        sink.push(...rows);
+      },
+    },
+    createModel: summingModel,
+    toRows: (rows, final, version) => rows.map((r) => ({ ...r, final, version })),
+    rules: { graceMs: 5 * MIN, lateWindowMs: 3 * HOUR_MS, idleFinalizeMs: 30 * MIN },
+    flushIntervalMs: 3_600_000,
+    metrics: createProcessorMetrics(registry),
+    logger: silent,
+    retryDelayMs: 5,
+    maxRetryDelayMs: 20,
+    now: () => clock.now,
+  });
+  await processor.start();
+  return { log, processor, registry };
+}
+
+async function append(log: EmbeddedLog, arrival: number, series: PlainSeries[], cluster = 'c1') {
+  const d = buildDecodedWrite(series);
+  const values = encodeRecords(d, series.map((_, i) => i), 1 << 20);
+  await log.append(values.map((value) => ({ timestamp: arrival, tenant: 't1', cluster, value })));
+}
+
+async function settle(processor: Processor, log: EmbeddedLog) {
+  // Let the consumer loop read everything appended, then flush.
+  for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setTimeout(r, 20));
+  void log;
+  await processor.flush();
+}
+
+const series = (t: number, v: number, pod = 'p1'): PlainSeries => ({ labels: { __name__: 'm', pod }, samples: [{ t, v }] });
+const latest = (rows: StoredRow[]) => {
+  const by = new Map<string, StoredRow>();
+  for (const r of rows) {
+    const k = `${r.tenant}/${r.cluster}/${r.hour}`;
+    const prev = by.get(k);
+    if (!prev || r.version > prev.version) by.set(k, r);
+  }
+  return [...by.values()].sort((a, b) => a.hour - b.hour).map((r) => ({ hour: (r.hour - H0) / HOUR_MS, sum: r.sum, final: r.final }));
+};
+
+describe('processor', () => {
+  it('writes provisional rows, then final ones once the watermark passes the hour end plus the grace', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'proc-'));
+    const rows: StoredRow[] = [];
+    const clock = { now: H0 + 10 * MIN };
+    const { log, processor } = await setup(dir, rows, clock);
+    await append(log, clock.now, [series(H0 + MIN, 1), series(H0 + 2 * MIN, 2)]);
+    await settle(processor, log);
+    expect(latest(rows)).toEqual([{ hour: 0, sum: 3, final: false }]);
+    // Inside the grace period: still provisional.
+    await append(log, clock.now, [series(H0 + HOUR_MS + 4 * MIN, 10)]);
+    await settle(processor, log);
+    expect(latest(rows)).toEqual([
+      { hour: 0, sum: 3, final: false },
+      { hour: 1, sum: 10, final: false },
+    ]);
+    await append(log, clock.now, [series(H0 + HOUR_MS + 6 * MIN, 20)]);
+    await settle(processor, log);
+    expect(latest(rows)).toEqual([
+      { hour: 0, sum: 3, final: true },
+      { hour: 1, sum: 30, final: false },
+    ]);
+    await processor.close();
+    await log.close();
+  });
+
+  it('takes late samples within the late window, drops and counts later ones', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'proc-'));
+    const rows: StoredRow[] = [];
+    const clock = { now: H0 };
+    const { log, processor, registry } = await setup(dir, rows, clock);
+    await append(log, clock.now, [series(H0 + MIN, 1), series(H0 + 2 * HOUR_MS, 5)]);
+    await settle(processor, log);
+    await append(log, clock.now, [series(H0 + 30 * MIN, 100, 'late')]); // hour 0 is closed, within 3 h
+    await settle(processor, log);
+    expect(latest(rows)[0]).toEqual({ hour: 0, sum: 101, final: true });
+    await append(log, clock.now, [series(H0 + 4 * HOUR_MS + 10 * MIN, 7)]); // hour 0 settles now
+    await settle(processor, log);
+    await append(log, clock.now, [series(H0 + 40 * MIN, 1000, 'too-late')]);
+    await settle(processor, log);
+    expect(latest(rows)[0]).toEqual({ hour: 0, sum: 101, final: true });
+    expect(await registry.metrics()).toMatch(/k8s_expenses_processor_samples_total\{result="too_late"\} 1/);
+    await processor.close();
+    await log.close();
+  });
+
+  it('commits only settled records and rebuilds the same rows after a restart, never rewriting settled hours', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'proc-'));
+    const clock = { now: H0 };
+    const uninterrupted: StoredRow[] = [];
+    const first: StoredRow[] = [];
+    // Eight hours of data in two deliveries; the first processor stops halfway.
+    const batches: PlainSeries[][] = [];
+    for (let h = 0; h < 8; h++) batches.push([series(H0 + h * HOUR_MS + 5 * MIN, h + 1), series(H0 + h * HOUR_MS + 35 * MIN, 10 * (h + 1))]);
+
+    const a = await setup(dir, first, clock);
+    for (const b of batches.slice(0, 5)) await append(a.log, clock.now, b);
+    await settle(a.processor, a.log);
+    const committed = a.log.committed('g');
+    expect(committed).toBeDefined();
+    expect(JSON.parse(committed!.metadata)).toEqual({ v: 1, floor: H0 + HOUR_MS }); // hour 0 settled at watermark 4:35
+    await a.processor.close();
+    await a.log.close();
+
+    // Versions come from the wall clock, which moves on across a restart.
+    clock.now += 1000;
+    const second: StoredRow[] = [];
+    const b = await setup(dir, second, clock);
+    for (const batch of batches.slice(5)) await append(b.log, clock.now, batch);
+    await settle(b.processor, b.log);
+    // Settled hour 0 is never written again; the rest matches an uninterrupted run.
+    expect(second.some((r) => r.hour === H0)).toBe(false);
+    await b.processor.close();
+    await b.log.close();
+
+    const dir2 = mkdtempSync(path.join(tmpdir(), 'proc-'));
+    const c = await setup(dir2, uninterrupted, clock);
+    for (const batch of batches) await append(c.log, clock.now, batch);
+    await settle(c.processor, c.log);
+    await c.processor.close();
+    await c.log.close();
+    expect(latest([...first, ...second])).toEqual(latest(uninterrupted));
+  });
+
+  it('skips a record it cannot decode, naming its offset, and goes on', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'proc-'));
+    const rows: StoredRow[] = [];
+    const clock = { now: H0 };
+    const { log, processor, registry } = await setup(dir, rows, clock);
+    await log.append([{ timestamp: H0, tenant: 't1', cluster: 'c1', value: Buffer.from([1, 200, 1, 2]) }]);
+    await append(log, clock.now, [series(H0 + MIN, 4)]);
+    await settle(processor, log);
+    expect(latest(rows)).toEqual([{ hour: 0, sum: 4, final: false }]);
+    expect(await registry.metrics()).toMatch(/k8s_expenses_processor_poison_records_total\{reason="RecordFormatError"\} 1/);
+    await processor.close();
+    await log.close();
+  });
+
+  it('retries while the sink is down, commits nothing meanwhile, and loses nothing', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'proc-'));
+    const rows: StoredRow[] = [];
+    const clock = { now: H0 };
+    const failing = { on: true };
+    const { log, processor } = await setup(dir, rows, clock, failing);
+    await append(log, clock.now, [series(H0 + MIN, 4), series(H0 + 5 * HOUR_MS, 1)]);
+    const flushing = settle(processor, log);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(processor.isReady()).toBe(false);
+    expect(log.committed('g')).toBeUndefined();
+    failing.on = false;
+    await flushing;
+    expect(processor.isReady()).toBe(true);
+    expect(latest(rows).map((r) => r.sum)).toEqual([4, 1]);
+    expect(log.committed('g')).toBeDefined();
+    await processor.close();
+    await log.close();
+  });
+
+  it('marks the hours of a cluster that went silent final by wall clock, with the same content', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'proc-'));
+    const rows: StoredRow[] = [];
+    const clock = { now: H0 + 10 * MIN };
+    const { log, processor } = await setup(dir, rows, clock);
+    await append(log, clock.now, [series(H0 + MIN, 2), series(H0 + 9 * MIN, 3)]);
+    await settle(processor, log);
+    expect(latest(rows)).toEqual([{ hour: 0, sum: 5, final: false }]);
+    clock.now += 31 * MIN;
+    await settle(processor, log);
+    expect(latest(rows)).toEqual([{ hour: 0, sum: 5, final: true }]);
+    await processor.close();
+    await log.close();
+  });
+});

@@ -186,7 +186,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze(parsed.data);
 }
 
-/** (name, description) of every variable: the README's configuration table is tested against this. */
-export function configVariables(): { name: string; description: string }[] {
-  return Object.entries(configSchema.shape).map(([name, schema]) => ({ name, description: schema.description ?? '' }));
+/** The default as written in the schema (before parsing), e.g. "5m"; undefined when unset by default. */
+function rawDefault(schema: z.ZodType): string | undefined {
+  let current: unknown = schema;
+  for (let depth = 0; depth < 8 && current; depth++) {
+    const def = (current as { _zod?: { def?: { type?: string; defaultValue?: unknown; in?: unknown; innerType?: unknown } } })._zod?.def;
+    if (def?.type === 'default') return String(def.defaultValue);
+    current = def?.in ?? def?.innerType;
+  }
+  return undefined;
+}
+
+/** Name, default and description of every variable: the README's configuration table is tested against this. */
+export function configVariables(): { name: string; fallback: string | undefined; description: string }[] {
+  return Object.entries(configSchema.shape).map(([name, schema]) => ({ name, fallback: rawDefault(schema), description: schema.description ?? '' }));
 }

@@ -1,53 +1,19 @@
 // One row of k8s_expenses: property names are the column names, so rows map 1:1 to the table
-// (migrations/0001_k8s_expenses.sql). The cost model produces CostRow; the processor adds is_final
-// and version; the sink stamps updated_at.
+// (migrations/0001_k8s_expenses.sql). The cost model computes the pod-hour (HourlyRow); the
+// processor adds is_final and version; the sink stamps updated_at.
+import type { HourlyRow } from '../cost-model/index.ts';
 
-export interface ExpenseRow {
-  tenant_id: string;
-  cluster: string;
-  namespace: string;
-  pod: string;
-  /** Start of the hour, epoch milliseconds (UTC); a whole hour. */
-  hour: number;
-  workload_kind: string;
-  workload: string;
-  node: string;
-  /** Minutes of the hour the pod ran. */
-  minutes: number;
-  cpu_core_hours: number;
-  cpu_cost: number;
-  ram_byte_hours: number;
-  ram_cost: number;
-  gpu_hours: number;
-  gpu_cost: number;
-  pv_byte_hours: number;
-  pv_cost: number;
-  network_cost: number;
-  load_balancer_cost: number;
-  total_cost: number;
-  cpu_request_avg: number | null;
-  cpu_usage_avg: number | null;
-  ram_request_avg: number | null;
-  ram_usage_avg: number | null;
-  /** null when the request or usage series were absent. */
-  cpu_efficiency: number | null;
-  ram_efficiency: number | null;
-  total_efficiency: number | null;
-  labels: Record<string, string>;
-  /** A node had no price and the configured default prices were used (UInt8 column). */
-  price_defaulted: boolean;
-  /** The workload was derived from the pod name (UInt8 column). */
-  workload_inferred: boolean;
+export interface ExpenseRow extends HourlyRow {
   /** false while the hour is open (provisional), true once it closed (UInt8 column). */
   is_final: boolean;
-  /** Monotonic write version (e.g. write time in microseconds): the highest one per key wins. */
+  /** Monotonic write version (write time in microseconds): the highest one per key wins. */
   version: number;
   /** Epoch milliseconds of the write; the sink fills in the current time when absent. */
   updated_at?: number;
 }
 
 /** What the cost model computes for a pod-hour: everything but the write bookkeeping. */
-export type CostRow = Omit<ExpenseRow, 'is_final' | 'version' | 'updated_at'>;
+export type CostRow = HourlyRow;
 
 /** The table's columns in order, with their ClickHouse types (a test compares them with the table). */
 export const EXPENSE_COLUMNS: readonly (readonly [name: keyof ExpenseRow, type: string])[] = [

@@ -74,9 +74,9 @@ export class ClusterState {
       if (isStale) v = NaN;
       else {
         v += 0; // -0 becomes +0: equal values must have equal bits
-        // CPU seconds are kept in whole microseconds: far below what a rate can show, and integer
-        // values compress to a third of the bits.
-        if (quantise) v = Math.round(v * 1e6);
+        // CPU seconds are kept in whole milliseconds: a millisecond over a one-minute scrape is
+        // 2e-5 cores, below the noise of scrape timing, and integer values take half the bits.
+        if (quantise) v = Math.round(v * 1e3);
         else if (mean) v = Math.round(v); // whole bytes: sums of integers are exact in any order
       }
       if (ts < this.evictedBefore) {
@@ -89,7 +89,7 @@ export class ClusterState {
       let ok: boolean | 'duplicate';
       if (streams.isEmpty(row) || ts > streams.lastTs[row]) ok = streams.append(row, ts, held, isStale);
       else if (ts === streams.lastTs[row] && streams.lastEquals(row, held, isStale)) ok = 'duplicate';
-      else ok = this.insert(row, ts, held, isStale);
+      else ok = this.insert(row, ts, held, isStale, mean);
       if (ok === 'duplicate') counts.duplicate++;
       else if (!ok) counts.invalid++;
       else {
@@ -164,7 +164,7 @@ export class ClusterState {
   }
 
   /** A sample at or before the newest held one: a duplicate, or an insertion in the middle. */
-  private insert(row: number, ts: number, v: number, isStale: boolean): boolean | 'duplicate' {
+  private insert(row: number, ts: number, v: number, isStale: boolean, keepFirst: boolean): boolean | 'duplicate' {
     const streams = this.table.streams;
     streams.decode(row, scratch);
     const buf = scratch;
@@ -176,7 +176,8 @@ export class ClusterState {
       else hi = mid;
     }
     if (lo < buf.n && buf.ts[lo] === ts) {
-      if (replaces(isStale, v, buf.stale[lo], buf.val[lo])) {
+      // A mean series holds no values to compare: its first sample at a timestamp stays.
+      if (!keepFirst && replaces(isStale, v, buf.stale[lo], buf.val[lo])) {
         buf.val[lo] = v;
         buf.stale[lo] = isStale ? 1 : 0;
         if (!streams.rewrite(row, buf, 0, buf.n, buf.first === 1)) return false;

@@ -199,8 +199,8 @@ export function collectHour(state: ClusterState, hour: number, timing: Timing): 
         }
         if (pairs === 0) break;
         const pod = facts.pod(e);
-        // CPU counters are held in microseconds: cores = us / (ms * 1000).
-        if (kind === Kind.CpuUsage) pod.cpuUsage = (pod.cpuUsage ?? 0) + increase / (pairedMs * 1000);
+        // CPU counters are held in milliseconds of CPU time: cores = CPU ms / wall ms.
+        if (kind === Kind.CpuUsage) pod.cpuUsage = (pod.cpuUsage ?? 0) + increase / pairedMs;
         else pod.egress[Number(a)] += increase;
         break;
       }

@@ -156,7 +156,7 @@ class Model implements CostModel {
   stateBytes(): number {
     let bytes = this.arena.bytes();
     for (const clusters of this.clusters.values()) {
-      for (const state of clusters.values()) bytes += state.table.bytes() + state.rejectedBytes() + state.hours.size * 40 + 400;
+      for (const state of clusters.values()) bytes += state.table.bytes() + state.sums.bytes() + state.rejectedBytes() + state.hours.size * 40 + 400;
     }
     return bytes;
   }

@@ -1,93 +1,27 @@
-// Every sample the model holds, one compressed stream per series, exact (64-bit values, ms
-// timestamps) so that rows can be recomputed bit for bit from any arrival order.
-//
-// Stream format (bits written least significant first), Gorilla-like plus run-length repeats:
-//   0 ccccccc                 c (1..127) samples, each one step later with the same value; a
-//                             regular constant series costs 8 bits per 127 samples
-//   1 <timestamp> <value>     one sample
-//   <timestamp>: 0 = same step | 10 + 8-bit zigzag step change | 110 + 20-bit zigzag step change
-//                | 111 + 53-bit absolute time (first sample, or a jump)
-//   <value>: 0 = same value | 10 + bits in the previous XOR window | 110 + 6-bit leading zeros,
-//            6-bit length-1, bits (new XOR window) | 1110 + 6-bit length n + n bits: zigzag
-//            difference of two integer values (byte and microsecond series) | 1111 = stale marker
-// The encoder takes whichever of XOR and integer difference is shorter.
+// Every sample the model holds, one compressed stream per series (format: stream-format.ts),
+// exact (64-bit values, ms timestamps) so that rows can be recomputed bit for bit from any arrival
+// order. The columns hold what appending needs: the last sample, step and XOR window.
 // The first sample of a stream is an "anchor" when flagged: the series' last sample before the
 // evicted hours, kept only as the previous sample of the next one.
 import { put, take, seek, position, overwrite } from './bit-cursor.ts';
+import { SampleBuffer } from './sample-buffer.ts';
+import { F64, MARK_BITS, MAX_STEP, TWO_32, TWO_53, U32, bitLength, clz64, ctz64, decodeInto, putShifted, zigzag } from './stream-format.ts';
 import { CLASS_WORDS, PAGE_WORDS, WordArena, classFor } from './word-arena.ts';
 
-const F64 = new Float64Array(1);
-const U32 = new Uint32Array(F64.buffer); // little-endian: U32[0] low word, U32[1] high word
-const TWO_32 = 2 ** 32;
-const TWO_53 = 2 ** 53;
-
-function bitLength(v: number): number {
-  return v < TWO_32 ? 32 - Math.clz32(v) : 64 - Math.clz32(Math.floor(v / TWO_32));
-}
+export { SampleBuffer } from './sample-buffer.ts';
+export { MARK_BITS } from './stream-format.ts';
 
 const LAST_STALE = 1;
 const LAST_REPEAT = 2;
-/** Bits of a presence mark: 1 + 111 + 53-bit timestamp + 0 (same value). */
-export const MARK_BITS = 58;
 /** The first sample of the stream is an anchor (before the evicted hours): never counted itself. */
 export const HAS_ANCHOR = 4;
-
-/** Decoded samples of one stream (or a merge of several), in time order. */
-export class SampleBuffer {
-  ts = new Float64Array(256);
-  val = new Float64Array(256);
-  stale = new Uint8Array(256);
-  n = 0;
-  /** Index of the first sample that is not an anchor (0 or 1). */
-  first = 0;
-
-  push(t: number, v: number, s: number): void {
-    if (this.n === this.ts.length) this.grow(this.n * 2);
-    this.ts[this.n] = t;
-    this.val[this.n] = v;
-    this.stale[this.n] = s;
-    this.n++;
-  }
-
-  grow(size: number): void {
-    const ts = new Float64Array(size);
-    const val = new Float64Array(size);
-    const stale = new Uint8Array(size);
-    ts.set(this.ts.subarray(0, this.n));
-    val.set(this.val.subarray(0, this.n));
-    stale.set(this.stale.subarray(0, this.n));
-    this.ts = ts;
-    this.val = val;
-    this.stale = stale;
-  }
-}
-
-function zigzag(v: number): number {
-  return v >= 0 ? v * 2 : -v * 2 - 1;
-}
-
-function unzigzag(z: number): number {
-  return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-}
-
-function clz64(hi: number, lo: number): number {
-  return hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(lo);
-}
-
-function ctz32(v: number): number {
-  return 31 - Math.clz32(v & -v);
-}
-
-function ctz64(hi: number, lo: number): number {
-  return lo !== 0 ? ctz32(lo) : 32 + ctz32(hi);
-}
 
 export class SampleStreams {
   addr = new Uint32Array(0);
   cls = new Int8Array(0); // -1: no block
   bitLen = new Uint32Array(0);
   lastTs = new Float64Array(0);
-  lastDelta = new Float64Array(0);
+  lastDelta = new Int32Array(0); // at most MAX_STEP: a longer step is written as an absolute time
   lastHi = new Uint32Array(0);
   lastLo = new Uint32Array(0);
   window = new Uint16Array(0); // leading zeros << 7 | length; 0 = none yet
@@ -114,11 +48,11 @@ export class SampleStreams {
 
   /** Bytes of the per-series columns (the blocks are counted by the arena). */
   columnBytes(): number {
-    return this.addr.length * (4 + 1 + 4 + 8 + 8 + 4 + 4 + 2 + 1);
+    return this.addr.length * (4 + 1 + 4 + 8 + 4 + 4 + 4 + 2 + 1);
   }
 
   resize(capacity: number): void {
-    const grow = <T extends Uint32Array | Int8Array | Float64Array | Uint16Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+    const grow = <T extends Uint32Array | Int32Array | Int8Array | Float64Array | Uint16Array | Uint8Array>(a: T, make: (n: number) => T): T => {
       const b = make(capacity);
       b.set(a.subarray(0, Math.min(a.length, capacity)) as never);
       return b;
@@ -129,7 +63,7 @@ export class SampleStreams {
     this.cls.fill(-1, from);
     this.bitLen = grow(this.bitLen, (n) => new Uint32Array(n));
     this.lastTs = grow(this.lastTs, (n) => new Float64Array(n));
-    this.lastDelta = grow(this.lastDelta, (n) => new Float64Array(n));
+    this.lastDelta = grow(this.lastDelta, (n) => new Int32Array(n));
     this.lastHi = grow(this.lastHi, (n) => new Uint32Array(n));
     this.lastLo = grow(this.lastLo, (n) => new Uint32Array(n));
     this.window = grow(this.window, (n) => new Uint16Array(n));
@@ -236,7 +170,7 @@ export class SampleStreams {
     // Size the token first so the block grows exactly as needed.
     let tsBits: number;
     const z = zigzag(dod);
-    if (bits === 0 || z >= 1 << 20) tsBits = 3 + 53;
+    if (bits === 0 || z >= 1 << 20 || delta > MAX_STEP) tsBits = 3 + 53;
     else if (dod === 0) tsBits = 1;
     else if (z < 256) tsBits = 2 + 8;
     else tsBits = 3 + 20;
@@ -309,7 +243,7 @@ export class SampleStreams {
       putShifted(xHi, xLo, 64 - lz - len, len);
     }
     this.bitLen[row] = position();
-    this.lastDelta[row] = delta;
+    this.lastDelta[row] = delta > MAX_STEP ? 0 : delta;
     this.lastTs[row] = ts;
     if (!stale) {
       this.lastHi[row] = hi;
@@ -361,74 +295,8 @@ export class SampleStreams {
 
   /** Decodes the whole stream, appending to `out`. */
   decodeAppend(row: number, out: SampleBuffer): void {
-    const end = this.bitLen[row];
-    if (end === 0) return;
-    this.seekRow(row, 0);
-    let ts = 0;
-    let delta = 0;
-    let hi = 0;
-    let lo = 0;
-    let wlz = 0;
-    let wlen = 0;
-    let first = true;
-    while (position() < end) {
-      if (take(1) === 0) {
-        const count = take(7);
-        F64[0] = 0;
-        U32[0] = lo;
-        U32[1] = hi;
-        const v = F64[0];
-        for (let c = 0; c < count; c++) {
-          ts += delta;
-          out.push(ts, v, 0);
-        }
-        continue;
-      }
-      if (take(1) === 0) ts += delta;
-      else if (take(1) === 0) {
-        delta += unzigzag(take(8));
-        ts += delta;
-      } else if (take(1) === 0) {
-        delta += unzigzag(take(20));
-        ts += delta;
-      } else {
-        const low = take(32);
-        const t = take(21) * TWO_32 + low;
-        delta = first ? 0 : t - ts;
-        ts = t;
-      }
-      first = false;
-      let stale = 0;
-      if (take(1) === 1) {
-        let xor = true;
-        if (take(1) === 0) {
-          // reuse the window
-        } else if (take(1) === 0) {
-          wlz = take(6);
-          wlen = take(6) + 1;
-        } else if (take(1) === 0) {
-          xor = false;
-          const n = take(6);
-          const z = n <= 32 ? take(n) : take(32) + take(n - 32) * TWO_32;
-          U32[0] = lo;
-          U32[1] = hi;
-          F64[0] += unzigzag(z);
-          lo = U32[0];
-          hi = U32[1];
-        } else stale = 1;
-        if (stale === 0 && xor) {
-          takeShifted(64 - wlz - wlen, wlen);
-          hi ^= X_HI;
-          lo ^= X_LO;
-        }
-      }
-      if (stale === 1) out.push(ts, NaN, 1);
-      else {
-        U32[0] = lo;
-        U32[1] = hi;
-        out.push(ts, F64[0], 0);
-      }
-    }
+    const addr = this.addr[row];
+    decodeInto(this.arena.pages[Math.floor(addr / PAGE_WORDS)], addr % PAGE_WORDS, this.bitLen[row], out);
   }
 
   /** Re-encodes samples [from, to) of `src` as the whole stream; `anchor`: the first is an anchor. */
@@ -440,50 +308,5 @@ export class SampleStreams {
     }
     if (anchor && to > from) this.flags[row] |= HAS_ANCHOR;
     return true;
-  }
-}
-
-let X_HI = 0;
-let X_LO = 0;
-
-/** Writes bits [shift, shift + len) of the 64-bit (hi, lo). */
-function putShifted(hi: number, lo: number, shift: number, len: number): void {
-  let sLo: number;
-  let sHi: number;
-  if (shift >= 32) {
-    sLo = hi >>> (shift - 32);
-    sHi = 0;
-  } else if (shift > 0) {
-    sLo = ((lo >>> shift) | (hi << (32 - shift))) >>> 0;
-    sHi = hi >>> shift;
-  } else {
-    sLo = lo;
-    sHi = hi;
-  }
-  if (len <= 32) put(len === 32 ? sLo : sLo & ((1 << len) - 1), len);
-  else {
-    put(sLo, 32);
-    put(len === 64 ? sHi : sHi & ((1 << (len - 32)) - 1), len - 32);
-  }
-}
-
-/** Reads `len` bits and places them at bit `shift` of a 64-bit value (X_HI, X_LO). */
-function takeShifted(shift: number, len: number): void {
-  let sLo: number;
-  let sHi = 0;
-  if (len <= 32) sLo = take(len);
-  else {
-    sLo = take(32);
-    sHi = take(len - 32);
-  }
-  if (shift >= 32) {
-    X_HI = (sLo << (shift - 32)) >>> 0;
-    X_LO = 0;
-  } else if (shift > 0) {
-    X_LO = (sLo << shift) >>> 0;
-    X_HI = ((sHi << shift) | (sLo >>> (32 - shift))) >>> 0;
-  } else {
-    X_LO = sLo;
-    X_HI = sHi;
   }
 }

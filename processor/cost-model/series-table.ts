@@ -57,7 +57,7 @@ export class SeriesTable {
   insert(h1: number, h2: number, kind: number, e: string, a: string, b: string): number {
     let row = this.freeRows.pop();
     if (row === undefined) {
-      if (this.rows === this.kind.length) this.resize(Math.max(64, Math.ceil(this.rows * 1.5)));
+      if (this.rows === this.kind.length) this.resize(Math.max(64, Math.ceil(this.rows * 1.25)));
       row = this.rows++;
     }
     this.hashHi[row] = h1;

@@ -278,19 +278,6 @@ export function fieldMask(...fields: number[]): number {
   return m;
 }
 
-/**
- * Walks a packed repeated varint field's payload [pos, end) and returns the number of values.
- * Used for sint64/uint64 histogram fields, which are validated and counted, not stored.
- */
-export function countPackedVarints(buf: Uint8Array, pos: number, end: number): number {
-  let n = 0;
-  while (pos < end) {
-    pos = skipVarint(buf, pos, end);
-    n++;
-  }
-  return n;
-}
-
 /** Whether this machine stores typed-array elements little-endian (virtually always true). */
 export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 

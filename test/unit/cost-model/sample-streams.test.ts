@@ -55,4 +55,38 @@ describe('sample streams', () => {
       { numRuns: 300 },
     );
   });
+
+  it('moving streams to a fresh arena (compaction) keeps every sample', () => {
+    const from = new WordArena();
+    const streams = new SampleStreams(from);
+    streams.resize(50);
+    for (let row = 0; row < 50; row++) {
+      for (let i = 0; i < 200; i++) streams.append(row, 1_700_000_000_000 + i * 60_000 + (i % 7 === 0 ? row : 0), row * 1e6 + i * i, i % 50 === 49);
+    }
+    const before = Array.from({ length: 50 }, (_, row) => {
+      const out = new SampleBuffer();
+      streams.decode(row, out);
+      return [...out.ts.subarray(0, out.n), ...out.val.subarray(0, out.n)];
+    });
+    streams.moveTo(new WordArena());
+    expect(streams.arena).not.toBe(from);
+    for (let row = 0; row < 50; row++) {
+      const out = new SampleBuffer();
+      streams.decode(row, out);
+      expect([...out.ts.subarray(0, out.n), ...out.val.subarray(0, out.n)]).toEqual(before[row]);
+    }
+  });
+
+  it('presence marks keep one sample per hour, replacing the last in place', () => {
+    const streams = new SampleStreams(new WordArena());
+    streams.resize(1);
+    const h = 1_700_000_000_000 - (1_700_000_000_000 % 3_600_000);
+    streams.appendMark(0, h + 1_000);
+    streams.replaceLastMark(0, h + 59_000);
+    streams.appendMark(0, h + 3_600_000 + 5);
+    streams.replaceLastMark(0, h + 3_600_000 + 7);
+    const out = new SampleBuffer();
+    streams.decode(0, out);
+    expect([...out.ts.subarray(0, out.n)]).toEqual([h + 59_000, h + 3_600_000 + 7]);
+  });
 });

@@ -1,0 +1,93 @@
+// The receivers we compare ourselves with, both from Debian packages and started fresh (empty
+// storage in a temporary directory) for every run:
+//   VictoriaMetrics single node: remote write decoded with a zero-allocation protobuf parser, then
+//     stored (indexing and compression included).
+//   Prometheus with --web.enable-remote-write-receiver: decoded and appended to its TSDB head (WAL).
+// Both store the samples; we only publish them (to Kafka, or the embedded log). That is the
+// comparison the project cares about: what it costs to take remote write in.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort, startProcess, waitHttpOk, type ManagedProcess } from './managed-process.ts';
+
+export interface RunningTarget {
+  /** Short key for the JSON line, e.g. "victoria_metrics". */
+  readonly key: string;
+  /** For the table. */
+  readonly label: string;
+  /** The process whose CPU and memory are measured. */
+  readonly pid: number;
+  readonly writeUrl: string;
+  readonly version: string;
+  /** Stops the process and removes its data. */
+  stop(): Promise<void>;
+}
+
+export const VICTORIA_METRICS_BIN = process.env.VICTORIA_METRICS_BIN ?? '/usr/bin/victoria-metrics';
+export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
+
+function versionOf(proc: ManagedProcess, pattern: RegExp): string {
+  return pattern.exec(proc.output())?.[1] ?? 'unknown';
+}
+
+export async function startVictoriaMetrics(): Promise<RunningTarget> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-vm-'));
+  const port = await freePort();
+  const proc = startProcess('victoria-metrics', VICTORIA_METRICS_BIN, [
+    `-storageDataPath=${dir}`,
+    `-httpListenAddr=127.0.0.1:${port}`,
+    // Samples are a couple of hours old at most; the default retention (1 month) keeps them all.
+    '-loggerLevel=INFO',
+  ]);
+  try {
+    await waitHttpOk(`http://127.0.0.1:${port}/health`, proc);
+  } catch (err) {
+    await proc.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    key: 'victoria_metrics',
+    label: 'VictoriaMetrics',
+    pid: proc.pid,
+    writeUrl: `http://127.0.0.1:${port}/api/v1/write`,
+    version: versionOf(proc, /"version":"?([^",}]+)/) === 'unknown' ? versionOf(proc, /version=(\S+)/) : versionOf(proc, /"version":"?([^",}]+)/),
+    async stop() {
+      await proc.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startPrometheus(): Promise<RunningTarget> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-prom-'));
+  const port = await freePort();
+  const config = path.join(dir, 'prometheus.yml');
+  // Nothing to scrape: the only samples are the ones written to it.
+  writeFileSync(config, 'global:\n  scrape_interval: 1m\n');
+  const proc = startProcess('prometheus', PROMETHEUS_BIN, [
+    '--web.enable-remote-write-receiver',
+    `--storage.tsdb.path=${path.join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    `--config.file=${config}`,
+    '--log.level=info',
+  ]);
+  try {
+    await waitHttpOk(`http://127.0.0.1:${port}/-/ready`, proc);
+  } catch (err) {
+    await proc.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    key: 'prometheus',
+    label: 'Prometheus (remote-write receiver)',
+    pid: proc.pid,
+    writeUrl: `http://127.0.0.1:${port}/api/v1/write`,
+    version: versionOf(proc, /version="?\(?version=([^,)"]+)/),
+    async stop() {
+      await proc.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,47 @@
+// The README's generated sections: the configuration table (from the config schema), the cost
+// rules (processor/cost-model/RULES.md) and the SQL cookbook (processor/clickhouse/COOKBOOK.md).
+// `npx tsx scripts/readme-sections.ts` rewrites them; a unit test fails when they are stale.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { configVariables } from '../service/config.ts';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+
+export function configTable(): string {
+  const lines = ['| Variable | Default | Meaning |', '|---|---|---|'];
+  for (const v of configVariables()) {
+    const fallback = v.fallback === undefined ? '(unset)' : v.fallback === '' ? '(empty)' : `\`${v.fallback}\``;
+    lines.push(`| \`${v.name}\` | ${fallback} | ${v.description.replace(/\|/g, '\\|')} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Shifts a document's headings one level down so it nests under the README's sections. */
+function nested(file: string): string {
+  return readFileSync(new URL(file, `file://${root}`), 'utf8')
+    .trim()
+    .replace(/^(#+) /gm, '#$1 ');
+}
+
+export function sections(): Record<string, string> {
+  return {
+    'config-table': configTable(),
+    rules: nested('processor/cost-model/RULES.md'),
+    cookbook: nested('processor/clickhouse/COOKBOOK.md'),
+  };
+}
+
+export function renderReadme(readme: string): string {
+  let out = readme;
+  for (const [name, body] of Object.entries(sections())) {
+    const pattern = new RegExp(`(<!-- ${name}:start -->)[\\s\\S]*?(<!-- ${name}:end -->)`);
+    if (!pattern.test(out)) throw new Error(`README.md has no <!-- ${name}:start --> ... <!-- ${name}:end --> markers`);
+    out = out.replace(pattern, (_m, start: string, end: string) => `${start}\n${body}\n${end}`);
+  }
+  return out;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const file = `${root}README.md`;
+  writeFileSync(file, renderReadme(readFileSync(file, 'utf8')));
+}

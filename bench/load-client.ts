@@ -9,6 +9,13 @@ export interface LoadBody {
   readonly tenant: string;
   readonly samples: number;
   readonly contentType: string;
+  /**
+   * Bodies of the same stream carry the same series (later scrapes): one is never sent before the
+   * previous one of its stream was answered, so every series' samples arrive in time order, as
+   * Prometheus guarantees by sharding its queue by series (receivers with a TSDB refuse
+   * out-of-order samples).
+   */
+  readonly stream: number;
 }
 
 export interface LoadTarget {
@@ -122,6 +129,7 @@ export class LoadClient {
     const started = performance.now();
     const deadline = started + options.maxSeconds * 1000;
     let lastAnswer = started;
+    const inFlight = new Map<number, Promise<void>>();
 
     const worker = async (): Promise<void> => {
       while (sentSamples < options.maxSamples && performance.now() < deadline) {
@@ -130,9 +138,17 @@ export class LoadClient {
         index++;
         sentSamples += b.samples;
         requests++;
+        // Queue behind the previous body of this stream (a chain: later ones queue behind this one).
+        const previous = inFlight.get(b.stream);
+        let answered!: () => void;
+        const mine = new Promise<void>((resolve) => (answered = resolve));
+        inFlight.set(b.stream, mine);
+        if (previous) await previous;
         const t0 = performance.now();
         const { status, text } = await this.send(b, timeoutMs);
         const t1 = performance.now();
+        answered();
+        if (inFlight.get(b.stream) === mine) inFlight.delete(b.stream);
         lastAnswer = t1;
         const key = status === 0 ? 'error' : String(status);
         statuses[key] = (statuses[key] ?? 0) + 1;

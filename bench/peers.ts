@@ -5,10 +5,11 @@
 //   Prometheus with --web.enable-remote-write-receiver: decoded and appended to its TSDB head (WAL).
 // Both store the samples; we only publish them (to Kafka, or the embedded log). That is the
 // comparison the project cares about: what it costs to take remote write in.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, startProcess, waitHttpOk, type ManagedProcess } from './managed-process.ts';
+import { freePort, startProcess, waitHttpOk } from './managed-process.ts';
 
 export interface RunningTarget {
   /** Short key for the JSON line, e.g. "victoria_metrics". */
@@ -26,8 +27,13 @@ export interface RunningTarget {
 export const VICTORIA_METRICS_BIN = process.env.VICTORIA_METRICS_BIN ?? '/usr/bin/victoria-metrics';
 export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
 
-function versionOf(proc: ManagedProcess, pattern: RegExp): string {
-  return pattern.exec(proc.output())?.[1] ?? 'unknown';
+/** The Debian package version (the Debian builds print an empty build version themselves). */
+function debianVersion(pkg: string): string {
+  try {
+    return execFileSync('dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8' }).trim() || 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 export async function startVictoriaMetrics(): Promise<RunningTarget> {
@@ -51,7 +57,7 @@ export async function startVictoriaMetrics(): Promise<RunningTarget> {
     label: 'VictoriaMetrics',
     pid: proc.pid,
     writeUrl: `http://127.0.0.1:${port}/api/v1/write`,
-    version: versionOf(proc, /"version":"?([^",}]+)/) === 'unknown' ? versionOf(proc, /version=(\S+)/) : versionOf(proc, /"version":"?([^",}]+)/),
+    version: debianVersion('victoria-metrics'),
     async stop() {
       await proc.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -84,7 +90,7 @@ export async function startPrometheus(): Promise<RunningTarget> {
     label: 'Prometheus (remote-write receiver)',
     pid: proc.pid,
     writeUrl: `http://127.0.0.1:${port}/api/v1/write`,
-    version: versionOf(proc, /version="?\(?version=([^,)"]+)/),
+    version: debianVersion('prometheus'),
     async stop() {
       await proc.stop();
       rmSync(dir, { recursive: true, force: true });

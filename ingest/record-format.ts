@@ -19,13 +19,56 @@ export class RecordFormatError extends Error {
   override readonly name = 'RecordFormatError';
 }
 
-/** A slice of one series' samples chosen for a record: samples [from, to) of series `series`. */
-interface SeriesSlice {
-  series: number;
-  from: number;
-  to: number;
-  labelsLen: number;
-  bytes: number;
+/**
+ * The slices of series chosen for records, as parallel arrays (slice k: samples [from, to) of
+ * series `series`, whose labels block is `labelsLen` bytes, taking `bytes` bytes in a record).
+ * Arrays rather than an object per slice: a request has thousands of series.
+ */
+class Slices {
+  length = 0;
+  series: Uint32Array;
+  from: Uint32Array;
+  to: Uint32Array;
+  labelsLen: Float64Array;
+  bytes: Float64Array;
+
+  constructor(capacity: number) {
+    capacity = Math.max(capacity, 4);
+    this.series = new Uint32Array(capacity);
+    this.from = new Uint32Array(capacity);
+    this.to = new Uint32Array(capacity);
+    this.labelsLen = new Float64Array(capacity);
+    this.bytes = new Float64Array(capacity);
+  }
+
+  push(series: number, from: number, to: number, labelsLen: number, bytes: number): void {
+    if (this.length === this.series.length) this.grow();
+    const k = this.length++;
+    this.series[k] = series;
+    this.from[k] = from;
+    this.to[k] = to;
+    this.labelsLen[k] = labelsLen;
+    this.bytes[k] = bytes;
+  }
+
+  private grow(): void {
+    const n = this.series.length * 2;
+    const series = new Uint32Array(n);
+    series.set(this.series);
+    this.series = series;
+    const from = new Uint32Array(n);
+    from.set(this.from);
+    this.from = from;
+    const to = new Uint32Array(n);
+    to.set(this.to);
+    this.to = to;
+    const labelsLen = new Float64Array(n);
+    labelsLen.set(this.labelsLen);
+    this.labelsLen = labelsLen;
+    const bytes = new Float64Array(n);
+    bytes.set(this.bytes);
+    this.bytes = bytes;
+  }
 }
 
 function labelsBlockLength(d: DecodedWrite, series: number): number {
@@ -34,14 +77,51 @@ function labelsBlockLength(d: DecodedWrite, series: number): number {
   for (let j = d.labelStart[series], end = d.labelStart[series + 1]; j < end; j++) {
     const nameLen = refs[4 * j + 1];
     const valueLen = refs[4 * j + 3];
-    len += varintLength(nameLen) + nameLen + varintLength(valueLen) + valueLen;
+    len += (nameLen < 0x80 ? 1 : varintLength(nameLen)) + nameLen + (valueLen < 0x80 ? 1 : varintLength(valueLen)) + valueLen;
   }
   return len;
 }
 
+/** varintLength by comparisons (no division loop): a sample's head is usually 6 or 7 bytes. */
+function varintSize(n: number): number {
+  if (n < 2 ** 7) return 1;
+  if (n < 2 ** 14) return 2;
+  if (n < 2 ** 21) return 3;
+  if (n < 2 ** 28) return 4;
+  if (n < 2 ** 35) return 5;
+  if (n < 2 ** 42) return 6;
+  if (n < 2 ** 49) return 7;
+  return varintLength(n);
+}
+
+/**
+ * writeVarint for integers up to 2^53 with 32-bit integer operations instead of a division per
+ * byte (the head of the first sample of a series is a whole timestamp: 6 to 7 bytes).
+ */
+function writeLongVarint(out: Uint8Array, pos: number, n: number): number {
+  if (n < 0x80) {
+    out[pos] = n;
+    return pos + 1;
+  }
+  if (!(n <= Number.MAX_SAFE_INTEGER)) return writeVarint(out, pos, n);
+  let lo = n >>> 0;
+  let hi = (n - lo) / 4294967296;
+  while (hi > 0) {
+    out[pos++] = (lo & 0x7f) | 0x80;
+    lo = ((lo >>> 7) | ((hi & 0x7f) << 25)) >>> 0;
+    hi >>>= 7;
+  }
+  while (lo >= 0x80) {
+    out[pos++] = (lo & 0x7f) | 0x80;
+    lo >>>= 7;
+  }
+  out[pos++] = lo;
+  return pos;
+}
+
 function sampleLength(d: DecodedWrite, i: number, previous: number): number {
   const head = zigzag(d.timestamps[i] - previous) * 2 + d.stale[i];
-  return varintLength(head) + (d.stale[i] ? 0 : 8);
+  return varintSize(head) + (d.stale[i] ? 0 : 8);
 }
 
 /**
@@ -49,7 +129,8 @@ function sampleLength(d: DecodedWrite, i: number, previous: number): number {
  * each (a series longer than that is split across records; its labels repeat in each).
  */
 export function encodeRecords(d: DecodedWrite, seriesList: ArrayLike<number>, maxRecordBytes: number): Buffer[] {
-  const slices: SeriesSlice[] = [];
+  const slices = new Slices(seriesList.length);
+  const timestamps = d.timestamps;
   for (let k = 0; k < seriesList.length; k++) {
     const s = seriesList[k];
     const labelsLen = labelsBlockLength(d, s);
@@ -63,7 +144,7 @@ export function encodeRecords(d: DecodedWrite, seriesList: ArrayLike<number>, ma
       const len = sampleLength(d, i, previous);
       // Leave room for the record header and this slice's sample count.
       if (i > from && fixed + bytes + len + 16 > maxRecordBytes) {
-        slices.push({ series: s, from, to: i, labelsLen, bytes: fixed + varintLength(i - from) + bytes });
+        slices.push(s, from, i, labelsLen, fixed + varintLength(i - from) + bytes);
         from = i;
         bytes = 0;
         previous = 0;
@@ -71,18 +152,19 @@ export function encodeRecords(d: DecodedWrite, seriesList: ArrayLike<number>, ma
       } else {
         bytes += len;
       }
-      previous = d.timestamps[i];
+      previous = timestamps[i];
     }
-    slices.push({ series: s, from, to: last, labelsLen, bytes: fixed + varintLength(last - from) + bytes });
+    slices.push(s, from, last, labelsLen, fixed + varintLength(last - from) + bytes);
   }
 
   const records: Buffer[] = [];
+  const sliceBytes = slices.bytes;
   let start = 0;
   while (start < slices.length) {
     let end = start;
     let size = 1 + 5; // version + series count
-    while (end < slices.length && (end === start || size + slices[end].bytes <= maxRecordBytes)) {
-      size += slices[end].bytes;
+    while (end < slices.length && (end === start || size + sliceBytes[end] <= maxRecordBytes)) {
+      size += sliceBytes[end];
       end++;
     }
     records.push(writeRecord(d, slices, start, end, size));
@@ -91,49 +173,77 @@ export function encodeRecords(d: DecodedWrite, seriesList: ArrayLike<number>, ma
   return records;
 }
 
-function writeRecord(d: DecodedWrite, slices: SeriesSlice[], start: number, end: number, capacity: number): Buffer {
-  const out = Buffer.allocUnsafe(capacity);
+/** Byte ranges up to this long are copied 4 bytes at a time in JavaScript; longer ones with TypedArray.set. */
+const COPY_INLINE_MAX = 128;
+
+function writeRecord(d: DecodedWrite, slices: Slices, start: number, end: number, capacity: number): Buffer {
+  const buffer = Buffer.allocUnsafe(capacity);
+  // Labels are short (a kubecost series has ~10 of 5 to 60 bytes each): copying them through
+  // DataViews, 4 bytes per load and store, is about twice as fast as a byte loop and three times
+  // as fast as set(subarray()), which allocates a view per label.
+  const out = new Uint8Array(buffer.buffer, buffer.byteOffset, capacity);
+  const outView = new DataView(buffer.buffer, buffer.byteOffset, capacity);
   const src = d.bytes;
-  const values = new Uint8Array(d.values.buffer, d.values.byteOffset, d.values.byteLength);
+  const srcView = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const valuesView = new DataView(d.values.buffer, d.values.byteOffset, d.values.byteLength);
   const refs = d.labelRefs;
+  const labelStart = d.labelStart;
+  const timestamps = d.timestamps;
+  const staleOf = d.stale;
   out[0] = FORMAT_VERSION;
   let pos = writeVarint(out, 1, end - start);
   for (let k = start; k < end; k++) {
-    const { series, from, to, labelsLen } = slices[k];
-    pos = writeVarint(out, pos, labelsLen);
-    for (let j = d.labelStart[series], stop = d.labelStart[series + 1]; j < stop; j++) {
+    const series = slices.series[k];
+    const from = slices.from[k];
+    const to = slices.to[k];
+    const labelsLen = slices.labelsLen[k];
+    if (labelsLen < 0x80) out[pos++] = labelsLen;
+    else pos = writeVarint(out, pos, labelsLen);
+    for (let j = labelStart[series], stop = labelStart[series + 1]; j < stop; j++) {
       const nameOff = refs[4 * j];
       const nameLen = refs[4 * j + 1];
       const valueOff = refs[4 * j + 2];
       const valueLen = refs[4 * j + 3];
-      pos = writeVarint(out, pos, nameLen);
-      out.set(src.subarray(nameOff, nameOff + nameLen), pos);
-      pos += nameLen;
-      pos = writeVarint(out, pos, valueLen);
-      out.set(src.subarray(valueOff, valueOff + valueLen), pos);
-      pos += valueLen;
+      if (nameLen < 0x80) out[pos++] = nameLen;
+      else pos = writeVarint(out, pos, nameLen);
+      if (nameLen <= COPY_INLINE_MAX) {
+        let b = nameOff;
+        const e = nameOff + nameLen;
+        for (; b + 4 <= e; b += 4, pos += 4) outView.setUint32(pos, srcView.getUint32(b, true), true);
+        for (; b < e; b++) out[pos++] = src[b];
+      } else {
+        out.set(src.subarray(nameOff, nameOff + nameLen), pos);
+        pos += nameLen;
+      }
+      if (valueLen < 0x80) out[pos++] = valueLen;
+      else pos = writeVarint(out, pos, valueLen);
+      if (valueLen <= COPY_INLINE_MAX) {
+        let b = valueOff;
+        const e = valueOff + valueLen;
+        for (; b + 4 <= e; b += 4, pos += 4) outView.setUint32(pos, srcView.getUint32(b, true), true);
+        for (; b < e; b++) out[pos++] = src[b];
+      } else {
+        out.set(src.subarray(valueOff, valueOff + valueLen), pos);
+        pos += valueLen;
+      }
     }
-    pos = writeVarint(out, pos, to - from);
+    const count = to - from;
+    if (count < 0x80) out[pos++] = count;
+    else pos = writeVarint(out, pos, count);
     let previous = 0;
     for (let i = from; i < to; i++) {
-      const stale = d.stale[i];
-      pos = writeVarint(out, pos, zigzag(d.timestamps[i] - previous) * 2 + stale);
-      previous = d.timestamps[i];
+      const stale = staleOf[i];
+      pos = writeLongVarint(out, pos, zigzag(timestamps[i] - previous) * 2 + stale);
+      previous = timestamps[i];
       if (!stale) {
-        const v = 8 * i;
-        out[pos] = values[v];
-        out[pos + 1] = values[v + 1];
-        out[pos + 2] = values[v + 2];
-        out[pos + 3] = values[v + 3];
-        out[pos + 4] = values[v + 4];
-        out[pos + 5] = values[v + 5];
-        out[pos + 6] = values[v + 6];
-        out[pos + 7] = values[v + 7];
+        // The value's 8 bytes as two 32-bit integers: never through a double, so NaN payloads survive.
+        outView.setUint32(pos, valuesView.getUint32(8 * i, true), true);
+        outView.setUint32(pos + 4, valuesView.getUint32(8 * i + 4, true), true);
         pos += 8;
       }
     }
   }
-  return out.subarray(0, pos);
+  return buffer.subarray(0, pos);
 }
 
 /** One record decoded: columnar like DecodedWrite, with each series' labels as one byte range. */

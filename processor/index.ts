@@ -55,7 +55,17 @@ export async function startProcessorRole(config: Config, consumer: RecordConsume
 
   // Only one process may open the embedded engine's directory, so users query through this one.
   let endpoint: SqlEndpoint | undefined;
-  if (!config.CLICKHOUSE_URL) endpoint = await startSqlEndpoint(client, config, logger);
+  if (!config.CLICKHOUSE_URL) {
+    try {
+      endpoint = await startSqlEndpoint(client, config, logger);
+    } catch (err) {
+      // The caller only has the transport to close: stop consuming first, so the consumer is not
+      // left reading a log that is closed under it (e.g. SQL_PORT already in use).
+      await processor.close().catch(() => undefined);
+      await client.close().catch(() => undefined);
+      throw err;
+    }
+  }
 
   return {
     clickhouse: config.CLICKHOUSE_URL ? `ClickHouse ${redactUrl(config.CLICKHOUSE_URL)} database ${database}` : `embedded ClickHouse at ${path.resolve(config.DATA_DIR, 'clickhouse')}`,

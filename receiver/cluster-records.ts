@@ -2,7 +2,7 @@
 // or the allowlist exclude, group the rest by cluster, encode one or more records per cluster.
 // Pure: no I/O, no clock (the caller passes `now`).
 import type { DecodedWrite } from './decode/decoded-write.ts';
-import { findLabel, labelValue, validateSeries, type SeriesLimits } from './decode/labels.ts';
+import { bytesEqual, findLabel, labelValue, validateSeries, type SeriesLimits } from './decode/labels.ts';
 import { encodeRecords } from '../ingest/record-format.ts';
 import type { OutboundRecord } from '../ingest/record-log.ts';
 
@@ -57,6 +57,10 @@ export function prepareRecords(write: DecodedWrite, tenant: string, now: number,
     if (result.problems.length < MAX_REPORTED_PROBLEMS) result.problems.push({ reason, detail });
   };
 
+  let lastList: number[] | undefined;
+  let lastHadLabel = false;
+  let lastOff = 0;
+  let lastLen = 0;
   for (let s = 0; s < write.seriesCount; s++) {
     const samples = write.sampleStart[s + 1] - write.sampleStart[s];
     if (samples === 0) continue; // histogram- or exemplar-only series carry nothing we forward
@@ -85,9 +89,27 @@ export function prepareRecords(write: DecodedWrite, tenant: string, now: number,
       continue;
     }
     const entry = findLabel(write, s, clusterName);
-    const cluster = entry < 0 ? DEFAULT_CLUSTER : labelValue(write, entry) || DEFAULT_CLUSTER;
-    let list = byCluster.get(cluster);
-    if (!list) byCluster.set(cluster, (list = []));
+    // Consecutive series nearly always name the same cluster: when the cluster label's bytes are
+    // those of the previous series, its list is reused without building and hashing a string.
+    let list: number[] | undefined;
+    let valueOff = 0;
+    let valueLen = 0;
+    if (entry >= 0) {
+      valueOff = write.labelRefs[4 * entry + 2];
+      valueLen = write.labelRefs[4 * entry + 3];
+      if (lastList !== undefined && lastHadLabel && bytesEqual(write.bytes, valueOff, valueLen, write.bytes, lastOff, lastLen)) list = lastList;
+    } else if (lastList !== undefined && !lastHadLabel) {
+      list = lastList;
+    }
+    if (list === undefined) {
+      const cluster = entry < 0 ? DEFAULT_CLUSTER : labelValue(write, entry) || DEFAULT_CLUSTER;
+      list = byCluster.get(cluster);
+      if (!list) byCluster.set(cluster, (list = []));
+      lastList = list;
+      lastHadLabel = entry >= 0;
+      lastOff = valueOff;
+      lastLen = valueLen;
+    }
     list.push(s);
     result.samplesAccepted += samples;
   }

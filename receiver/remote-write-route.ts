@@ -167,8 +167,9 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
       metrics.publishDuration.observe(Number(process.hrtime.bigint() - publishStart) / 1e9);
     }
     metrics.samplesPublished.inc({ tenant }, prepared.samplesAccepted);
-    // Histograms and exemplars are accepted on purpose (the cost model uses neither), so they count as written.
-    state.written = { samples: prepared.samplesAccepted, histograms: write.histogramCount, exemplars: write.exemplarCount };
+    // Histograms, exemplars and series outside the allowlist are dropped on purpose, not lost: they
+    // count as written, or a 2.0 sender would take the answer for a receiver that failed them.
+    state.written = { samples: prepared.samplesAccepted + prepared.samplesFiltered, histograms: write.histogramCount, exemplars: write.exemplarCount };
 
     if (prepared.invalidSeries > 0) {
       const first = prepared.problems.map((p) => `${p.reason}: ${p.detail}`).join('; ');
@@ -200,6 +201,7 @@ function decodeFailure(err: unknown): ReceiverError {
 function answer(reply: FastifyReply, state: WriteState | undefined, status: number, body?: string, retryAfter?: number): FastifyReply {
   reply.code(status);
   if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+  if (status === 401) reply.header('www-authenticate', 'Bearer realm="k8s-expenses", Basic realm="k8s-expenses"');
   if (state?.version === 2) {
     reply.header('x-prometheus-remote-write-samples-written', String(state.written.samples));
     reply.header('x-prometheus-remote-write-histograms-written', String(state.written.histograms));

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Run by `npm test` before the type check and Vitest: makes sure the tools the tests run are on
-# this machine, so a fresh CI machine needs nothing beyond Node, a JDK and Maven.
+# this machine, so a fresh CI machine needs nothing beyond Node and apt (as root).
 #
-# - Debian packages: prometheus (prometheus, promtool), victoria-metrics, kcat, docker-compose.
+# - Debian packages: prometheus (prometheus, promtool), victoria-metrics, kcat, docker-compose,
+#   openjdk-17-jre-headless, maven.
 #   Missing ones are installed with apt-get when running as root; otherwise the script says what
 #   to install and fails.
-# - java (OpenJDK 17) and mvn (Apache Maven) for the Kafka broker; these are only checked.
+# - java (OpenJDK 17) and mvn (Apache Maven) fetch and run the Kafka broker; installed the same way.
 # - The Kafka broker's classpath (scripts/kafka-broker.sh install): a no-op once cached.
 #
 # Cheap when everything is present: a few `command -v` and one file comparison.
@@ -20,6 +21,8 @@ declare -A PACKAGE_OF=(
   [victoria-metrics]=victoria-metrics
   [kcat]=kcat
   [docker-compose]=docker-compose
+  [java]=openjdk-17-jre-headless
+  [mvn]=maven
 )
 
 say() { printf 'test-prerequisites: %s\n' "$*" >&2; }
@@ -54,21 +57,7 @@ ensure_debian_packages() {
   [[ -z "${missing% }" ]] || { say "still missing after apt-get install: $missing"; exit 1; }
 }
 
-ensure_java_and_maven() {
-  local ok=1
-  if ! command -v "${JAVA_HOME:+$JAVA_HOME/bin/}java" >/dev/null 2>&1; then
-    say "java not found: the Kafka broker for the tests needs OpenJDK 17 (Debian: apt-get install openjdk-17-jre-headless)"
-    ok=0
-  fi
-  if ! command -v mvn >/dev/null 2>&1; then
-    say "mvn not found: the Kafka broker's jars are fetched with Apache Maven (Debian: apt-get install maven)"
-    ok=0
-  fi
-  ((ok)) || exit 1
-}
-
 ensure_debian_packages
-ensure_java_and_maven
 # Fetch the broker's jars now rather than inside Vitest's global setup, where a slow download
 # would look like a hanging test run. Quiet when the cache is already complete.
 bash "$SCRIPT_DIR/kafka-broker.sh" install >/dev/null

@@ -161,6 +161,21 @@ export const configSchema = z.object({
   TRUST_PROXY: bool(false).describe('Trust X-Forwarded-* headers from a proxy in front'),
 });
 
+/**
+ * Limits that only make sense together: one series at its label limits must fit in a record,
+ * or a request carrying it could never be published and the sender would retry it for ever.
+ */
+const checkedSchema = configSchema.superRefine((c, ctx) => {
+  const worstSeries = c.MAX_LABELS_PER_SERIES * (c.MAX_LABEL_NAME_BYTES + c.MAX_LABEL_VALUE_BYTES + 10) + 64;
+  if (worstSeries > c.KAFKA_MAX_RECORD_BYTES / 2) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['KAFKA_MAX_RECORD_BYTES'],
+      message: `must be at least twice the largest series the label limits allow (${worstSeries} bytes from MAX_LABELS_PER_SERIES x (MAX_LABEL_NAME_BYTES + MAX_LABEL_VALUE_BYTES)); raise it or lower those limits`,
+    });
+  }
+});
+
 export type Config = Readonly<z.infer<typeof configSchema>>;
 
 export class ConfigError extends Error {
@@ -175,7 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // An empty variable means "not set", as in most twelve-factor services.
     input[key] = value === '' ? undefined : value;
   }
-  const parsed = configSchema.safeParse(input);
+  const parsed = checkedSchema.safeParse(input);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '?');

@@ -4,6 +4,10 @@ import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { startService } from './service.ts';
 
+// A SIGHUP before the service is up must not kill it (Node's default for SIGHUP is to exit).
+let reload: () => void = () => undefined;
+process.on('SIGHUP', () => reload());
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -53,10 +57,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGHUP', () => {
+  reload = () => {
     logger.info('SIGHUP: reloading the tenants file');
     service.reload();
-  });
+  };
 }
 
 void main();

@@ -47,13 +47,12 @@ export async function openTransport(config: Config, logger: Logger): Promise<Tra
     { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, requestTimeoutMs: Math.min(config.KAFKA_PRODUCE_TIMEOUT, 30_000), retries: config.KAFKA_RETRIES },
     logger,
   );
+  const topic = { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_TOPIC_PARTITIONS, replicationFactor: config.KAFKA_REPLICATION_FACTOR };
   const publisher = receives
     ? createKafkaPublisher(
         kafka,
         {
-          topic: config.KAFKA_TOPIC,
-          partitions: config.KAFKA_TOPIC_PARTITIONS,
-          replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+          ...topic,
           produceTimeoutMs: config.KAFKA_PRODUCE_TIMEOUT,
           compression: config.KAFKA_COMPRESSION,
           maxGroupBytes: 8 * 1024 * 1024,
@@ -62,7 +61,7 @@ export async function openTransport(config: Config, logger: Logger): Promise<Tra
       )
     : undefined;
   publisher?.start();
-  const consumer = processes ? createKafkaConsumer(kafka, { topic: config.KAFKA_TOPIC, groupId: config.KAFKA_GROUP_ID }, logger) : undefined;
+  const consumer = processes ? createKafkaConsumer(kafka, { ...topic, groupId: config.KAFKA_GROUP_ID }, logger) : undefined;
   return {
     description: `Kafka ${config.KAFKA_BROKERS.join(',')} topic ${config.KAFKA_TOPIC}`,
     publisher,

@@ -47,7 +47,10 @@ export function createEmbeddedConsumer(log: EmbeddedLog, groupId: string, logger
       await Promise.race([log.waitFor(next), stopping]);
       if (stopped) break;
       const entries = await log.read(next, READ_BYTES);
-      if (entries.length === 0) continue;
+      // waitFor() resolves with nothing to read only once the log is closed (e.g. start-up failed
+      // after the consumer started, and the transport was closed under it). Looping on would spin
+      // on microtasks alone and starve the event loop, so the process could never exit.
+      if (entries.length === 0) break;
       const records: InboundRecord[] = entries.map((e) => ({
         partition: PARTITION,
         offset: e.offset,
@@ -65,10 +68,9 @@ export function createEmbeddedConsumer(log: EmbeddedLog, groupId: string, logger
   return {
     async start(handlers) {
       running = true;
-      loop = run(handlers).catch((err: unknown) => {
-        running = false;
-        trace.error({ err }, 'embedded consumer stopped');
-      });
+      loop = run(handlers)
+        .catch((err: unknown) => trace.error({ err }, 'embedded consumer stopped'))
+        .finally(() => (running = false));
     },
     async partitionStart(partition) {
       if (partition !== PARTITION) throw new Error(`the embedded log has one partition, not ${partition}`);

@@ -2,10 +2,10 @@
 // (never automatically), after the rows they fed are stored.
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
+import { ensureTopic, type TopicOptions } from './topic.ts';
 import { parseRecordKey, type ConsumerHandlers, type InboundRecord, type PartitionStart, type RecordConsumer } from '../record-log.ts';
 
-export interface KafkaConsumerOptions {
-  topic: string;
+export interface KafkaConsumerOptions extends TopicOptions {
   groupId: string;
 }
 
@@ -23,6 +23,8 @@ export function createKafkaConsumer(kafka: Kafka, options: KafkaConsumerOptions,
   let assigned = new Set<number>();
   let running = false;
   let crashed = false;
+  let closing = false;
+  let starting: Promise<void> | undefined;
 
   const toRecords = (batch: EachBatchPayload['batch']): InboundRecord[] =>
     batch.messages.map((m) => {
@@ -43,9 +45,8 @@ export function createKafkaConsumer(kafka: Kafka, options: KafkaConsumerOptions,
     });
 
   return {
+    /** Connects and starts consuming in the background, retrying while Kafka is unreachable. */
     async start(handlers: ConsumerHandlers) {
-      await admin.connect();
-      await consumer.connect();
       consumer.on(consumer.events.GROUP_JOIN, (event) => {
         const now = new Set<number>(event.payload.memberAssignment[options.topic] ?? []);
         const revoked = [...assigned].filter((p) => !now.has(p));
@@ -60,17 +61,33 @@ export function createKafkaConsumer(kafka: Kafka, options: KafkaConsumerOptions,
       consumer.on(consumer.events.FETCH_START, () => {
         crashed = false;
       });
-      await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: true,
-        partitionsConsumedConcurrently: 1,
-        eachBatch: async ({ batch }) => {
-          if (batch.messages.length === 0) return;
-          await handlers.onRecords(batch.partition, toRecords(batch), BigInt(batch.highWatermark));
-        },
-      });
-      running = true;
+      starting = (async () => {
+        let delay = 250;
+        while (!closing) {
+          try {
+            await admin.connect();
+            // A processor may start before any receiver created the topic; subscribing to a missing topic fails.
+            await ensureTopic(admin, options);
+            await consumer.connect();
+            await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
+            await consumer.run({
+              autoCommit: false,
+              eachBatchAutoResolve: true,
+              partitionsConsumedConcurrently: 1,
+              eachBatch: async ({ batch }) => {
+                if (batch.messages.length === 0) return;
+                await handlers.onRecords(batch.partition, toRecords(batch), BigInt(batch.highWatermark));
+              },
+            });
+            running = true;
+            return;
+          } catch (err) {
+            log.warn({ err, retryInMs: delay }, 'cannot start consuming from Kafka yet');
+            await new Promise((r) => setTimeout(r, delay).unref());
+            delay = Math.min(delay * 2, 5000);
+          }
+        }
+      })();
     },
 
     async partitionStart(partition) {
@@ -97,6 +114,8 @@ export function createKafkaConsumer(kafka: Kafka, options: KafkaConsumerOptions,
       return running && !crashed;
     },
     async close() {
+      closing = true;
+      await starting;
       await consumer.disconnect();
       await admin.disconnect();
       running = false;

@@ -15,7 +15,9 @@ export interface TopicOptions {
 export async function ensureTopic(admin: Admin, options: TopicOptions): Promise<'created' | 'exists'> {
   const existing = await admin.listTopics();
   if (existing.includes(options.topic)) return 'exists';
-  const created = await admin.createTopics({
+  let created: boolean;
+  try {
+    created = await admin.createTopics({
     waitForLeaders: true,
     topics: [
       {
@@ -25,7 +27,12 @@ export async function ensureTopic(admin: Admin, options: TopicOptions): Promise<
         configEntries: [{ name: 'max.message.bytes', value: String(16 * 1024 * 1024) }],
       },
     ],
-  });
+    });
+  } catch (err) {
+    // Another process (a receiver and a processor starting together) created it first.
+    if ((err as { type?: string }).type === 'TOPIC_ALREADY_EXISTS') return 'exists';
+    throw err;
+  }
   // false means another process created it between listTopics and createTopics.
   return created ? 'created' : 'exists';
 }

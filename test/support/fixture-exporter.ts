@@ -1,22 +1,15 @@
 // A tiny exporter serving kubecost-shaped series in the Prometheus text exposition format, for a
-// real Prometheus to scrape (tests, and the demo). Values can be changed while it runs.
+// real Prometheus to scrape in tests (`npm run demo` simulates a whole cluster: demo/exporter.ts).
+// Values can be changed while it runs.
 //
 //   const exporter = await startFixtureExporter();   // http://127.0.0.1:<port>/metrics
 //   exporter.set('node_cpu_hourly_cost', { node: 'n1', instance_type: 'm5.large' }, 0.1);
 //   await exporter.close();
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { EXPOSITION_CONTENT_TYPE, renderExposition as render, type ExporterSeries, type Family } from '../../demo/exposition.ts';
 
-export interface ExporterSeries {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-interface Family {
-  help: string;
-  type: 'gauge' | 'counter';
-}
+export type { ExporterSeries };
 
 /** What Kubecost's cost-model exports, trimmed to a two-node, two-pod cluster. */
 export const KUBECOST_FAMILIES: Record<string, Family> = {
@@ -51,25 +44,9 @@ export interface FixtureExporter {
   close(): Promise<void>;
 }
 
-const escapeValue = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-
+/** The text exposition of `series` (the demo exporter's renderer, demo/exposition.ts). */
 export function renderExposition(series: readonly ExporterSeries[], families: Record<string, Family> = KUBECOST_FAMILIES): string {
-  const byName = new Map<string, ExporterSeries[]>();
-  for (const s of series) {
-    let list = byName.get(s.name);
-    if (!list) byName.set(s.name, (list = []));
-    list.push(s);
-  }
-  let out = '';
-  for (const [name, list] of byName) {
-    const family = families[name];
-    if (family) out += `# HELP ${name} ${family.help}\n# TYPE ${name} ${family.type}\n`;
-    for (const s of list) {
-      const labels = Object.entries(s.labels).map(([k, v]) => `${k}="${escapeValue(v)}"`);
-      out += `${name}${labels.length ? `{${labels.join(',')}}` : ''} ${s.value}\n`;
-    }
-  }
-  return out;
+  return render(series, families);
 }
 
 export async function startFixtureExporter(options: { port?: number; host?: string; series?: readonly ExporterSeries[] } = {}): Promise<FixtureExporter> {
@@ -78,7 +55,7 @@ export async function startFixtureExporter(options: { port?: number; host?: stri
   const server = http.createServer((req, res) => {
     if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
       scrapes++;
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      res.writeHead(200, { 'content-type': EXPOSITION_CONTENT_TYPE });
       res.end(renderExposition(series));
       return;
     }

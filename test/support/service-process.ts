@@ -4,6 +4,14 @@
 // The child is `node --import tsx service/main.ts`, a single process, so its pid is the service's
 // own. (`npx tsx service/main.ts` would put npm and the tsx CLI in between; neither forwards
 // SIGHUP, and npm dies on it, leaving the service orphaned and not reloaded.)
+//
+// `npmStart: true` runs `npm start` itself, exactly as documented (npm -> sh -> tsx -> node). It
+// gets its own process group and every signal goes to the whole group, as a terminal's Ctrl-C
+// would: a SIGKILL then leaves no orphan holding the data directory, and a SIGTERM reaches the
+// service once (tsx sees that the service got it and does not send it again). The process counts
+// as exited when the last of them has closed the output pipes.
+//
+// PORT=0 lets the service pick its port; the handle then takes its URL from the start-up line.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PROJECT_ROOT } from './kafka-broker.ts';
 import { freePort } from './net.ts';
@@ -11,6 +19,7 @@ import { freePort } from './net.ts';
 export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
 
 export interface ServiceProcess {
+  /** The service's pid, or npm's (the process group's) with `npmStart`. */
   readonly pid: number;
   readonly port: number;
   /** e.g. http://127.0.0.1:41234 */
@@ -26,6 +35,10 @@ export interface ServiceProcess {
   waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number, what?: string): Promise<LogLine>;
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL (a crash: nothing is drained or flushed); resolves once it has exited. */
+  kill(): Promise<void>;
+  /** The start-up line ("... listening on ..."), once written. */
+  startupLine(): LogLine | undefined;
 }
 
 export interface ServiceProcessOptions {
@@ -34,22 +47,43 @@ export interface ServiceProcessOptions {
   /** Wait until /ready answers 200 (default true). */
   waitReady?: boolean;
   readyTimeoutMs?: number;
+  /** Run `npm start` in its own process group instead of node directly (see the top of this file). */
+  npmStart?: boolean;
 }
 
-function spawnService(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'service/main.ts'], {
+function spawnService(env: Record<string, string>, npmStart = false): ChildProcess {
+  const [command, args] = npmStart ? ['npm', ['start']] : [process.execPath, ['--import', 'tsx', 'service/main.ts']];
+  return spawn(command, args, {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: npmStart,
   });
 }
 
+/** Sends `signal` to the process, or to its whole group when it leads one; false when already gone. */
+function sendSignal(pid: number, group: boolean, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(group ? -pid : pid, signal);
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ESRCH') return false;
+    throw err;
+  }
+}
+
+/** The start-up line: `{url, transport, ...}` with "listening on" in its message. */
+export function isStartupLine(line: LogLine): boolean {
+  return typeof line.url === 'string' && typeof line.transport === 'string' && /listening on/.test(line.msg ?? '');
+}
+
 export async function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
-  const port = options.env.PORT ? Number(options.env.PORT) : await freePort();
-  const child = spawnService({ HOST: '127.0.0.1', LOG_LEVEL: 'info', ...options.env, PORT: String(port) });
+  let port = options.env.PORT ? Number(options.env.PORT) : await freePort();
+  const group = options.npmStart ?? false;
+  const child = spawnService({ HOST: '127.0.0.1', LOG_LEVEL: 'info', ...options.env, PORT: String(port) }, group);
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start the service process');
-  const url = `http://127.0.0.1:${port}`;
+  let url = `http://127.0.0.1:${port}`;
   const logs: LogLine[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';
@@ -75,7 +109,8 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   });
   let running = true;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => {
+    // With npm in front, npm may exit before the service has drained: wait for the pipes to close.
+    child.once(group ? 'close' : 'exit', (code: number | null, signal: NodeJS.Signals | null) => {
       running = false;
       for (const w of waiters) w();
       resolve({ code, signal });
@@ -84,13 +119,17 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
 
   const handle: ServiceProcess = {
     pid,
-    port,
-    url,
+    get port() {
+      return port;
+    },
+    get url() {
+      return url;
+    },
     logs,
     stderr: () => stderr,
     exited,
     signal(signal) {
-      if (running) process.kill(pid, signal);
+      if (running) sendSignal(pid, group, signal);
     },
     waitForLog(match, timeoutMs = 15_000, what = 'a log line') {
       return new Promise((resolve, reject) => {
@@ -122,14 +161,31 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
     },
     async stop(graceMs = 10_000) {
       if (!running) return;
-      process.kill(pid, 'SIGTERM');
+      sendSignal(pid, group, 'SIGTERM');
       const timer = setTimeout(() => {
-        if (running) process.kill(pid, 'SIGKILL');
+        if (running) sendSignal(pid, group, 'SIGKILL');
       }, graceMs);
       await exited;
       clearTimeout(timer);
     },
+    async kill() {
+      if (running) sendSignal(pid, group, 'SIGKILL');
+      await exited;
+    },
+    startupLine: () => logs.find(isStartupLine),
   };
+
+  if (port === 0) {
+    // The service picked its port: the start-up line says which.
+    const line = await handle
+      .waitForLog(isStartupLine, options.readyTimeoutMs ?? 60_000, 'the start-up line')
+      .catch(async (err: unknown) => {
+        await handle.stop();
+        throw err;
+      });
+    url = String(line.url).replace('://0.0.0.0:', '://127.0.0.1:');
+    port = Number(new URL(url).port);
+  }
 
   if (options.waitReady ?? true) {
     const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
@@ -154,26 +210,41 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
 export async function runServiceUntilExit(
   env: Record<string, string>,
   timeoutMs = 30_000,
+  options: { npmStart?: boolean } = {},
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   const port = env.PORT ?? String(await freePort());
-  const child = spawnService({ HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env, PORT: port });
+  const group = options.npmStart ?? false;
+  const child = spawnService({ HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env, PORT: port }, group);
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  let done = false;
   const timer = setTimeout(() => {
-    if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
+    if (child.pid !== undefined && !done) sendSignal(child.pid, group, 'SIGKILL');
   }, timeoutMs);
   const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (c, s) => resolve({ code: c, signal: s })),
+    child.once(group ? 'close' : 'exit', (c: number | null, s: NodeJS.Signals | null) => {
+      done = true;
+      resolve({ code: c, signal: s });
+    }),
   );
   clearTimeout(timer);
   return { code, signal, stdout, stderr };
 }
 
 /** Runs the tenants CLI exactly as documented, `npm run -s tenants -- <args>`, returning its output. */
-export async function runTenantsCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn('npm', ['run', '-s', 'tenants', '--', ...args], {
+export function runTenantsCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runNpmScript('tenants', args, env);
+}
+
+/** Runs the SQL CLI exactly as documented, `npm run -s sql -- <args>` (set SQL_PORT to the service's). */
+export function runSqlCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runNpmScript('sql', args, env);
+}
+
+async function runNpmScript(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn('npm', ['run', '-s', script, '--', ...args], {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

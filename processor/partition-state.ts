@@ -58,7 +58,7 @@ export function decodeCommitMetadata(text: string | undefined): number {
 }
 
 export function createPartitionState(partition: number, start: { committed: bigint | undefined; metadata: string | undefined; end: bigint }): PartitionState {
-  const contextFloor = decodeCommitMetadata(start.metadata) * 0 - Infinity; // SENSITIVITY-CHECK
+  const contextFloor = decodeCommitMetadata(start.metadata);
   return {
     partition,
     clusters: new Map(),

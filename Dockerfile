@@ -18,8 +18,10 @@ WORKDIR /app
 # the service talks to a ClickHouse server (CLICKHOUSE_URL). It also leaves out esbuild's platform
 # package (an optional dependency of tsx's esbuild); esbuild's install script then fetches the one
 # for this platform itself, and the check below fails the build if that did not work.
+# `npm install` (which follows the lockfile) rather than `npm ci`: chdb names platform packages
+# for other systems that not every registry serves, and `npm ci` refuses a lockfile without them.
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --omit=optional \
+RUN npm install --omit=dev --omit=optional \
     && npm cache clean --force
 
 COPY proto ./proto

@@ -4,7 +4,9 @@
 // pod (running = 0) until its TTL. kube_pod_owner and kube_pod_labels come from both exporters, with
 // different label sets, as they do in real clusters.
 import type { ExporterSeries, Family } from './exposition.ts';
-import { cpuRate, cpuSeconds, egressBytes, isRunning, workingSetBytes, type ClusterSnapshot, type DemoContainer, type DemoPod } from './cluster.ts';
+import { isRunning } from './cluster.ts';
+import type { ClusterSnapshot, DemoContainer, DemoPod } from './cluster-types.ts';
+import { cpuRate, cpuSeconds, egressBytes, workingSetBytes } from './usage.ts';
 
 export const DEMO_FAMILIES: Readonly<Record<string, Family>> = {
   node_cpu_hourly_cost: { help: 'node_cpu_hourly_cost hourly cost for each cpu on this node', type: 'gauge' },

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_NODES } from '../../demo/cluster.ts';
+import { DEMO_NODES } from '../../demo/inventory.ts';
 import { demoExposition, startDemoExporter, type DemoExporter } from '../../demo/exporter.ts';
 import { startSender, type Sender } from '../../demo/sender.ts';
 import type { RunningService } from '../../service/service.ts';

@@ -4,9 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { clusterAt, DEMO_NODES, FINISHED_POD_TTL_MS } from '../../../demo/cluster.ts';
+import { clusterAt, FINISHED_POD_TTL_MS } from '../../../demo/cluster.ts';
 import { demoExposition } from '../../../demo/exporter.ts';
 import { parseExposition, type ParsedSample } from '../../../demo/exposition.ts';
+import { DEMO_NODES } from '../../../demo/inventory.ts';
 import { isCostMetric } from '../../../processor/cost-model/metrics.ts';
 
 const T0 = Date.UTC(2026, 2, 10, 9, 0, 0);

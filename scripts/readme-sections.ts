@@ -1,5 +1,5 @@
-// The README's generated sections: the configuration table (from the config schema), the cost
-// rules (processor/cost-model/RULES.md) and the SQL cookbook (processor/clickhouse/COOKBOOK.md).
+// The README's generated sections: the configuration table (from the config schema), the table
+// definition (migrations/0001), the cost rules (processor/cost-model/RULES.md) and the SQL cookbook (processor/clickhouse/COOKBOOK.md).
 // `npx tsx scripts/readme-sections.ts` rewrites them; a unit test fails when they are stale.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -23,9 +23,16 @@ function nested(file: string): string {
     .replace(/^(#+) /gm, '#$1 ');
 }
 
+/** The table's definition, straight from its migration. */
+function schema(): string {
+  const sql = readFileSync(new URL('migrations/0001_k8s_expenses.sql', `file://${root}`), 'utf8').trim();
+  return ['## The `k8s_expenses` table', '', 'Created by `migrations/0001_k8s_expenses.sql` (`{database}` and `{ttl}` are filled in from', '`CLICKHOUSE_DATABASE` and `CLICKHOUSE_TTL`); the view `k8s_expenses_final` is `SELECT * FROM k8s_expenses FINAL`.', '', '```sql', sql, '```'].join('\n');
+}
+
 export function sections(): Record<string, string> {
   return {
     'config-table': configTable(),
+    schema: schema(),
     rules: nested('processor/cost-model/RULES.md'),
     cookbook: nested('processor/clickhouse/COOKBOOK.md'),
   };

@@ -62,8 +62,8 @@ export function areaOf(url: string): string | undefined {
     if (pkg === 'tsx' || pkg === 'esbuild' || pkg === 'get-tsconfig') return 'tsx loader';
     return pkg;
   }
-  if (p.startsWith('receiver/decode/')) return 'decode (snappy + protobuf)';
   if (p === 'receiver/cluster-records.ts' || p === 'receiver/decode/labels.ts') return 'prepareRecords (validate, group)';
+  if (p.startsWith('receiver/decode/')) return 'decode (snappy + protobuf)';
   if (p === 'ingest/record-format.ts' || p === 'ingest/varint.ts') return 'record encoding';
   if (p.startsWith('ingest/kafka/') || p === 'ingest/group-commit.ts' || p === 'ingest/record-log.ts') return 'publisher (ours)';
   if (p.startsWith('ingest/embedded/')) return 'embedded log';

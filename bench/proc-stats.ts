@@ -36,9 +36,9 @@ export function processCpuSeconds(pid: number): number | undefined {
 }
 
 /**
- * CPU-seconds per thread name (/proc/<pid>/task/<tid>/comm: node's main thread carries the
- * process name, then "libuv-worker" (thread pool: zlib, fs), "V8 DefaultWorke" (concurrent GC
- * and compilation), ...). Threads with the same name are summed.
+ * CPU-seconds of the main thread and of the other threads by name (/proc/<pid>/task/<tid>/comm).
+ * Node 20 names every thread "node": its other threads are V8's workers (parallel and concurrent
+ * GC, compilation) and libuv's pool (zlib, fs, dns). Threads with the same name are summed.
  */
 export function threadCpuSeconds(pid: number): Map<string, number> {
   const out = new Map<string, number>();
@@ -51,7 +51,7 @@ export function threadCpuSeconds(pid: number): Map<string, number> {
   for (const tid of tids) {
     try {
       const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      const name = tid === String(pid) ? `main (${comm})` : comm;
+      const name = tid === String(pid) ? 'main thread' : `other threads (${comm})`;
       const seconds = statCpuSeconds(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
       out.set(name, (out.get(name) ?? 0) + seconds);
     } catch {

@@ -14,15 +14,21 @@
 //   --warmup-samples N [400000] / --warmup-seconds N [5]   warm-up before measuring
 //   --runs N [1]             repeat each target N times (fresh process each); figures are medians
 //   --env KEY=VALUE          extra environment for our receiver (repeatable), e.g. KAFKA_COMPRESSION=none
+//   --node-arg=ARG           extra node option for our receiver (repeatable), e.g. --node-arg=--max-semi-space-size=64
 //   --cpu-prof               run our receiver under `node --cpu-prof` and summarise the measured window
 //   --skip-decode            skip the in-process decode figure
 //   --only ours|peers        run only our receiver(s) or only the peers
+//   --receiver-root DIR      run our receiver from another checkout of the project (A/B comparisons)
 //
 // Figures: samples/s (2xx answers only), p50/p99 latency per request, receiver CPU-seconds per
-// million samples (utime+stime of the receiver process from /proc/<pid>/stat over the measured
-// window, every thread included) and peak RSS (VmHWM). The load generator is this process and
-// shares the machine's cores with the receiver (and the broker): its own CPU is reported too.
-// The request bodies are generated before anything is measured. The last line is one JSON object.
+// million samples (utime+stime of the receiver process from /proc/<pid>/stat, every thread
+// included, over the measured window plus whatever it kept doing after the last answer until it
+// went idle, such as VictoriaMetrics' background flushes; the window alone is shown too) and peak
+// RSS (VmHWM). The load generator is this process and shares the machine's cores with the
+// receiver (and the broker): its own CPU is reported, and so is the CPU other processes used
+// meanwhile. The request bodies are generated before anything is measured, with recent
+// timestamps and one stream per series set so each series arrives in time order (Prometheus'
+// TSDB refuses out-of-order samples). The last line is one JSON object with every figure.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -57,10 +63,12 @@ const { values: opt } = parseArgs({
     'warmup-seconds': { type: 'string', default: '5' },
     runs: { type: 'string', default: '1' },
     env: { type: 'string', multiple: true, default: [] },
+    'node-arg': { type: 'string', multiple: true, default: [] },
     'cpu-prof': { type: 'boolean', default: false },
     'skip-decode': { type: 'boolean', default: false },
     only: { type: 'string' },
     broker: { type: 'string', default: '127.0.0.1:9092' },
+    'receiver-root': { type: 'string' },
   },
   strict: true,
 });
@@ -85,12 +93,15 @@ for (const kv of opt.env ?? []) {
   if (eq <= 0) throw new Error(`--env expects KEY=VALUE, got ${kv}`);
   EXTRA_ENV[kv.slice(0, eq)] = kv.slice(eq + 1);
 }
+const NODE_ARGS = opt['node-arg'] ?? [];
+const RECEIVER_ROOT = opt['receiver-root'] ? path.resolve(opt['receiver-root']) : PROJECT_ROOT;
 const ONLY = opt.only;
 if (ONLY !== undefined && ONLY !== 'ours' && ONLY !== 'peers') throw new Error('--only expects ours or peers');
 const RUN_OURS = ONLY !== 'peers';
 const RUN_PEERS = opt.peers || ONLY === 'peers';
 const BROKER = opt.broker!;
 const TENANT_HEADER = 'cloud-account-id';
+const TAIL_MAX_SECONDS = 15;
 const CORES = os.availableParallelism();
 
 const median = (xs: number[]): number => {
@@ -268,6 +279,7 @@ type OursKind = 'kafka' | 'embedded_all' | 'embedded_receiver';
 
 interface StartedOurs extends RunningTarget {
   profileDir?: string;
+  logErrors?: () => string[];
 }
 
 const OURS_LABEL: Record<OursKind, string> = {
@@ -302,8 +314,8 @@ async function startOurs(kind: OursKind, runIndex: number): Promise<StartedOurs>
     entry = 'bench/embedded-receiver.ts';
   }
   Object.assign(env, EXTRA_ENV);
-  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const proc = startProcess(OURS_LABEL[kind], process.execPath, [...nodeArgs, '--import', 'tsx', entry], { cwd: PROJECT_ROOT, env });
+  const nodeArgs = [...NODE_ARGS, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
+  const proc = startProcess(OURS_LABEL[kind], process.execPath, [...nodeArgs, '--import', 'tsx', entry], { cwd: RECEIVER_ROOT, env });
   try {
     await waitHttpOk(`http://127.0.0.1:${port}/ready`, proc, 120_000);
   } catch (err) {
@@ -318,15 +330,48 @@ async function startOurs(kind: OursKind, runIndex: number): Promise<StartedOurs>
     writeUrl: `http://127.0.0.1:${port}/api/v1/write`,
     version: 'working tree',
     profileDir,
+    // Error lines it logged (pino levels 50 and 60), from the tail of its output.
+    logErrors: () => proc.output().split('\n').filter((l) => /"level":(5|6)\d/.test(l)),
     async stop() {
       // ROLE=all drains the processor (flushes to the embedded ClickHouse) before it exits.
       await proc.stop(120_000);
-      // Errors it logged (LOG_LEVEL=warn keeps the start-up warnings out of the count).
-      const errors = proc.output().split('\n').filter((l) => /"level":(5|6)\d/.test(l));
-      if (errors.length) console.log(`    (the receiver logged ${errors.length} error line(s); last: ${errors[errors.length - 1].slice(0, 400)})`);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+interface OursMetrics {
+  /** Heap and external memory (prom-client's default metrics), MB. */
+  memory: Record<string, number>;
+  /** Samples the receiver published, and the processor consumed (ROLE=all), so far. */
+  published: number;
+  consumed: number;
+}
+
+/** The sum of every series of `name` in a text exposition (NaN when absent). */
+function metricSum(text: string, name: string): number {
+  let sum = NaN;
+  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) sum = (Number.isNaN(sum) ? 0 : sum) + Number(m[1]);
+  return sum;
+}
+
+/** Our receiver's own figures from its /metrics. */
+async function oursMetrics(writeUrl: string): Promise<OursMetrics | undefined> {
+  try {
+    const text = await (await fetch(new URL('/metrics', writeUrl), { signal: AbortSignal.timeout(5_000) })).text();
+    return {
+      memory: {
+        rss: metricSum(text, 'process_resident_memory_bytes') / MB,
+        heap_total: metricSum(text, 'nodejs_heap_size_total_bytes') / MB,
+        heap_used: metricSum(text, 'nodejs_heap_size_used_bytes') / MB,
+        external: metricSum(text, 'nodejs_external_memory_bytes') / MB,
+      },
+      published: metricSum(text, 'k8s_expenses_receiver_samples_published_total'),
+      consumed: metricSum(text, 'k8s_expenses_processor_samples_total'),
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 // -------------------------------------------------------------------------------------------
@@ -337,7 +382,12 @@ interface RunResult {
   samplesPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  /** Receiver CPU over the measured window plus the tail after it, per million 2xx samples. */
   cpuSecondsPerMillion: number;
+  /** The same over the measured window only. */
+  cpuSecondsPerMillionWindow: number;
+  /** How long the target kept working after the last answer. */
+  tailSeconds: number;
   /** Receiver CPU-seconds per second of the window: cores in use. */
   cores: number;
   peakRssMB: number;
@@ -353,6 +403,12 @@ interface RunResult {
   failures: string[];
   wrapped: boolean;
   threads: Record<string, number>;
+  /** Our receiver's own view of its memory at the end of the window (prom-client default metrics), MB. */
+  heap?: Record<string, number>;
+  /** ROLE=all: samples published by the receiver and consumed by the processor by the end of the window (warm-up included). */
+  processor?: { published: number; consumed: number };
+  /** Error lines the receiver logged over its life. */
+  errors?: string[];
   /** The measured window in CLOCK_MONOTONIC microseconds (the clock of V8's CPU profiles). */
   windowUs: [number, number];
   profile?: ProfileSummary;
@@ -380,6 +436,22 @@ async function measureRun(target: StartedOurs | RunningTarget, brokerPid: number
     const broker1 = brokerPid ? processCpuSeconds(brokerPid) : undefined;
     const self1 = process.cpuUsage(self0);
     const machine1 = machineCpu();
+    const metrics = target.key.startsWith('ours_') ? await oursMetrics(target.writeUrl) : undefined;
+
+    // Work deferred past the last answer counts too (VictoriaMetrics flushes and merges in the
+    // background, our processor catches up, GC finishes): the target's CPU is followed until it
+    // uses under 5% of a core over half a second, for at most TAIL_MAX_SECONDS.
+    const tailStart = performance.now();
+    let last = processCpuSeconds(target.pid) ?? cpu1;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 500));
+      const now = processCpuSeconds(target.pid) ?? last;
+      const used = now - last;
+      last = now;
+      if (used < 0.025 || performance.now() - tailStart > TAIL_MAX_SECONDS * 1000) break;
+    }
+    const tailSeconds = (performance.now() - tailStart) / 1000;
+    const tailCpu = last - cpu1;
     const mem = processMemory(target.pid);
 
     const wall = Number(t1 - t0) / 1e9;
@@ -392,7 +464,9 @@ async function measureRun(target: StartedOurs | RunningTarget, brokerPid: number
       samplesPerSec: m.okSamples / m.seconds,
       p50Ms: quantile(m.latenciesMs, 0.5),
       p99Ms: quantile(m.latenciesMs, 0.99),
-      cpuSecondsPerMillion: receiverCpu / millions,
+      cpuSecondsPerMillion: (receiverCpu + tailCpu) / millions,
+      cpuSecondsPerMillionWindow: receiverCpu / millions,
+      tailSeconds,
       cores: receiverCpu / wall,
       peakRssMB: (mem?.peakRssBytes ?? NaN) / MB,
       rssEndMB: (mem?.rssBytes ?? NaN) / MB,
@@ -412,11 +486,14 @@ async function measureRun(target: StartedOurs | RunningTarget, brokerPid: number
           .map(([k, s]) => [k, Math.round(s * 100) / 100]),
       ),
       windowUs: [Number(t0 / 1000n), Number(t1 / 1000n)],
+      heap: metrics?.memory,
+      processor: metrics && Number.isFinite(metrics.consumed) ? { published: metrics.published, consumed: metrics.consumed } : undefined,
     };
   } finally {
     client.close();
     await target.stop();
   }
+  result.errors = (target as StartedOurs).logErrors?.();
   const profileDir = (target as StartedOurs).profileDir;
   if (profileDir) {
     // tsx's loader runs in a worker thread that writes its own profile; the main thread's is
@@ -444,6 +521,7 @@ interface TargetFigures {
     p50Ms: number;
     p99Ms: number;
     cpuSecondsPerMillion: number;
+    cpuSecondsPerMillionWindow: number;
     cores: number;
     peakRssMB: number;
     loadgenCpuSecondsPerMillion: number;
@@ -464,6 +542,7 @@ function summarise(key: string, label: string, version: string, runs: RunResult[
       p50Ms: med((r) => r.p50Ms),
       p99Ms: med((r) => r.p99Ms),
       cpuSecondsPerMillion: med((r) => r.cpuSecondsPerMillion),
+      cpuSecondsPerMillionWindow: med((r) => r.cpuSecondsPerMillionWindow),
       cores: med((r) => r.cores),
       peakRssMB: med((r) => r.peakRssMB),
       loadgenCpuSecondsPerMillion: med((r) => r.loadgenCpuSecondsPerMillion),
@@ -477,7 +556,7 @@ function printRun(label: string, r: RunResult): void {
   const bad = Object.entries(r.statuses).filter(([s]) => !s.startsWith('2'));
   console.log(
     `    ${label}: ${fmtInt(r.samplesPerSec)} samples/s over ${r.seconds.toFixed(1)} s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, ` +
-      `${r.cpuSecondsPerMillion.toFixed(2)} CPU-s/M (${r.cores.toFixed(2)} cores), peak RSS ${r.peakRssMB.toFixed(0)} MB; ` +
+      `${r.cpuSecondsPerMillion.toFixed(2)} CPU-s/M (${r.cpuSecondsPerMillionWindow.toFixed(2)} in the window at ${r.cores.toFixed(2)} cores, the rest in ${r.tailSeconds.toFixed(1)} s after it), peak RSS ${r.peakRssMB.toFixed(0)} MB; ` +
       `load generator ${r.loadgenCpuSecondsPerMillion.toFixed(2)} CPU-s/M` +
       (r.brokerCpuSecondsPerMillion !== undefined ? `, broker ${r.brokerCpuSecondsPerMillion.toFixed(2)} CPU-s/M` : '') +
       `, other processes ${r.otherCores.toFixed(2)} cores` +
@@ -485,6 +564,19 @@ function printRun(label: string, r: RunResult): void {
       (r.wrapped ? '; (bodies were re-sent: not enough distinct requests)' : ''),
   );
   console.log(`      receiver threads (CPU-s in window): ${Object.entries(r.threads).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (r.heap) console.log(`      receiver memory at the end (MB, from its /metrics): ${Object.entries(r.heap).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
+  if (r.processor) {
+    const share = r.processor.consumed / r.processor.published;
+    console.log(
+      `      processor (same process): consumed ${fmtInt(r.processor.consumed)} of the ${fmtInt(r.processor.published)} samples published by the end of the window (${(share * 100).toFixed(0)}%)` +
+        (share < 0.5 ? ' - it fell far behind or stopped, so this row does NOT show the cost of receiver + processor' : ''),
+    );
+  }
+  if (r.errors?.length) {
+    console.log(`      the receiver logged ${r.errors.length} error line(s) over its life (start-up included); last: ${r.errors[r.errors.length - 1].slice(0, 300)}`);
+  }
+  const stopped = (r.errors ?? []).find((l) => /consumer stopped/.test(l));
+  if (stopped) console.log(`      WARNING: the processor's consumer stopped during the run: ${stopped.slice(0, 600)}`);
 }
 
 // -------------------------------------------------------------------------------------------
@@ -517,7 +609,10 @@ async function deleteTopics(): Promise<void> {
     await admin.connect();
     await admin.deleteTopics({ topics: kafkaTopics, timeout: 10_000 });
   } catch (err) {
-    console.log(`  (could not delete the benchmark topics ${kafkaTopics.join(', ')}: ${(err as Error).message})`);
+    // A receiver that never started never created its topic.
+    if (!/does not host this topic-partition/.test((err as Error).message)) {
+      console.log(`  (could not delete the benchmark topics ${kafkaTopics.join(', ')}: ${(err as Error).message})`);
+    }
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
@@ -530,7 +625,7 @@ try {
       await runTarget('ours_embedded_receiver', OURS_LABEL.embedded_receiver, (i) => startOurs('embedded_receiver', i));
     } else {
       broker = await ensureBroker();
-      const env = Object.entries(EXTRA_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
+      const env = [...Object.entries(EXTRA_ENV).map(([k, v]) => `${k}=${v}`), ...NODE_ARGS, ...(opt['receiver-root'] ? [`from ${opt['receiver-root']}`] : [])].join(' ');
       await runTarget('ours_kafka', OURS_LABEL.kafka + (env ? ` (${env})` : ''), (i) => startOurs('kafka', i), broker.pid);
     }
   }
@@ -549,9 +644,12 @@ try {
 // -------------------------------------------------------------------------------------------
 
 console.log('');
-console.log(`summary (${RUNS > 1 ? `median of ${RUNS} runs` : 'one run'}; CPU from /proc over the measured window; load generator and broker on the same ${CORES} cores):`);
-const header = ['target', 'samples/s', 'p50 ms', 'p99 ms', 'CPU-s/M', 'cores', 'peak RSS', 'loadgen CPU-s/M', 'broker CPU-s/M', 'others (cores)'];
-const widths = [44, 11, 8, 8, 9, 7, 10, 16, 15, 15];
+console.log(
+  `summary (${RUNS > 1 ? `median of ${RUNS} runs` : 'one run'}; receiver CPU from /proc: CPU-s/M counts the measured window plus the work the receiver ` +
+    `did after the last answer until idle, (window) the window alone; load generator and broker share the same ${CORES} cores):`,
+);
+const header = ['target', 'samples/s', 'p50 ms', 'p99 ms', 'CPU-s/M', '(window)', 'cores', 'peak RSS', 'loadgen CPU-s/M', 'broker CPU-s/M', 'others (cores)'];
+const widths = [44, 11, 8, 8, 9, 10, 7, 10, 16, 15, 15];
 const row = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('');
 console.log(row(header));
 for (const t of results) {
@@ -563,6 +661,7 @@ for (const t of results) {
       m.p50Ms.toFixed(1),
       m.p99Ms.toFixed(1),
       m.cpuSecondsPerMillion.toFixed(2),
+      m.cpuSecondsPerMillionWindow.toFixed(2),
       m.cores.toFixed(2),
       `${m.peakRssMB.toFixed(0)} MB`,
       m.loadgenCpuSecondsPerMillion.toFixed(2),
@@ -600,6 +699,13 @@ if (decode) {
   console.log(`  decode >= 1,000,000 samples/s per core: ${fmtInt(decode.decode)} ${goals.decode_1m_per_core ? 'MET' : 'NOT MET'}`);
 }
 for (const o of ours) {
+  const consumerStopped = o.runs.some((r) => (r.errors ?? []).some((l) => /consumer stopped/.test(l)));
+  if (consumerStopped) {
+    goals[`${o.key}_200k_per_s`] = null;
+    goals[`${o.key}_rss_under_300mb`] = null;
+    console.log(`  ${o.label}: NOT MEASURABLE: the processor's consumer stopped during the run, so the figures above are the receiver's with an idle processor`);
+    continue;
+  }
   const e2e = o.median.samplesPerSec >= 200_000;
   const rss = o.median.peakRssMB < 300;
   goals[`${o.key}_200k_per_s`] = e2e;
@@ -634,6 +740,7 @@ const jsonTarget = (t: TargetFigures) => ({
   p50_ms: round(t.median.p50Ms, 1),
   p99_ms: round(t.median.p99Ms, 1),
   cpu_seconds_per_million_samples: round(t.median.cpuSecondsPerMillion, 3),
+  cpu_seconds_per_million_samples_window_only: round(t.median.cpuSecondsPerMillionWindow, 3),
   cores: round(t.median.cores, 2),
   peak_rss_mb: round(t.median.peakRssMB, 1),
   loadgen_cpu_seconds_per_million_samples: round(t.median.loadgenCpuSecondsPerMillion, 3),
@@ -641,6 +748,12 @@ const jsonTarget = (t: TargetFigures) => ({
   other_processes_cores: round(t.median.otherCores, 2),
   non_2xx: t.runs.reduce((n, r) => n + Object.entries(r.statuses).filter(([s]) => !s.startsWith('2')).reduce((a, [, c]) => a + c, 0), 0),
   samples_per_s_runs: t.runs.map((r) => round(r.samplesPerSec)),
+  ...(t.runs.some((r) => r.processor)
+    ? {
+        processor_consumed_share: t.runs.map((r) => (r.processor ? round(r.processor.consumed / r.processor.published, 2) : null)),
+        processor_consumer_stopped: t.runs.some((r) => (r.errors ?? []).some((l) => /consumer stopped/.test(l))),
+      }
+    : {}),
   ...(t.runs[0]?.profile ? { profile_areas_self_pct: Object.fromEntries(t.runs[0].profile.areasSelf.slice(0, 12).map((a) => [a.area, a.pct])) } : {}),
 });
 
@@ -651,6 +764,8 @@ console.log(
     node: process.version,
     cores: CORES,
     env: EXTRA_ENV,
+    node_args: NODE_ARGS,
+    receiver_root: opt['receiver-root'] ?? null,
     load: {
       concurrency: CONCURRENCY,
       tenants: TENANTS,

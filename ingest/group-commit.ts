@@ -69,15 +69,33 @@ export function createGroupCommit<T>(options: GroupCommitOptions<T>): GroupCommi
   return {
     submit(item, signal) {
       return new Promise<void>((resolve, reject) => {
-        const waiter: Waiter<T> = { item, resolve, reject, abandoned: false };
-        signal?.addEventListener(
-          'abort',
-          () => {
+        // The abort listener is removed once the item is settled: a listener keeps a timeout
+        // signal (AbortSignal.timeout) and, through this waiter, the item alive until the timer
+        // fires, which held every published request's records in memory for the whole produce
+        // timeout (10 s by default: hundreds of MB under load).
+        let onAbort: (() => void) | undefined;
+        const settled = () => {
+          if (onAbort) signal!.removeEventListener('abort', onAbort);
+        };
+        const waiter: Waiter<T> = {
+          item,
+          resolve: () => {
+            settled();
+            resolve();
+          },
+          reject: (err) => {
+            settled();
+            reject(err);
+          },
+          abandoned: false,
+        };
+        if (signal) {
+          onAbort = () => {
             waiter.abandoned = true;
             reject(signal.reason);
-          },
-          { once: true },
-        );
+          };
+          signal.addEventListener('abort', onAbort, { once: true });
+        }
         queue.push(waiter);
         pump();
       });

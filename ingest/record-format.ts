@@ -33,12 +33,18 @@ class Slices {
   bytes: Float64Array;
 
   constructor(capacity: number) {
-    capacity = Math.max(capacity, 4);
+    capacity = Math.max(capacity, 16);
     this.series = new Uint32Array(capacity);
     this.from = new Uint32Array(capacity);
     this.to = new Uint32Array(capacity);
     this.labelsLen = new Float64Array(capacity);
     this.bytes = new Float64Array(capacity);
+  }
+
+  /** Empties the list and makes room for at least `capacity` slices. */
+  reset(capacity: number): void {
+    this.length = 0;
+    while (this.series.length < capacity) this.grow();
   }
 
   push(series: number, from: number, to: number, labelsLen: number, bytes: number): void {
@@ -128,8 +134,15 @@ function sampleLength(d: DecodedWrite, i: number, previous: number): number {
  * Encodes the given series of a decoded request as record values of at most `maxRecordBytes`
  * each (a series longer than that is split across records; its labels repeat in each).
  */
+/**
+ * encodeRecords' working space, reused from call to call (it is synchronous, so never shared):
+ * five typed arrays per request would otherwise add to the garbage of every request.
+ */
+const scratch = new Slices(4096);
+
 export function encodeRecords(d: DecodedWrite, seriesList: ArrayLike<number>, maxRecordBytes: number): Buffer[] {
-  const slices = new Slices(seriesList.length);
+  const slices = scratch;
+  slices.reset(seriesList.length);
   const timestamps = d.timestamps;
   for (let k = 0; k < seriesList.length; k++) {
     const s = seriesList[k];
@@ -320,8 +333,18 @@ function decodeRecordUnchecked(value: Uint8Array): RecordSeries {
         values[n] = NaN;
       } else {
         r.need(8);
-        valueBytes.set(value.subarray(r.pos, r.pos + 8), 8 * n);
-        r.pos += 8;
+        // Byte by byte: a subarray per sample was a tenth of the processor's time.
+        const from = r.pos;
+        const to = 8 * n;
+        valueBytes[to] = value[from];
+        valueBytes[to + 1] = value[from + 1];
+        valueBytes[to + 2] = value[from + 2];
+        valueBytes[to + 3] = value[from + 3];
+        valueBytes[to + 4] = value[from + 4];
+        valueBytes[to + 5] = value[from + 5];
+        valueBytes[to + 6] = value[from + 6];
+        valueBytes[to + 7] = value[from + 7];
+        r.pos = from + 8;
       }
     }
   }
@@ -330,15 +353,77 @@ function decodeRecordUnchecked(value: Uint8Array): RecordSeries {
   return { bytes: value, seriesCount, labelsStart, labelsEnd, sampleStart, timestamps, values, stale };
 }
 
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** The series' labels block as a string: a cheap, exact identity of its label set. */
 export function seriesKey(rec: RecordSeries, series: number): string {
-  return Buffer.from(rec.bytes.buffer, rec.bytes.byteOffset, rec.bytes.byteLength).toString('latin1', rec.labelsStart[series], rec.labelsEnd[series]);
+  return asBuffer(rec.bytes).toString('latin1', rec.labelsStart[series], rec.labelsEnd[series]);
+}
+
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
+const D1 = 0x85ebca6b;
+const D2 = 0xc2b2ae35;
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, D1);
+  h ^= h >>> 13;
+  h = Math.imul(h, D2);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * A 64-bit hash of the series' labels block, as a string of four UTF-16 code units: the identity
+ * the processor gives the cost model. Hashing the bytes where they lie, four at a time, is about
+ * twice as fast as building the labels string (seriesKey) and hashing that, and the model keeps
+ * only a 64-bit hash of whatever key it gets anyway. Two label sets of a cluster collide with
+ * probability about n^2 / 2^64 (5e-10 for 100,000 series).
+ */
+export function seriesId(rec: RecordSeries, series: number): string {
+  const b = rec.bytes;
+  let i = rec.labelsStart[series];
+  const end = rec.labelsEnd[series];
+  const n = end - i;
+  let h1 = 0x9747b28c ^ n;
+  let h2 = 0x3c6ef372 ^ Math.imul(n, 0x2545f491);
+  for (; i + 3 < end; i += 4) {
+    let k = b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
+    let j = Math.imul(k, D1);
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    h1 ^= k;
+    h1 = (h1 << 13) | (h1 >>> 19);
+    h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
+    j = (j << 13) | (j >>> 19);
+    j = Math.imul(j, C1);
+    h2 ^= j;
+    h2 = (h2 << 17) | (h2 >>> 15);
+    h2 = (Math.imul(h2, 9) + 0x7f4a7c15) | 0;
+  }
+  if (i < end) {
+    let k = b[i];
+    if (i + 1 < end) k |= b[i + 1] << 8;
+    if (i + 2 < end) k |= b[i + 2] << 16;
+    const j = Math.imul(k, D2);
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    h1 ^= Math.imul(k, C2);
+    h2 ^= j;
+  }
+  h1 = fmix(h1);
+  h2 = fmix(h2 ^ (h1 >>> 7));
+  return String.fromCharCode(h1 & 0xffff, h1 >>> 16, h2 & 0xffff, h2 >>> 16);
 }
 
 /** The series' labels as an object (names and values decoded as UTF-8). */
 export function seriesLabels(rec: RecordSeries, series: number): Record<string, string> {
   const labels: Record<string, string> = {};
-  const buf = Buffer.from(rec.bytes.buffer, rec.bytes.byteOffset, rec.bytes.byteLength);
+  const buf = asBuffer(rec.bytes);
   const r = new ByteReader(rec.bytes);
   r.pos = rec.labelsStart[series];
   const end = rec.labelsEnd[series];

@@ -5,9 +5,16 @@ export interface SampleCounts {
   duplicate: number;
   ignored: number;
   invalid: number;
+  /** Samples before an hour the model already evicted (kept only as a series' previous sample). */
+  late?: number;
 }
 
 export interface HourlyCostModel<Row> {
+  /**
+   * Adds samples [start, end) of one series (default: all) and adds what became of them to
+   * `counts` (default: a new object), which it returns. The processor passes a whole record's
+   * columns with each series' range, so nothing is copied per series.
+   */
   addSeries(
     tenant: string,
     cluster: string,
@@ -16,6 +23,9 @@ export interface HourlyCostModel<Row> {
     timestamps: Float64Array,
     values: Float64Array,
     stale: Uint8Array,
+    start?: number,
+    end?: number,
+    counts?: SampleCounts,
   ): SampleCounts;
   rows(tenant: string, cluster: string, hour: number): Row[];
   evictBefore(tenant: string, cluster: string, hour: number): void;

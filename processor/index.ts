@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { RecordConsumer } from '../ingest/record-log.ts';
-import type { Config } from '../service/config.ts';
+import { listenError, type Config } from '../service/config.ts';
 import { startSqlEndpoint, type SqlEndpoint } from '../service/sql-endpoint.ts';
 import { openClickHouse } from './clickhouse/client.ts';
 import { isRetriable } from './clickhouse/errors.ts';
@@ -48,6 +48,7 @@ export async function startProcessorRole(config: Config, consumer: RecordConsume
     toRows: (rows, final, version, now) => rows.map((row) => ({ ...row, is_final: final, version, updated_at: now })),
     rules: { graceMs: config.HOUR_GRACE, lateWindowMs: config.LATE_WINDOW, idleFinalizeMs: config.IDLE_FINALIZE },
     flushIntervalMs: config.FLUSH_INTERVAL,
+    maxSampleGapMs: config.MAX_SAMPLE_GAP,
     metrics,
     logger,
   });
@@ -63,7 +64,7 @@ export async function startProcessorRole(config: Config, consumer: RecordConsume
       // left reading a log that is closed under it (e.g. SQL_PORT already in use).
       await processor.close().catch(() => undefined);
       await client.close().catch(() => undefined);
-      throw err;
+      throw listenError(err, 'SQL_PORT', config.SQL_PORT);
     }
   }
 

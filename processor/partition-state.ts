@@ -17,6 +17,8 @@ export interface ClusterState extends ClusterClock {
   readonly cluster: string;
   /** Hours before this are settled: their samples are dropped as too late. */
   floor: number;
+  /** Hours before this were settled before a restart: rebuilt only as context, never written. */
+  readonly contextFloor: number;
   readonly hours: Map<number, HourMark>;
 }
 
@@ -24,8 +26,10 @@ export interface PartitionState {
   readonly partition: number;
   readonly clusters: Map<string, ClusterState>;
   readonly tracker: CommitTracker;
-  /** Hours before this were settled before a restart: rebuilt only as context, never written. */
-  contextFloor: number;
+  /** The floor of the last commit before this process took the partition (-Infinity: none). */
+  readonly contextFloor: number;
+  /** Clusters that were further on than contextFloor at that commit, by clusterId(). */
+  readonly clusterFloors: ReadonlyMap<string, number>;
   /**
    * The partition's end when this process took it: records before it are a backlog (a restart's
    * replay, or a new group reading history), whose record times say nothing about whether a
@@ -35,57 +39,110 @@ export interface PartitionState {
   /** Next offset to read. */
   next: bigint;
   lastCommitted: bigint | undefined;
+  /** The metadata stored with the last commit. */
+  committedMetadata: string | undefined;
 }
 
-/** Commit metadata: the floor lets a restart tell replayed context from hours it must write. */
+/**
+ * Commit metadata: which hours a restart rebuilds and writes, and which it only replays as context.
+ * `floor` is the partition's oldest hour that could still change (every record feeding it or the
+ * hour before it lies at or after the committed offset). `clusters` holds, by clusterId(), each
+ * cluster whose own floor (settledBefore) differs: one further on has settled the hours between
+ * (a replay must not write them again, nor take the too-late samples this process dropped for
+ * them); one behind has no samples in the hours between (they are still open to it). A cluster
+ * not listed (new, or left out for size) takes `floor`.
+ */
 export interface CommitMetadata {
   v: 1;
   floor: number;
+  clusters?: Record<string, number>;
 }
 
-export function encodeCommitMetadata(floor: number): string {
-  return JSON.stringify({ v: 1, floor } satisfies CommitMetadata);
+/**
+ * Kafka refuses metadata longer than offset.metadata.max.bytes (4096 by default). A cluster left
+ * out over this takes the partition floor, which is safe either way: one further on rebuilds its
+ * hours from the floor on (their records are all replayed) and writes them again; one behind
+ * drops late samples for hours it never had samples in.
+ */
+const MAX_METADATA_CHARS = 3000;
+
+export function encodeCommitMetadata(floor: number, clusters: ReadonlyMap<string, number> = new Map()): string {
+  const metadata: CommitMetadata = { v: 1, floor };
+  let length = JSON.stringify(metadata).length + 14;
+  for (const [id, clusterFloor] of [...clusters].sort((a, b) => b[1] - a[1])) {
+    const entry = JSON.stringify(id).length + String(clusterFloor).length + 2;
+    if (length + entry > MAX_METADATA_CHARS) break;
+    (metadata.clusters ??= {})[id] = clusterFloor;
+    length += entry;
+  }
+  return JSON.stringify(metadata);
 }
 
-export function decodeCommitMetadata(text: string | undefined): number {
-  if (!text) return -Infinity;
+export function decodeCommitMetadata(text: string | undefined): { floor: number; clusters: Map<string, number> } {
+  const none = { floor: -Infinity, clusters: new Map<string, number>() };
+  if (!text) return none;
   try {
     const parsed = JSON.parse(text) as Partial<CommitMetadata>;
-    return parsed.v === 1 && typeof parsed.floor === 'number' ? parsed.floor : -Infinity;
+    if (parsed.v !== 1 || typeof parsed.floor !== 'number') return none;
+    const clusters = new Map<string, number>();
+    for (const [id, floor] of Object.entries(parsed.clusters ?? {})) if (typeof floor === 'number' && Number.isFinite(floor)) clusters.set(id, floor);
+    return { floor: parsed.floor, clusters };
   } catch {
-    return -Infinity;
+    return none;
   }
 }
 
 export function createPartitionState(partition: number, start: { committed: bigint | undefined; metadata: string | undefined; end: bigint }): PartitionState {
-  const contextFloor = decodeCommitMetadata(start.metadata);
+  const { floor, clusters } = decodeCommitMetadata(start.metadata);
   return {
     partition,
     clusters: new Map(),
     tracker: createCommitTracker(),
-    contextFloor,
+    contextFloor: floor,
+    clusterFloors: clusters,
     replayEnd: start.end,
     next: start.committed ?? 0n,
     lastCommitted: start.committed,
+    committedMetadata: start.metadata,
   };
 }
 
+export function clusterId(tenant: string, cluster: string): string {
+  return `${tenant}\u0000${cluster}`;
+}
+
 export function clusterState(state: PartitionState, tenant: string, cluster: string): ClusterState {
-  const id = `${tenant}\u0000${cluster}`;
+  const id = clusterId(tenant, cluster);
   let c = state.clusters.get(id);
   if (!c) {
+    const contextFloor = state.clusterFloors.get(id) ?? state.contextFloor;
     // During a replay the hour before the context floor is not needed: drop it like a late sample.
-    const floor = Number.isFinite(state.contextFloor) ? state.contextFloor - HOUR_MS : -Infinity;
-    state.clusters.set(id, (c = { tenant, cluster, floor, hours: new Map(), watermark: -Infinity, lastArrival: -Infinity }));
+    const floor = Number.isFinite(contextFloor) ? contextFloor - HOUR_MS : -Infinity;
+    state.clusters.set(id, (c = { tenant, cluster, floor, contextFloor, hours: new Map(), watermark: -Infinity, lastArrival: -Infinity }));
   }
   return c;
 }
 
+/** Hours before this are settled for the cluster (in this process, or before a restart). */
+export function settledBefore(c: ClusterState): number {
+  return Math.max(c.floor, c.contextFloor);
+}
+
 /**
- * Samples were added to hours fromHour..toHour. The hour after changes too: the first sample
- * there stands for the time since its predecessor, which may be one of these.
+ * Samples were added to hours fromHour..toHour. Through the interval rule (a sample stands for the
+ * time since its predecessor; a series' first sample, or the first after a stale marker, stands for
+ * the time to its successor) the neighbouring hours can change too:
+ * - the hour after: its first sample may now have a new predecessor;
+ * - the hour before, when `reachesBack` (the oldest new sample is within MAX_SAMPLE_GAP of its hour's
+ *   start): its last sample may be a first sample that now has a successor, e.g. a pod that started
+ *   in the last scrape interval of the hour. Left unmarked, that hour kept the row written before
+ *   the successor arrived, or not, depending on when flushes happened.
  */
-export function markChanged(c: ClusterState, fromHour: number, toHour: number): void {
+export function markChanged(c: ClusterState, fromHour: number, toHour: number, reachesBack = false): void {
+  if (reachesBack) {
+    const before = c.hours.get(fromHour - HOUR_MS);
+    if (before) before.seq++;
+  }
   for (let h = fromHour; h <= toHour; h += HOUR_MS) {
     const mark = c.hours.get(h);
     if (mark) mark.seq++;
@@ -97,10 +154,10 @@ export function markChanged(c: ClusterState, fromHour: number, toHour: number): 
 
 /**
  * The oldest hour that can still change, over all clusters of the partition (Infinity when none).
- * Context hours rebuilt below the floor of a restart do not count: the floor never goes back.
+ * Context hours rebuilt below a cluster's floor of a restart do not count: the floor never goes back.
  */
 export function partitionFloor(state: PartitionState): number {
   let floor = Infinity;
-  for (const c of state.clusters.values()) for (const h of c.hours.keys()) if (h < floor && h >= state.contextFloor) floor = h;
+  for (const c of state.clusters.values()) for (const h of c.hours.keys()) if (h < floor && h >= c.contextFloor) floor = h;
   return floor;
 }

@@ -6,7 +6,7 @@
 // record that still feeds an hour that can change (or the hour before it, which a rebuild needs
 // as context). A restart therefore rebuilds every hour that can still change, exactly.
 import type { Logger } from 'pino';
-import { decodeRecord, FORMAT_VERSION, seriesKey, seriesLabels, type RecordSeries } from '../ingest/record-format.ts';
+import { decodeRecord, FORMAT_VERSION, seriesId, seriesLabels, type RecordSeries } from '../ingest/record-format.ts';
 import type { InboundRecord, RecordConsumer } from '../ingest/record-log.ts';
 import { isClosed, isSettled, type LifecycleRules } from './hour-lifecycle.ts';
 import { HOUR_MS, hourOf } from './hours.ts';
@@ -17,6 +17,7 @@ import {
   encodeCommitMetadata,
   markChanged,
   partitionFloor,
+  settledBefore,
   type ClusterState,
   type PartitionState,
 } from './partition-state.ts';
@@ -38,6 +39,11 @@ export interface ProcessorOptions<ModelRow, Row> {
   flushIntervalMs: number;
   metrics: ProcessorMetrics;
   logger: Logger;
+  /**
+   * Longest interval one sample stands for (MAX_SAMPLE_GAP, the model's maxSampleGapMs): a sample
+   * that close to its hour's start can change the hour before (see markChanged). Default 5 min.
+   */
+  maxSampleGapMs?: number;
   /** Retry delay after a failed write, doubling up to maxRetryDelayMs. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
@@ -68,6 +74,7 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
   const { consumer, metrics, rules } = options;
   const log = options.logger.child({ component: 'processor' });
   const now = options.now ?? Date.now;
+  const reachBackMs = options.maxSampleGapMs ?? 300_000;
   const partitions = new Map<number, Partition<ModelRow>>();
   const starting = new Map<number, Promise<Partition<ModelRow>>>();
   let lastVersion = 0;
@@ -90,7 +97,10 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
       pending = consumer.partitionStart(partition).then((start) => {
         const state: Partition<ModelRow> = { ...createPartitionState(partition, start), model: options.createModel() };
         partitions.set(partition, state);
-        log.info({ partition, committed: start.committed?.toString(), end: start.end.toString(), contextFloor: state.contextFloor }, 'partition state started');
+        log.info(
+          { partition, committed: start.committed?.toString(), end: start.end.toString(), contextFloor: state.contextFloor, clusterFloors: Object.fromEntries(state.clusterFloors) },
+          'partition state started',
+        );
         return state;
       });
       starting.set(partition, pending);
@@ -107,49 +117,77 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
     if (tooLate) metrics.samples.inc({ result: 'too_late' }, tooLate);
   };
 
-  /** Feeds one decoded record to the model; returns the newest hour it fed. */
+  // One counts object and one labels function for every series: the model reads the labels only
+  // for a series new to it, synchronously, and no per-series object is allocated on the hot path.
+  const counts: SampleCounts = { accepted: 0, duplicate: 0, ignored: 0, invalid: 0, late: 0 };
+  let labelsRecord: RecordSeries | undefined;
+  let labelsSeries = 0;
+  const labelsOf = (): Record<string, string> => seriesLabels(labelsRecord!, labelsSeries);
+  /** The newest sample of the record being ingested that went to the model so far. */
+  let ingested = -Infinity;
+
+  /**
+   * Feeds one decoded record to the model; returns the newest hour it fed (-Infinity: none).
+   * Samples at or after the cluster's floor are added; earlier ones are too late (their hours are
+   * settled: rows final, state gone) and only counted.
+   */
   const ingest = (p: Partition<ModelRow>, c: ClusterState, rec: RecordSeries): number => {
-    let newestHour = -Infinity;
+    const { timestamps, values, stale, sampleStart } = rec;
+    counts.accepted = counts.duplicate = counts.ignored = counts.invalid = counts.late = 0;
     let tooLate = 0;
-    const total: SampleCounts = { accepted: 0, duplicate: 0, ignored: 0, invalid: 0 };
+    let newest = -Infinity;
+    ingested = -Infinity;
+    let markedFrom = NaN;
+    let markedTo = NaN;
+    let markedBack = false;
+    labelsRecord = rec;
     for (let s = 0; s < rec.seriesCount; s++) {
-      let from = rec.sampleStart[s];
-      const to = rec.sampleStart[s + 1];
+      const from = sampleStart[s];
+      const to = sampleStart[s + 1];
       if (from === to) continue;
-      let timestamps = rec.timestamps.subarray(from, to);
-      let values = rec.values.subarray(from, to);
-      let stale = rec.stale.subarray(from, to);
       let min = Infinity;
       let max = -Infinity;
-      for (let i = 0; i < timestamps.length; i++) {
+      for (let i = from; i < to; i++) {
         const t = timestamps[i];
         if (t < min) min = t;
         if (t > max) max = t;
       }
-      if (min < c.floor) {
-        // Samples for settled hours are too late: their rows are final and their state is gone.
+      labelsSeries = s;
+      const accepted = counts.accepted;
+      if (min >= c.floor) {
+        p.model.addSeries(c.tenant, c.cluster, seriesId(rec, s), labelsOf, timestamps, values, stale, from, to, counts);
+      } else {
+        // Rare: samples before the floor. Only the others go to the model.
         const keep: number[] = [];
-        for (let i = 0; i < timestamps.length; i++) if (timestamps[i] >= c.floor) keep.push(i);
-        tooLate += timestamps.length - keep.length;
+        for (let i = from; i < to; i++) if (timestamps[i] >= c.floor) keep.push(i);
+        tooLate += to - from - keep.length;
         if (keep.length === 0) continue;
-        timestamps = Float64Array.from(keep, (i) => timestamps[i]);
-        values = Float64Array.from(keep, (i) => values[i]);
-        stale = Uint8Array.from(keep, (i) => stale[i]);
-        min = timestamps.reduce((a, b) => Math.min(a, b), Infinity);
+        min = Infinity;
+        for (const i of keep) if (timestamps[i] < min) min = timestamps[i];
+        const ts = Float64Array.from(keep, (i) => timestamps[i]);
+        const vs = Float64Array.from(keep, (i) => values[i]);
+        const st = Uint8Array.from(keep, (i) => stale[i]);
+        p.model.addSeries(c.tenant, c.cluster, seriesId(rec, s), labelsOf, ts, vs, st, 0, keep.length, counts);
       }
-      const counts = p.model.addSeries(c.tenant, c.cluster, seriesKey(rec, s), () => seriesLabels(rec, s), timestamps, values, stale);
-      total.accepted += counts.accepted;
-      total.duplicate += counts.duplicate;
-      total.ignored += counts.ignored;
-      total.invalid += counts.invalid;
       if (max > c.watermark) c.watermark = max;
-      const hi = hourOf(max);
-      if (hi > newestHour) newestHour = hi;
-      if (counts.accepted > 0) markChanged(c, hourOf(min), hi);
-      from = to;
+      if (max > newest) ingested = newest = max;
+      if (counts.accepted > accepted) {
+        const fromHour = hourOf(min);
+        const toHour = hourOf(max);
+        const reachesBack = min - fromHour < reachBackMs;
+        // Series of a record mostly span the same hours: marking them once is enough (no flush
+        // can run before the record is done).
+        if (fromHour !== markedFrom || toHour !== markedTo || (reachesBack && !markedBack)) {
+          markChanged(c, fromHour, toHour, reachesBack);
+          markedFrom = fromHour;
+          markedTo = toHour;
+          markedBack = reachesBack;
+        }
+      }
     }
-    addCounts(total, tooLate);
-    return newestHour;
+    labelsRecord = undefined;
+    addCounts(counts, tooLate);
+    return newest === -Infinity ? -Infinity : hourOf(newest);
   };
 
   const onRecords = async (partition: number, records: InboundRecord[], end: bigint): Promise<void> => {
@@ -172,8 +210,12 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
         const rec = decodeRecord(record.value);
         const c = clusterState(p, record.tenant, record.cluster);
         if (record.timestamp > c.lastArrival) c.lastArrival = record.timestamp;
+        ingested = -Infinity;
         newestHour = ingest(p, c, rec);
       } catch (err) {
+        // A record can fail half-way (a malformed labels block is only found when a new series'
+        // labels are read): what it fed before that stays, so it is kept like a whole record.
+        newestHour = ingested === -Infinity ? -Infinity : hourOf(ingested);
         metrics.poisonRecords.inc({ reason: (err as Error).name ?? 'Error' });
         log.error({ partition, offset: record.offset.toString(), tenant: record.tenant, cluster: record.cluster, err }, 'skipping a record that cannot be decoded');
       }
@@ -194,7 +236,7 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
         // While a backlog is read, record times are old: a cluster is not silent just because of them.
         const clock = replaying ? { watermark: c.watermark, lastArrival: Infinity } : c;
         for (const [hour, mark] of c.hours) {
-          if (hour < p.contextFloor) continue;
+          if (hour < c.contextFloor) continue;
           const final = isClosed(hour, clock, t, rules);
           if (mark.seq === mark.writtenSeq && (mark.writtenFinal || !final)) continue;
           const hourRows = options.toRows(p.model.rows(c.tenant, c.cluster, hour), final, version, t);
@@ -216,7 +258,7 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
         let floor = c.floor;
         for (const hour of hours) {
           const mark = c.hours.get(hour)!;
-          const done = hour < p.contextFloor || (mark.writtenFinal && mark.seq === mark.writtenSeq);
+          const done = hour < c.contextFloor || (mark.writtenFinal && mark.seq === mark.writtenSeq);
           // Hours settle oldest first, so the floor only moves forward.
           if (!done || !isSettled(hour, clock, t, rules)) break;
           c.hours.delete(hour);
@@ -230,23 +272,46 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
     }
   };
 
+  /**
+   * The offset to commit for a partition and its metadata. The offset keeps every record that
+   * feeds an hour at or after the partition floor, or the hour before it (a rebuild's context).
+   * The metadata names, besides the floor, every cluster whose own floor differs from it, so that
+   * a restart settles each cluster where this process had settled it.
+   */
+  const commitFor = (p: Partition<ModelRow>): { offset: bigint; metadata: string } | undefined => {
+    let floor = partitionFloor(p);
+    const offset = p.tracker.commitPoint(floor);
+    if (offset === undefined) return undefined;
+    if (!Number.isFinite(floor)) {
+      // Nothing can change any more: the newest settled hour boundary (the others are listed).
+      floor = Math.max(p.contextFloor, ...[...p.clusters.values()].map(settledBefore));
+    }
+    const clusters = new Map<string, number>();
+    // Clusters of an earlier commit not seen since: nothing changed for them.
+    for (const [id, clusterFloor] of p.clusterFloors) if (!p.clusters.has(id)) clusters.set(id, clusterFloor);
+    for (const [id, c] of p.clusters) clusters.set(id, settledBefore(c));
+    for (const [id, clusterFloor] of clusters) if (clusterFloor === floor || !Number.isFinite(clusterFloor)) clusters.delete(id);
+    return { offset, metadata: encodeCommitMetadata(floor, clusters) };
+  };
+
   const commit = async (): Promise<void> => {
     const commits: { partition: number; offset: bigint; metadata: string }[] = [];
     for (const p of partitions.values()) {
-      let floor = partitionFloor(p);
-      const offset = p.tracker.commitPoint(floor);
-      if (offset === undefined || (p.lastCommitted !== undefined && offset <= p.lastCommitted)) continue;
-      if (!Number.isFinite(floor)) {
-        // Nothing can change any more: the floor is the newest settled hour boundary.
-        floor = Math.max(p.contextFloor, ...[...p.clusters.values()].map((c) => c.floor));
-      }
-      commits.push({ partition: p.partition, offset, metadata: encodeCommitMetadata(floor) });
+      const next = commitFor(p);
+      if (next === undefined) continue;
+      const advances = p.lastCommitted === undefined || next.offset > p.lastCommitted;
+      // Hours settled while the offset stays (a run of records still feeds a newer hour): the same
+      // offset again with the new floors, so a restart does not rebuild and rewrite hours whose
+      // too-late samples this process has been dropping.
+      const refreshes = next.offset === p.lastCommitted && next.metadata !== p.committedMetadata;
+      if (advances || refreshes) commits.push({ partition: p.partition, ...next });
     }
     await consumer.commit(commits);
     for (const c of commits) {
       const p = partitions.get(c.partition);
       if (!p) continue;
       p.lastCommitted = c.offset;
+      p.committedMetadata = c.metadata;
       p.tracker.committed(c.offset);
     }
   };

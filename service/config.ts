@@ -182,6 +182,14 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/** A listen failure that names the variable to change, e.g. `SQL_PORT=9202: address already in use`. */
+export function listenError(err: unknown, variable: string, port: number): unknown {
+  const code = (err as { code?: string }).code;
+  if (code === 'EADDRINUSE') return new ConfigError(`${variable}=${port}: the port is already in use; stop what listens there or choose another ${variable}`);
+  if (code === 'EACCES') return new ConfigError(`${variable}=${port}: not allowed to listen on this port`);
+  return err;
+}
+
 /** Parses the environment; a bad value throws a ConfigError naming each variable and what it expects. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const input: Record<string, string | undefined> = {};

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { startProcessorRole, type ProcessorRole } from '../processor/index.ts';
 import { registerReceiver, type ReceiverHandle } from '../receiver/index.ts';
-import type { Config } from './config.ts';
+import { listenError, type Config } from './config.ts';
 import { createHttpServer, type ReadinessCheck } from './http-server.ts';
 import { openTransport } from './transport.ts';
 
@@ -46,7 +46,15 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     throw err;
   }
 
-  const url = await app.listen({ port: config.PORT, host: config.HOST });
+  let url: string;
+  try {
+    url = await app.listen({ port: config.PORT, host: config.HOST });
+  } catch (err) {
+    await transport.publisher?.close().catch(() => undefined);
+    await processor?.close().catch(() => undefined);
+    await transport.close().catch(() => undefined);
+    throw listenError(err, 'PORT', config.PORT);
+  }
   const parts = [`k8s-expenses (${config.ROLE}) listening on ${url}`, `records via ${transport.description}`];
   if (processor) parts.push(`rows to ${processor.clickhouse}`);
   if (processor?.sqlEndpoint) parts.push(`SQL endpoint ${processor.sqlEndpoint}`);

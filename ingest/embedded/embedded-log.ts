@@ -135,12 +135,15 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Embe
     },
     async read(offset, maxBytes) {
       const out: LogEntry[] = [];
-      let i = segments.length - 1;
-      while (i > 0 && segments[i].base > offset) i--;
-      if (segments[i].base > offset) throw new Error(`offset ${offset} was deleted (the log starts at ${segments[i].base})`);
+      // A commit may trim `segments` while this read awaits the disk: walk a snapshot of it.
+      // Trimming only removes segments before the committed offset, which a reader never needs.
+      const list = segments.slice();
+      let i = list.length - 1;
+      while (i > 0 && list[i].base > offset) i--;
+      if (list[i].base > offset) throw new Error(`offset ${offset} was deleted (the log starts at ${list[i].base})`);
       let bytes = 0;
-      for (; i < segments.length && bytes < maxBytes && offset < end; i++) {
-        const seg = segments[i];
+      for (; i < list.length && bytes < maxBytes && offset < end; i++) {
+        const seg = list[i];
         const first = Number(offset - seg.base);
         if (first >= seg.positions.length) continue;
         // Whole frames from `first` up to about maxBytes, in one positional read.

@@ -1,6 +1,8 @@
 // Publishes records to Kafka with an idempotent producer, acks from all in-sync replicas, bounded
 // retries and a bounded wait, merging concurrent requests into one sendBatch.
-import { CompressionTypes, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import kafkajs, { CompressionTypes, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { createGroupCommit } from '../group-commit.ts';
 import { FORMAT_VERSION } from '../record-format.ts';
@@ -23,6 +25,26 @@ export interface KafkaPublisher extends RecordPublisher {
 
 const MESSAGE_TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 
+/**
+ * zlib level of produced GZIP batches. kafkajs' own GZIP codec uses zlib's default, level 6,
+ * which on kubecost records costs about 1.5 CPU-seconds per million samples (on the thread pool)
+ * for a ratio of ~14; level 3 costs about 0.6 for a ratio of ~12.6 (measured with
+ * npm run bench:receiver). Batches stay ordinary GZIP: consumers read them exactly as before.
+ */
+export const GZIP_LEVEL = 3;
+const gzip = promisify(zlib.gzip);
+const unzip = promisify(zlib.unzip);
+const gzipCodec = {
+  compress: (encoder: { buffer: Buffer }): Promise<Buffer> => gzip(encoder.buffer, { level: GZIP_LEVEL }),
+  decompress: (buffer: Buffer): Promise<Buffer> => unzip(buffer),
+};
+
+/** Replaces kafkajs' GZIP codec (a process-wide registry) with the one above; decompression is the same zlib.unzip. */
+function useGzipCodec(): void {
+  // Through the default export: Node's CommonJS named-export detection does not find this one.
+  kafkajs.CompressionCodecs[CompressionTypes.GZIP] = () => gzipCodec;
+}
+
 function toMessage(record: OutboundRecord): Message {
   return {
     key: recordKey(record.tenant, record.cluster),
@@ -34,6 +56,7 @@ function toMessage(record: OutboundRecord): Message {
 export function createKafkaPublisher(kafka: Kafka, options: KafkaPublisherOptions, logger: Logger): KafkaPublisher {
   const log = logger.child({ component: 'kafka-publisher', topic: options.topic });
   const compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+  if (compression === CompressionTypes.GZIP) useGzipCodec();
   let producer: Producer | undefined;
   let admin: Admin | undefined;
   let connected = false;

@@ -72,9 +72,9 @@ beforeAll(async () => {
   expectedPods = await podHours(sqlUrl(service));
   await service.stop();
   running.delete(service);
-  // Four hours of two clusters, plus the partial fifth hour.
-  expect(expected.size).toBe(2 * 5);
-  expect([...expected.values()].every((t) => t.total_cost > 0)).toBe(true);
+  // Four hours of two clusters.
+  expect(expected.size).toBe(2 * 4);
+  expect([...expected.values()].every((t) => t.total_cost > 0 && t.cpu_usage_avg > 0)).toBe(true);
 });
 
 afterAll(async () => {
@@ -117,11 +117,11 @@ describe('SIGKILL of the embedded service', () => {
       }
     }
     await sendAll(service.url, requests.slice(sent));
-    await expectTotalsReach(sqlUrl(service), expected, 60_000);
+    await expectTotalsReach(sqlUrl(service), expected, 30_000);
     expect(diffPodHours(expectedPods, await podHours(sqlUrl(service)))).toEqual([]);
     await service.stop();
     running.delete(service);
-  });
+  }, 150_000);
 });
 
 describe('a damaged tail of the embedded log', () => {
@@ -171,7 +171,7 @@ describe('a damaged tail of the embedded log', () => {
 
     // New requests are accepted after the cut, and the totals are those of the uninterrupted run.
     await sendAll(service.url, requests.slice(half));
-    await expectTotalsReach(sqlUrl(service), expected, 60_000);
+    await expectTotalsReach(sqlUrl(service), expected, 30_000);
 
     // The cut was for good: the next start reads the whole log back, with nothing to cut.
     await service.stop();
@@ -184,5 +184,5 @@ describe('a damaged tail of the embedded log', () => {
     await expectTotalsReach(sqlUrl(service), expected, 30_000);
     await service.stop();
     running.delete(service);
-  });
+  }, 120_000);
 });

@@ -3,6 +3,7 @@
 // embedded ClickHouse engine; remote-write requests become rows that `npm run -s sql` shows. And a
 // configuration the embedded mode cannot run stops start-up with a message naming what to change.
 import { existsSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubecostTenants } from '../../bench/kubecost-traffic.ts';
@@ -132,7 +133,7 @@ describe('start-up refuses what the embedded mode cannot run', () => {
 
   it.each(['receiver', 'processor'])('ROLE=%s without KAFKA_BROKERS: a message naming KAFKA_BROKERS and ROLE=all, exit code 2', async (role) => {
     const result = await runServiceUntilExit({ ROLE: role, DATA_DIR: dataDir, SQL_PORT: '0' });
-    expect(result.code).toBe(2);
+    expect(result.code, result.stderr + result.stdout).toBe(2);
     expect(result.stderr).toContain(`ROLE=${role} needs KAFKA_BROKERS`);
     expect(result.stderr).toContain('ROLE=all');
     expect(existsSync(path.join(dataDir, 'log'))).toBe(false);
@@ -140,13 +141,29 @@ describe('start-up refuses what the embedded mode cannot run', () => {
 
   it('ROLE=receiver through npm start: the same message, and a non-zero exit', async () => {
     const result = await runServiceUntilExit({ ROLE: 'receiver', DATA_DIR: dataDir, SQL_PORT: '0' }, 60_000, { npmStart: true });
-    expect(result.code).not.toBe(0);
+    expect(result.code, result.stderr + result.stdout).not.toBe(0);
     expect(result.stderr).toContain('ROLE=receiver needs KAFKA_BROKERS');
+  });
+
+  it('an SQL_PORT already in use fails start-up naming SQL_PORT, exit code 2, instead of hanging', async () => {
+    // The processor was already consuming when the SQL endpoint failed to listen; the log was then
+    // closed under its consumer, which spun for ever and kept the process from exiting.
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      const result = await runServiceUntilExit({ DATA_DIR: dataDir, SQL_PORT: String(port) }, 20_000);
+      expect(result.signal, 'killed after 20 s: start-up hung').toBeNull();
+      expect(result.code, result.stderr + result.stdout).toBe(2);
+      expect(result.stderr).toContain(`SQL_PORT=${port}: the port is already in use`);
+    } finally {
+      taken.close();
+    }
   });
 
   it('a bad value (PORT=abc) stops start-up naming PORT, exit code 2', async () => {
     const result = await runServiceUntilExit({ PORT: 'abc', DATA_DIR: dataDir, SQL_PORT: '0' });
-    expect(result.code).toBe(2);
+    expect(result.code, result.stderr + result.stdout).toBe(2);
     expect(result.stderr).toMatch(/invalid configuration:\n\s*PORT="abc": expected an integer/);
     expect(result.stdout).toBe('');
   });

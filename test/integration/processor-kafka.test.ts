@@ -72,7 +72,7 @@ function batch(ks: number[]): FixtureSeries[] {
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
-// Hand-computed from the model's rules (processor/cost-model: hour-reading.ts, rows.ts):
+// Hand-computed from the cost model rules (README, "Cost model rules", sections 3 to 5):
 // - A sample stands for the time since the series' previous sample (capped at MAX_SAMPLE_GAP, 5 min);
 //   the series' first sample stands for the interval to the next one. Scrapes are 60 s apart, so
 //   every allocation sample stands for 60 s.

@@ -4,12 +4,12 @@
 // replays the whole topic into a fresh group. Several hours of kubecost traffic for several
 // tenants and clusters are streamed, with HOUR_GRACE and LATE_WINDOW short enough that hours
 // settle and offsets are committed while it runs.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeWriteRequestV1, kubecostTenants, kubecostValue, seededRandom, snappyCompress } from '../../bench/kubecost-traffic.ts';
+import { encodeWriteRequestV1, kubecostTenants, kubecostValue, seededRandom, snappyCompress, type SeriesSamples } from '../../bench/kubecost-traffic.ts';
 import type { RunningService } from '../../service/service.ts';
 import { testBrokers } from '../support/env.ts';
 import { diffPodHours, totalsByCluster, waitAllFinal, type PodHour } from '../support/expenses.ts';
@@ -37,24 +37,66 @@ interface Request {
   readonly body: Uint8Array<ArrayBuffer>;
 }
 
+/** A short-lived pod: its series appear at scrape `from` and end with stale markers at scrape `to`. */
+interface ChurnPod {
+  name: string;
+  node: string;
+  from: number;
+  to: number;
+}
+
+/**
+ * Pods that come and go, as Jobs do: one starting in the last scrape interval of every hour (its
+ * first sample stands for the interval to the next one, which lies in the next hour) and one
+ * starting mid-hour, each running 12 to 31 scrapes and ending with stale markers.
+ */
+function churnPods(t: number, node: string): ChurnPod[] {
+  const pods: ChurnPod[] = [];
+  for (let scrape = 0; scrape < SCRAPES; scrape++) {
+    const minute = (START / MIN + scrape) % 60;
+    if (minute === 59 || minute === (17 + 11 * t) % 60) pods.push({ name: `report-${t}-${scrape}`, node, from: scrape, to: scrape + 12 + ((scrape * 7 + t) % 20) });
+  }
+  return pods;
+}
+
+function churnSeries(cluster: string, pod: ChurnPod, scrape: number, timestamp: number): SeriesSamples[] {
+  const stale = scrape === pod.to;
+  const labels = (name: string, extra: Record<string, string>) =>
+    Object.entries({ __name__: name, cluster_id: cluster, namespace: 'batch', pod: pod.name, ...extra }).sort(([a], [b]) => (a < b ? -1 : 1));
+  const sample = (value: number) => [{ value, timestamp, stale }];
+  return [
+    { labels: labels('container_cpu_allocation', { container: 'report', node: pod.node }), samples: sample(0.25 + (scrape % 3) / 10) },
+    { labels: labels('container_memory_allocation_bytes', { container: 'report', node: pod.node }), samples: sample(256 * 2 ** 20) },
+    { labels: labels('kube_pod_owner', { owner_kind: 'Job', owner_name: pod.name }), samples: sample(1) },
+  ];
+}
+
 /**
  * Kubecost traffic as Prometheus sends it, with the irregularities that make a sample's interval
- * depend on its predecessor (so a rebuilt hour differs if its context is missing): scrape times
- * jitter by up to 20 s, a scrape is missed now and then (a 2-minute gap), and a request is now
- * and then delivered a few scrapes late (within LATE_WINDOW).
+ * depend on its neighbours (so a rebuilt hour differs if its context is missing, and an hour's rows
+ * depend on samples of the next hour): scrape times jitter by up to 20 s, a scrape is missed now
+ * and then (a 2-minute gap), pods come and go (churnPods), and a request is now and then delivered
+ * a few scrapes late (within LATE_WINDOW; always the first of an hour, after the hour before closed).
  */
 function traffic(): Request[] {
   const tenants = kubecostTenants({ seed: 7, tenants: TENANTS.length, tenantNames: TENANTS, seriesPerTenant: 250 });
   const rand = seededRandom(11);
   const out: { due: number; request: Request }[] = [];
+  const churn = tenants.map((tenant, t) => {
+    const node = tenant.series.flatMap((s) => s.labels).find(([name]) => name === 'node')![1];
+    return churnPods(t, node);
+  });
   for (let scrape = 0; scrape < SCRAPES; scrape++) {
     for (const [t, tenant] of tenants.entries()) {
       if (rand() < 0.05) continue; // a missed scrape
       const timestamp = START + scrape * MIN + Math.floor(rand() * 20_000);
       const values = seededRandom(scrape * 7919 + t);
-      const raw = encodeWriteRequestV1(tenant.series.map((s) => ({ labels: s.labels, samples: [{ value: kubecostValue(s, scrape, values), timestamp }] })));
-      const delay = rand() < 0.05 ? 2 + Math.floor(rand() * 3) : 0;
-      out.push({ due: scrape + delay + t / 10, request: { tenant: tenant.tenant, body: new Uint8Array(snappyCompress(raw)) } });
+      const series: SeriesSamples[] = tenant.series.map((s) => ({ labels: s.labels, samples: [{ value: kubecostValue(s, scrape, values), timestamp }] }));
+      for (const pod of churn[t]) if (scrape >= pod.from && scrape <= pod.to) series.push(...churnSeries(tenant.clusterId, pod, scrape, timestamp));
+      // The first scrape of every hour comes 4 scrapes late, after the previous hour closed (HOUR_GRACE
+      // is 2 min): the pod that started in that hour's last scrape interval gets its next sample then.
+      const delay = (START / MIN + scrape) % 60 === 0 ? 4 : rand() < 0.05 ? 2 + Math.floor(rand() * 3) : 0;
+      out.push({ due: scrape + delay + t / 10, request: { tenant: tenant.tenant, body: new Uint8Array(snappyCompress(encodeWriteRequestV1(series))) } });
     }
   }
   return out.sort((a, b) => a.due - b.due).map((x) => x.request);
@@ -67,6 +109,13 @@ interface Processor {
   readonly dataDir: string;
   /** Every process started for it, the current one last. */
   readonly runs: ServiceProcess[];
+}
+
+/** Writes every log line of every run of `p` to a file, for a failure to be looked into. */
+async function dumpLogs(p: Processor): Promise<string> {
+  const file = path.join(tmpdir(), `processor-replay-${p.name}-${process.pid}.log`);
+  await writeFile(file, p.runs.map((run, i) => run.logs.map((l) => `[run ${i}] ${JSON.stringify(l)}`).join('\n')).join('\n'));
+  return file;
 }
 
 function errorLines(p: Processor): string[] {
@@ -113,7 +162,13 @@ describe('processor restarts and replays', () => {
 
   const current = (p: Processor): ServiceProcess => p.runs[p.runs.length - 1];
 
-  const finalRows = (p: Processor): Promise<Map<string, PodHour>> => waitAllFinal(current(p).url, p.sqlUrl, 180_000, `${p.name} to write everything final`);
+  const finalRows = async (p: Processor): Promise<Map<string, PodHour>> => {
+    try {
+      return await waitAllFinal(current(p).url, p.sqlUrl, 180_000, `${p.name} to write everything final`);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; logs in ${await dumpLogs(p)}\n${errorLines(p).slice(0, 10).join('\n')}`, { cause: err });
+    }
+  };
 
   const send = async (req: Request): Promise<void> => {
     // As Prometheus does: retry until the receiver acknowledges.
@@ -184,6 +239,7 @@ describe('processor restarts and replays', () => {
     uninterrupted = await finalRows(steady);
     const afterKills = await finalRows(killed);
     const differences = diffPodHours(uninterrupted, afterKills);
+    if (differences.length > 0) console.info(`killed processor logs: ${await dumpLogs(killed)}`);
     expect(
       differences.slice(0, 20),
       `${kills.join('; ')}\nuninterrupted ${JSON.stringify(totalsByCluster(uninterrupted))}\nkilled ${JSON.stringify(totalsByCluster(afterKills))}\n${errorLines(killed).slice(0, 10).join('\n')}`,

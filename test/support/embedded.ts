@@ -129,9 +129,12 @@ export interface HourTotals {
   cpu_core_hours: number;
   ram_byte_hours: number;
   minutes: number;
+  /** Usage comes from counters: an hour rebuilt without its predecessor's samples gets it wrong. */
+  cpu_usage_avg: number;
+  ram_usage_avg: number;
 }
 
-const SUMMED = ['total_cost', 'cpu_core_hours', 'ram_byte_hours', 'minutes'] as const;
+const SUMMED = ['total_cost', 'cpu_core_hours', 'ram_byte_hours', 'minutes', 'cpu_usage_avg', 'ram_usage_avg'] as const;
 
 export async function hourTotals(sql: string): Promise<Map<string, HourTotals>> {
   const rows = await sqlRows<Record<string, string | number>>(
@@ -150,6 +153,8 @@ export async function hourTotals(sql: string): Promise<Map<string, HourTotals>> 
         cpu_core_hours: Number(r.cpu_core_hours),
         ram_byte_hours: Number(r.ram_byte_hours),
         minutes: Number(r.minutes),
+        cpu_usage_avg: Number(r.cpu_usage_avg),
+        ram_usage_avg: Number(r.ram_usage_avg),
       };
       return [`${t.tenant_id}/${t.cluster}/${new Date(t.hour * 1000).toISOString()}`, t];
     }),

@@ -96,20 +96,34 @@ export function totalsByCluster(rows: Map<string, PodHour>): Record<string, numb
 export async function waitAllFinal(baseUrl: string, sqlUrl: string, timeoutMs: number, what: string): Promise<Map<string, PodHour>> {
   let previous = '';
   let rows = new Map<string, PodHour>();
-  await waitFor(
-    async () => {
-      const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
-      if (!/k8s_expenses_processor_consumer_lag_records\{/.test(metrics) || metricValue(metrics, 'k8s_expenses_processor_consumer_lag_records') !== 0) return false;
-      rows = await podHours(sqlUrl);
-      if (rows.size === 0 || [...rows.values()].some((r) => r.is_final !== 1)) return false;
-      const fingerprint = JSON.stringify([...rows.entries()]);
-      const stable = fingerprint === previous;
-      previous = fingerprint;
-      if (!stable) await new Promise((r) => setTimeout(r, 1000));
-      return stable;
-    },
-    timeoutMs,
-    what,
-  );
+  let status = 'nothing polled yet';
+  try {
+    await waitFor(
+      async () => {
+        const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+        const lag = metricValue(metrics, 'k8s_expenses_processor_consumer_lag_records');
+        if (!/k8s_expenses_processor_consumer_lag_records\{/.test(metrics) || lag !== 0) {
+          status = `consumer lag ${lag}`;
+          return false;
+        }
+        rows = await podHours(sqlUrl);
+        const provisional = [...rows.values()].filter((r) => r.is_final !== 1);
+        if (rows.size === 0 || provisional.length > 0) {
+          status = `${rows.size} rows, ${provisional.length} provisional, e.g. ${provisional.slice(0, 3).map(podHourKey).join(', ')}`;
+          return false;
+        }
+        const fingerprint = JSON.stringify([...rows.entries()]);
+        const stable = fingerprint === previous;
+        previous = fingerprint;
+        status = `${rows.size} rows, all final, ${stable ? 'stable' : 'still changing'}`;
+        if (!stable) await new Promise((r) => setTimeout(r, 1000));
+        return stable;
+      },
+      timeoutMs,
+      what,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (last seen: ${status})`, { cause: err });
+  }
   return rows;
 }

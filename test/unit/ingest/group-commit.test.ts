@@ -76,3 +76,17 @@ describe('group commit', () => {
     expect(g.queued).toBe(0);
   });
 });
+
+describe('group commit deadlines', () => {
+  it('drops its abort listener once an item is written (regression: a timeout signal kept every request alive until it fired)', async () => {
+    const { getEventListeners } = await import('node:events');
+    const g = createGroupCommit<number>({ maxGroupBytes: 10, sizeOf: () => 1, write: async () => undefined });
+    const controller = new AbortController();
+    await g.submit(1, controller.signal);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    const failing = createGroupCommit<number>({ maxGroupBytes: 10, sizeOf: () => 1, write: async () => Promise.reject(new Error('down')) });
+    const other = new AbortController();
+    await expect(failing.submit(1, other.signal)).rejects.toThrow('down');
+    expect(getEventListeners(other.signal, 'abort')).toHaveLength(0);
+  });
+});

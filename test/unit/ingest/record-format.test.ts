@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, encodeRecords, FORMAT_VERSION, RecordFormatError, seriesKey, seriesLabels } from '../../../ingest/record-format.ts';
+import { decodeRecord, encodeRecords, FORMAT_VERSION, RecordFormatError, seriesId, seriesKey, seriesLabels } from '../../../ingest/record-format.ts';
 import { buildDecodedWrite, type PlainSeries } from '../../support/decoded-write-builder.ts';
 
 const T0 = 1_763_900_000_000;
@@ -63,6 +63,30 @@ describe('record format', () => {
     ]);
     expect(out[0].key).toBe(out[2].key);
     expect(out[0].key).not.toBe(out[1].key);
+  });
+
+  it('gives each label set a short id hashed from its bytes: equal for equal sets, distinct otherwise', () => {
+    // Pod names of every length, so the hash's 1-, 2- and 3-byte tails are all exercised.
+    const series: PlainSeries[] = [];
+    for (let n = 1; n <= 40; n++) series.push({ labels: { __name__: 'container_cpu_allocation', pod: 'p'.repeat(n) }, samples: [{ t: T0, v: 1 }] });
+    series.push({ labels: { __name__: 'container_cpu_allocation', pod: 'p' }, samples: [{ t: T0 + 1, v: 2 }] });
+    const records = encodeRecords(buildDecodedWrite(series), series.map((_, i) => i), 1_000_000);
+    const ids: string[] = [];
+    const keys: string[] = [];
+    for (const value of records) {
+      const rec = decodeRecord(value);
+      for (let s = 0; s < rec.seriesCount; s++) {
+        ids.push(seriesId(rec, s));
+        keys.push(seriesKey(rec, s));
+      }
+    }
+    expect(ids.every((id) => id.length === 4)).toBe(true);
+    expect(ids[40]).toBe(ids[0]);
+    expect(new Set(ids.slice(0, 40)).size).toBe(40);
+    // The same bytes give the same id wherever they sit in a record.
+    const again = decodeRecord(encodeRecords(buildDecodedWrite([series[7]]), [0], 1_000_000)[0]);
+    expect(seriesId(again, 0)).toBe(ids[7]);
+    expect(seriesKey(again, 0)).toBe(keys[7]);
   });
 
   it('splits a request larger than the record limit without losing or reordering samples', () => {

@@ -8,8 +8,9 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { openEmbeddedLog, type EmbeddedLog } from '../../../ingest/embedded/embedded-log.ts';
 import { createEmbeddedConsumer } from '../../../ingest/embedded/embedded-transport.ts';
-import { encodeRecords } from '../../../ingest/record-format.ts';
+import { decodeRecord, encodeRecords } from '../../../ingest/record-format.ts';
 import type { HourlyCostModel, SampleCounts } from '../../../processor/cost-model-port.ts';
+import { createCostModel, type HourlyRow } from '../../../processor/cost-model/index.ts';
 import { HOUR_MS, hourOf } from '../../../processor/hours.ts';
 import { createProcessorMetrics } from '../../../processor/metrics.ts';
 import { createProcessor, type Processor } from '../../../processor/processor.ts';
@@ -35,12 +36,11 @@ function summingModel(): HourlyCostModel<SumRow> {
   const samples = new Map<string, Map<string, number>>();
   const floors = new Map<string, number>();
   return {
-    addSeries(tenant, cluster, seriesKey, _labels, timestamps, values, stale): SampleCounts {
+    addSeries(tenant, cluster, seriesKey, _labels, timestamps, values, stale, start = 0, end = timestamps.length, counts: SampleCounts = { accepted: 0, duplicate: 0, ignored: 0, invalid: 0 }): SampleCounts {
       const id = `${tenant}/${cluster}`;
       let m = samples.get(id);
       if (!m) samples.set(id, (m = new Map()));
-      const counts = { accepted: 0, duplicate: 0, ignored: 0, invalid: 0 };
-      for (let i = 0; i < timestamps.length; i++) {
+      for (let i = start; i < end; i++) {
         const k = `${seriesKey}@${timestamps[i]}`;
         if (m.has(k)) counts.duplicate++;
         else {
@@ -65,7 +65,7 @@ function summingModel(): HourlyCostModel<SumRow> {
   };
 }
 
-async function setup(dir: string, sink: StoredRow[], clock: { now: number }, failing = { on: false }) {
+async function setup(dir: string, sink: StoredRow[], clock: { now: number }, failing = { on: false }, createModel = summingModel) {
   const log = await openEmbeddedLog({ dir, segmentBytes: 4096, logger: silent });
   const registry = new Registry();
   const processor = createProcessor<SumRow, StoredRow>({
@@ -76,7 +76,7 @@ async function setup(dir: string, sink: StoredRow[], clock: { now: number }, fai
         sink.push(...rows);
       },
     },
-    createModel: summingModel,
+    createModel,
     toRows: (rows, final, version) => rows.map((r) => ({ ...r, final, version })),
     rules: { graceMs: 5 * MIN, lateWindowMs: 3 * HOUR_MS, idleFinalizeMs: 30 * MIN },
     flushIntervalMs: 3_600_000,
@@ -199,6 +199,42 @@ describe('processor', () => {
     expect(latest([...first, ...second])).toEqual(latest(uninterrupted));
   });
 
+  // Regression: the floor went into the commit metadata only when the committed offset moved. When
+  // an hour settled while the offset stayed (an older run of records still fed a newer hour), the
+  // stored floor stayed behind, and a restart rebuilt the settled hour from the log, taking in a
+  // sample this process had dropped as too late for it.
+  it('stores the new floor when hours settle but the offset stays, so a restart keeps settled hours', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'proc-'));
+    const clock = { now: H0 };
+    const first: StoredRow[] = [];
+    const a = await setup(dir, first, clock);
+    await append(a.log, clock.now, [series(H0 + 10 * MIN, 1)]); // offset 0
+    await append(a.log, clock.now, [series(H0 + 5 * HOUR_MS + 10 * MIN, 10)]); // offset 1: hour 0 settles
+    await settle(a.processor, a.log);
+    // Floor hour 5; the cluster itself has settled only hour 0, hours 1 to 4 are open to it (no samples).
+    expect(a.log.committed('g')).toEqual({ offset: 1n, metadata: JSON.stringify({ v: 1, floor: H0 + 5 * HOUR_MS, clusters: { 't1\u0000c1': H0 + HOUR_MS } }) });
+    await append(a.log, clock.now, [series(H0 + 6 * HOUR_MS + 10 * MIN, 100)]); // offset 2
+    await append(a.log, clock.now, [series(H0 + 5 * HOUR_MS + 20 * MIN, 20, 'p2')]); // offset 3: late, within the window
+    await append(a.log, clock.now, [series(H0 + 9 * HOUR_MS + 10 * MIN, 1000)]); // offset 4: hour 5 settles
+    await settle(a.processor, a.log);
+    // Record 1 still feeds hour 5, the context of hour 6: the offset stays, the floor moves on.
+    expect(a.log.committed('g')).toEqual({ offset: 1n, metadata: JSON.stringify({ v: 1, floor: H0 + 6 * HOUR_MS }) });
+    await append(a.log, clock.now, [series(H0 + 5 * HOUR_MS + 30 * MIN, 5000, 'p3')]); // offset 5: too late for hour 5
+    await settle(a.processor, a.log);
+    expect(latest(first).find((r) => r.hour === 5)).toEqual({ hour: 5, sum: 30, final: true });
+    // Killed here: nothing more is stored or committed.
+    await a.log.close();
+
+    clock.now += 1000;
+    const second: StoredRow[] = [];
+    const b = await setup(dir, second, clock);
+    await settle(b.processor, b.log);
+    expect(second.some((r) => r.hour === H0 + 5 * HOUR_MS)).toBe(false);
+    expect(latest([...first, ...second]).find((r) => r.hour === 5)).toEqual({ hour: 5, sum: 30, final: true });
+    await b.processor.close();
+    await b.log.close();
+  });
+
   it('skips a record it cannot decode, naming its offset, and goes on', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'proc-'));
     const rows: StoredRow[] = [];
@@ -209,6 +245,72 @@ describe('processor', () => {
     await settle(processor, log);
     expect(latest(rows)).toEqual([{ hour: 0, sum: 4, final: false }]);
     expect(await registry.metrics()).toMatch(/k8s_expenses_processor_poison_records_total\{reason="RecordFormatError"\} 1/);
+    await processor.close();
+    await log.close();
+  });
+
+  // Regression: the commit stored one floor per partition, the oldest open hour of any of its
+  // clusters. A cluster further on was rebuilt from that floor after a restart, and took samples
+  // for its settled hours that this process had dropped as too late, rewriting those hours.
+  it('stores the floor of each cluster, so a restart keeps the settled hours of a cluster further on', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'proc-'));
+    const clock = { now: H0 };
+    const first: StoredRow[] = [];
+    const a = await setup(dir, first, clock);
+    await append(a.log, clock.now, [series(H0 + 10 * MIN, 1)], 'slow'); // its hour 0 stays open
+    for (let h = 0; h <= 5; h++) await append(a.log, clock.now, [series(H0 + h * HOUR_MS + 10 * MIN, 10 ** h)], 'fast');
+    await settle(a.processor, a.log);
+    // "fast" has settled hours 0 and 1 (its newest sample, 5:10, is past 1:00 + 1 h + grace + 3 h).
+    expect(JSON.parse(a.log.committed('g')!.metadata)).toEqual({ v: 1, floor: H0, clusters: { 't1\u0000fast': H0 + 2 * HOUR_MS } });
+    await append(a.log, clock.now, [series(H0 + HOUR_MS + 30 * MIN, 7, 'late')], 'fast'); // too late for its hour 1
+    await settle(a.processor, a.log);
+    const hour1 = (rows: StoredRow[]) => latest(rows.filter((r) => r.cluster === 'fast')).find((r) => r.hour === 1);
+    expect(hour1(first)).toEqual({ hour: 1, sum: 10, final: true });
+    await a.log.close(); // killed
+
+    clock.now += 1000;
+    const second: StoredRow[] = [];
+    const b = await setup(dir, second, clock);
+    await settle(b.processor, b.log);
+    expect(second.filter((r) => r.cluster === 'fast' && r.hour < H0 + 2 * HOUR_MS)).toEqual([]);
+    expect(hour1([...first, ...second])).toEqual({ hour: 1, sum: 10, final: true });
+    await b.processor.close();
+    await b.log.close();
+  });
+
+  // Regression: a record whose labels block of a later series is malformed fails only when the
+  // model reads those labels, after its earlier series were added. It was then noted as feeding no
+  // hour, so its offset could be committed while the hour its earlier series fed was still open,
+  // and a restart lost those samples.
+  it('keeps a record that failed half-way uncommitted while the hours it fed are open', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'proc-'));
+    const rows: StoredRow[] = [];
+    const clock = { now: H0 };
+    // A model that reads the labels of every new series, as the cost model does.
+    const readingLabels = (): HourlyCostModel<SumRow> => {
+      const model = summingModel();
+      const seen = new Set<string>();
+      return {
+        ...model,
+        addSeries(tenant, cluster, key, labels, ...rest) {
+          if (!seen.has(key)) labels();
+          seen.add(key);
+          return model.addSeries(tenant, cluster, key, labels, ...rest);
+        },
+      };
+    };
+    const { log, processor, registry } = await setup(dir, rows, clock, { on: false }, readingLabels);
+    const series2 = [series(H0 + MIN, 4, 'good'), series(H0 + MIN, 8, 'broken')];
+    const value = encodeRecords(buildDecodedWrite(series2), [0, 1], 1 << 20)[0];
+    // The second series' first label name length now claims more bytes than its block holds.
+    value[decodeRecord(value).labelsStart[1]] = 0x7f;
+    await log.append([{ timestamp: clock.now, tenant: 't1', cluster: 'c1', value }]); // offset 0
+    await append(log, clock.now, [series(H0 + 2 * MIN, 1, 'other')]); // offset 1
+    await settle(processor, log);
+    expect(latest(rows)).toEqual([{ hour: 0, sum: 5, final: false }]);
+    expect(await registry.metrics()).toMatch(/k8s_expenses_processor_poison_records_total\{reason="RecordFormatError"\} 1/);
+    // Hour 0 is open and record 0 fed it: nothing is committed past it.
+    expect(log.committed('g')?.offset).toBe(0n);
     await processor.close();
     await log.close();
   });
@@ -244,6 +346,51 @@ describe('processor', () => {
     clock.now += 31 * MIN;
     await settle(processor, log);
     expect(latest(rows)).toEqual([{ hour: 0, sum: 5, final: true }]);
+    await processor.close();
+    await log.close();
+  });
+});
+
+describe('processor with the cost model', () => {
+  // Regression: a pod that started in the last scrape interval of an hour has one sample there,
+  // which stands for the interval to its next sample, in the next hour. The hour's rows were
+  // written before that sample arrived and not rewritten after it, so they depended on whether a
+  // flush happened in between (and a replay gave other totals than the live run).
+  it('rewrites the hour before when a sample gives the first sample of a series its interval', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'proc-'));
+    const log = await openEmbeddedLog({ dir, segmentBytes: 1 << 20, logger: silent });
+    const stored: (HourlyRow & { version: number; is_final: boolean })[] = [];
+    const clock = { now: H0 + 2 * HOUR_MS };
+    const processor = createProcessor<HourlyRow, HourlyRow & { version: number; is_final: boolean }>({
+      consumer: createEmbeddedConsumer(log, 'g', silent),
+      sink: { write: async (rows) => void stored.push(...rows) },
+      createModel: () => createCostModel(),
+      toRows: (rows, final, version) => rows.map((r) => ({ ...r, version, is_final: final })),
+      rules: { graceMs: 5 * MIN, lateWindowMs: 3 * HOUR_MS, idleFinalizeMs: 30 * MIN },
+      flushIntervalMs: 3_600_000,
+      metrics: createProcessorMetrics(new Registry()),
+      logger: silent,
+      now: () => clock.now,
+    });
+    await processor.start();
+    const labels = { __name__: 'container_cpu_allocation', namespace: 'batch', pod: 'report-1', container: 'report', node: 'n1' };
+    /** Core-seconds of the pod in the latest row of the hour, and whether that row is final. */
+    const latest = (hour: number) => {
+      const row = stored.filter((r) => r.hour === hour && r.pod === 'report-1').sort((a, b) => b.version - a.version)[0];
+      return { coreSeconds: Math.round(row.cpu_core_hours * 3_600_000) / 1000, final: row.is_final };
+    };
+    const other = { ...labels, pod: 'web-1' };
+
+    // The pod's first sample at 59:30: alone, it stands for the default scrape interval (60 s).
+    // Another pod's sample at 1:06 closes hour 0 (its end plus the 5 min grace).
+    await append(log, clock.now, [{ labels, samples: [{ t: H0 + 59 * MIN + 30_000, v: 1 }] }]);
+    await append(log, clock.now, [{ labels: other, samples: [{ t: H0 + HOUR_MS + 6 * MIN, v: 1 }] }]);
+    await settle(processor, log);
+    expect(latest(H0)).toEqual({ coreSeconds: 60, final: true });
+    // Its next sample at 1:00:25, delivered late, gives it its real interval, 55 s: hour 0 is written again.
+    await append(log, clock.now, [{ labels, samples: [{ t: H0 + HOUR_MS + 25_000, v: 1 }] }]);
+    await settle(processor, log);
+    expect(latest(H0)).toEqual({ coreSeconds: 55, final: true });
     await processor.close();
     await log.close();
   });

@@ -415,17 +415,8 @@ export function scramble(bytes: Uint8Array, schema: Schema, rand: () => number):
   return encodeFields(out);
 }
 
-/** mulberry32 */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The benchmarks' seeded generator (mulberry32), so fixtures and traffic share one. */
+export { seededRandom as seeded } from '../../../bench/kubecost-traffic.ts';
 
 export function hex(s: string): Uint8Array {
   const clean = s.replace(/\s+/g, '');

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBrokers } from '../support/env.ts';
 import { collectTopic, type TopicCollector } from '../support/kafka-collector.ts';
 import { post, rawPost, rejectedByReason } from '../support/net.ts';
-import { RW1_HEADERS, RW2_HEADERS, snappyCompress, writeRequestV1, writeRequestV2, type FixtureSeries } from '../support/remote-write-fixtures.ts';
+import { RW1_HEADERS, RW2_HEADERS, snappyCompress, writeRequestV1, writeRequestV2, type FixtureSeries, snappyHeader } from '../support/remote-write-fixtures.ts';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process.ts';
 import { uniqueTopic } from '../support/service.ts';
 
@@ -42,21 +42,9 @@ function prng(seed: number) {
   };
 }
 
-/** A snappy block header declaring `length` bytes, then `tail`. */
-function declaring(length: number, tail: number[] = []): Uint8Array<ArrayBuffer> {
-  const out: number[] = [];
-  let n = length;
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return new Uint8Array([...out, ...tail]);
-}
-
 /** The snappy block format with literals only: the compressor cannot rearrange what we want to send. */
 function snappyLiteral(data: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out: number[] = [...declaring(data.length)];
+  const out: number[] = [...snappyHeader(data.length)];
   for (let i = 0; i < data.length; i += 60) {
     const chunk = data.subarray(i, i + 60);
     out.push((chunk.length - 1) << 2, ...chunk);
@@ -97,7 +85,7 @@ function buildCases(): Case[] {
     ['output shorter than declared', [0x03, 0x00, 0x41]],
     ['truncated 4-byte copy', [0x10, 0x00, 0x41, 0x03, 0x01]],
     ['literal length bytes missing', [0x10, 0xf0]],
-    ['declares more than 22x its size', [...declaring(100_000), 0x00, 0x41]],
+    ['declares more than 22x its size', [...snappyHeader(100_000), 0x00, 0x41]],
   ];
   for (const [kind, bytes] of corrupt) cases.push({ kind: `corrupt snappy: ${kind}`, body: new Uint8Array(bytes), headers: V1, expect: [400] });
   cases.push({ kind: 'empty body', body: new Uint8Array(0), headers: V1, expect: [400] });
@@ -105,8 +93,8 @@ function buildCases(): Case[] {
 
   // Headers declaring gigabytes (the limit is 1 MiB here): refused from the header, before allocating.
   for (const n of [2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 35 - 1, 1024 ** 2 + 1]) {
-    cases.push({ kind: `snappy header declaring ${n} bytes`, body: declaring(n, [0x00, 0x41]), headers: V1, expect: [413] });
-    cases.push({ kind: `snappy header declaring ${n} bytes (2.0)`, body: declaring(n, [0x00, 0x41]), headers: V2, expect: [413] });
+    cases.push({ kind: `snappy header declaring ${n} bytes`, body: snappyHeader(n, [0x00, 0x41]), headers: V1, expect: [413] });
+    cases.push({ kind: `snappy header declaring ${n} bytes (2.0)`, body: snappyHeader(n, [0x00, 0x41]), headers: V2, expect: [413] });
   }
 
   // Every prefix of a real 1.0 request, inside valid snappy; a prefix that ends on a field boundary

@@ -15,7 +15,7 @@ import { testBrokers } from '../support/env.ts';
 import { startBroker, type BrokerHandle } from '../support/kafka-broker.ts';
 import { collectTopic, type TopicCollector } from '../support/kafka-collector.ts';
 import { metricValue, post, rawPost, rejectedByReason, type HttpAnswer } from '../support/net.ts';
-import { RW1_HEADERS, snappyCompress, writeRequestV1, writeRequestV1Pairs, type FixtureSeries } from '../support/remote-write-fixtures.ts';
+import { RW1_HEADERS, snappyCompress, writeRequestV1, writeRequestV1Pairs, type FixtureSeries, snappyHeader } from '../support/remote-write-fixtures.ts';
 import { startTestService, uniqueTopic, waitFor, waitReady } from '../support/service.ts';
 
 const T0 = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
@@ -34,18 +34,6 @@ const LIMITS = {
   // Everything the cost model reads; other names are dropped on purpose.
   METRIC_ALLOWLIST: '(node|container|kube)_.+',
 };
-
-/** A snappy block header declaring `length` bytes (little-endian base-128), then `tail`. */
-function snappyHeader(length: number, tail: number[] = []): Uint8Array<ArrayBuffer> {
-  const out: number[] = [];
-  let n = length;
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return new Uint8Array([...out, ...tail]);
-}
 
 /** A valid request of `count` series, `samplesEach` samples each, that compresses poorly (random label values). */
 function bulkyRequest(count: number, samplesEach = 1, name = 'container_cpu_allocation', cluster = 'limits-bulk'): Uint8Array<ArrayBuffer> {

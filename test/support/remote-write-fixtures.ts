@@ -128,3 +128,15 @@ export function writeRequestV1Pairs(series: { labels: [string, string][]; sample
   });
   return WriteRequest.encode(message).finish();
 }
+
+/** A snappy block header declaring `length` decoded bytes (little-endian base-128), then `tail`: hostile bodies. */
+export function snappyHeader(length: number, tail: number[] = []): Uint8Array<ArrayBuffer> {
+  const out: number[] = [];
+  let n = length;
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return new Uint8Array([...out, ...tail]);
+}

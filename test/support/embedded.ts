@@ -9,7 +9,7 @@ import { encodeFrame, parseSegmentName } from '../../ingest/embedded/segment-for
 import { prepareRecords } from '../../receiver/cluster-records.ts';
 import { decodeWriteRequestV1 } from '../../receiver/decode/index.ts';
 import { loadConfig } from '../../service/config.ts';
-import { relativeDifference, sqlRows } from './expenses.ts';
+import { diffKeyed, sqlRows } from './expenses.ts';
 import { metricValue } from './net.ts';
 import { isStartupLine, type ServiceProcess } from './service-process.ts';
 import { waitFor } from './service.ts';
@@ -163,19 +163,7 @@ export async function hourTotals(sql: string): Promise<Map<string, HourTotals>> 
 
 /** Differences between two runs' hour totals (empty when they agree within `tolerance`, relative). */
 export function diffTotals(expected: Map<string, HourTotals>, actual: Map<string, HourTotals>, tolerance = 1e-9): string[] {
-  const out: string[] = [];
-  for (const key of expected.keys()) if (!actual.has(key)) out.push(`missing ${key}`);
-  for (const key of actual.keys()) if (!expected.has(key)) out.push(`unexpected ${key}`);
-  for (const [key, e] of expected) {
-    const a = actual.get(key);
-    if (!a) continue;
-    if (a.pods !== e.pods) out.push(`${key} pods: ${e.pods} vs ${a.pods}`);
-    for (const column of SUMMED) {
-      const d = relativeDifference(e[column], a[column]);
-      if (!(d < tolerance)) out.push(`${key} ${column}: ${e[column]} vs ${a[column]} (relative difference ${d})`);
-    }
-  }
-  return out;
+  return diffKeyed(expected, actual, SUMMED, tolerance, (key, e, a) => (a.pods !== e.pods ? `${key} pods: ${e.pods} vs ${a.pods}` : undefined));
 }
 
 /**

@@ -63,23 +63,31 @@ export function relativeDifference(a: number, b: number): number {
 }
 
 /**
- * The differences between two runs' pod-hours (empty when they agree): keys present in one only,
- * and every compared column whose relative difference is at least `tolerance`.
+ * The differences between two runs keyed alike (empty when they agree): keys present in one only,
+ * and every numeric column whose relative difference is at least `tolerance`.
  */
-export function diffPodHours(expected: Map<string, PodHour>, actual: Map<string, PodHour>, tolerance = 1e-9): string[] {
+export function diffKeyed<T>(expected: Map<string, T>, actual: Map<string, T>, columns: readonly (keyof T)[], tolerance: number, extra?: (key: string, e: T, a: T) => string | undefined): string[] {
   const out: string[] = [];
   for (const key of expected.keys()) if (!actual.has(key)) out.push(`missing ${key}`);
   for (const key of actual.keys()) if (!expected.has(key)) out.push(`unexpected ${key}`);
   for (const [key, e] of expected) {
     const a = actual.get(key);
     if (!a) continue;
-    for (const column of COMPARED_COLUMNS) {
-      const d = relativeDifference(e[column], a[column]);
-      if (!(d < tolerance)) out.push(`${key} ${column}: ${e[column]} vs ${a[column]} (relative difference ${d})`);
+    const more = extra?.(key, e, a);
+    if (more) out.push(more);
+    for (const column of columns) {
+      const d = relativeDifference(e[column] as number, a[column] as number);
+      if (!(d < tolerance)) out.push(`${key} ${String(column)}: ${e[column]} vs ${a[column]} (relative difference ${d})`);
     }
-    if (e.workload_kind !== a.workload_kind || e.workload !== a.workload) out.push(`${key} workload: ${e.workload_kind}/${e.workload} vs ${a.workload_kind}/${a.workload}`);
   }
   return out;
+}
+
+/** The differences between two runs' pod-hours: compared columns and the workload. */
+export function diffPodHours(expected: Map<string, PodHour>, actual: Map<string, PodHour>, tolerance = 1e-9): string[] {
+  return diffKeyed(expected, actual, COMPARED_COLUMNS, tolerance, (key, e, a) =>
+    e.workload_kind !== a.workload_kind || e.workload !== a.workload ? `${key} workload: ${e.workload_kind}/${e.workload} vs ${a.workload_kind}/${a.workload}` : undefined,
+  );
 }
 
 /** Sum of total_cost per (tenant, cluster): a compact summary for failure messages. */

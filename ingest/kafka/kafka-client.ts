@@ -11,8 +11,11 @@ export interface KafkaClientOptions {
   retries: number;
 }
 
-const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
-  [logLevel.ERROR]: 'error',
+// kafkajs logs its own retries and restarts (a coordinator still loading after a broker start, a
+// rebalance) as errors; our adapters log the consequences at the severity they deserve, so
+// kafkajs' view is diagnostic and never above a warning.
+const LEVELS: Record<number, 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'warn',
   [logLevel.WARN]: 'warn',
   [logLevel.INFO]: 'info',
   [logLevel.DEBUG]: 'debug',

@@ -56,7 +56,9 @@ export function createKafkaConsumer(kafka: Kafka, options: KafkaConsumerOptions,
       });
       consumer.on(consumer.events.CRASH, (event) => {
         crashed = true;
-        log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
+        // kafkajs restarts the consumer itself after a retriable crash: only a final one is an error.
+        const restart = event.payload.restart;
+        log[restart ? 'warn' : 'error']({ err: event.payload.error, restart }, restart ? 'consumer crashed; kafkajs restarts it' : 'consumer crashed and will not restart');
       });
       consumer.on(consumer.events.FETCH_START, () => {
         crashed = false;

@@ -10,10 +10,29 @@
 //
 // The labels block of a series is byte-identical for the same label set, so consumers can use
 // it as the series identity without building strings. Values are copied as raw 8 bytes.
-import type { DecodedWrite } from '../receiver/decode/decoded-write.ts';
+import { hashBytes } from '../core/hash.ts';
 import { ByteReader, TruncatedError, varintLength, writeVarint, unzigzag, zigzag } from './varint.ts';
 
 export const FORMAT_VERSION = 1;
+
+/**
+ * What records are encoded from: the columns of a decoded remote-write request (the receiver's
+ * DecodedWrite has this shape). Labels are byte ranges into `bytes`; values keep their raw bits.
+ */
+export interface SeriesColumns {
+  readonly bytes: Uint8Array;
+  /** Labels of series i are label entries labelStart[i] .. labelStart[i+1]-1. */
+  readonly labelStart: Uint32Array;
+  /** Label entry j: name offset, name length, value offset, value length at 4j .. 4j+3. */
+  readonly labelRefs: Uint32Array;
+  /** Samples of series i are sampleStart[i] .. sampleStart[i+1]-1. */
+  readonly sampleStart: Uint32Array;
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
+  /** 1 where the sample is a stale marker. */
+  readonly stale: Uint8Array;
+}
+
 
 export class RecordFormatError extends Error {
   override readonly name = 'RecordFormatError';
@@ -77,7 +96,7 @@ class Slices {
   }
 }
 
-function labelsBlockLength(d: DecodedWrite, series: number): number {
+function labelsBlockLength(d: SeriesColumns, series: number): number {
   let len = 0;
   const refs = d.labelRefs;
   for (let j = d.labelStart[series], end = d.labelStart[series + 1]; j < end; j++) {
@@ -125,7 +144,7 @@ function writeLongVarint(out: Uint8Array, pos: number, n: number): number {
   return pos;
 }
 
-function sampleLength(d: DecodedWrite, i: number, previous: number): number {
+function sampleLength(d: SeriesColumns, i: number, previous: number): number {
   const head = zigzag(d.timestamps[i] - previous) * 2 + d.stale[i];
   return varintSize(head) + (d.stale[i] ? 0 : 8);
 }
@@ -140,7 +159,7 @@ function sampleLength(d: DecodedWrite, i: number, previous: number): number {
  */
 const scratch = new Slices(4096);
 
-export function encodeRecords(d: DecodedWrite, seriesList: ArrayLike<number>, maxRecordBytes: number): Buffer[] {
+export function encodeRecords(d: SeriesColumns, seriesList: ArrayLike<number>, maxRecordBytes: number): Buffer[] {
   const slices = scratch;
   slices.reset(seriesList.length);
   const timestamps = d.timestamps;
@@ -189,7 +208,7 @@ export function encodeRecords(d: DecodedWrite, seriesList: ArrayLike<number>, ma
 /** Byte ranges up to this long are copied 4 bytes at a time in JavaScript; longer ones with TypedArray.set. */
 const COPY_INLINE_MAX = 128;
 
-function writeRecord(d: DecodedWrite, slices: Slices, start: number, end: number, capacity: number): Buffer {
+function writeRecord(d: SeriesColumns, slices: Slices, start: number, end: number, capacity: number): Buffer {
   const buffer = Buffer.allocUnsafe(capacity);
   // Labels are short (a kubecost series has ~10 of 5 to 60 bytes each): copying them through
   // DataViews, 4 bytes per load and store, is about twice as fast as a byte loop and three times
@@ -259,7 +278,7 @@ function writeRecord(d: DecodedWrite, slices: Slices, start: number, end: number
   return buffer.subarray(0, pos);
 }
 
-/** One record decoded: columnar like DecodedWrite, with each series' labels as one byte range. */
+/** One record decoded: columnar like SeriesColumns, with each series' labels as one byte range. */
 export interface RecordSeries {
   readonly bytes: Uint8Array;
   readonly seriesCount: number;
@@ -362,62 +381,13 @@ export function seriesKey(rec: RecordSeries, series: number): string {
   return asBuffer(rec.bytes).toString('latin1', rec.labelsStart[series], rec.labelsEnd[series]);
 }
 
-const C1 = 0xcc9e2d51;
-const C2 = 0x1b873593;
-const D1 = 0x85ebca6b;
-const D2 = 0xc2b2ae35;
-
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, D1);
-  h ^= h >>> 13;
-  h = Math.imul(h, D2);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
 /**
- * A 64-bit hash of the series' labels block, as a string of four UTF-16 code units: the identity
- * the processor gives the cost model. Hashing the bytes where they lie, four at a time, is about
- * twice as fast as building the labels string (seriesKey) and hashing that, and the model keeps
- * only a 64-bit hash of whatever key it gets anyway. Two label sets of a cluster collide with
- * probability about n^2 / 2^64 (5e-10 for 100,000 series).
+ * The 64-bit hash of the series' labels block (core/hash.ts) into out[0], out[1]: the identity the
+ * processor gives the cost model. Hashing the bytes where they lie is about twice as fast as
+ * building the labels string (seriesKey) and hashing that.
  */
-export function seriesId(rec: RecordSeries, series: number): string {
-  const b = rec.bytes;
-  let i = rec.labelsStart[series];
-  const end = rec.labelsEnd[series];
-  const n = end - i;
-  let h1 = 0x9747b28c ^ n;
-  let h2 = 0x3c6ef372 ^ Math.imul(n, 0x2545f491);
-  for (; i + 3 < end; i += 4) {
-    let k = b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
-    let j = Math.imul(k, D1);
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2);
-    h1 ^= k;
-    h1 = (h1 << 13) | (h1 >>> 19);
-    h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
-    j = (j << 13) | (j >>> 19);
-    j = Math.imul(j, C1);
-    h2 ^= j;
-    h2 = (h2 << 17) | (h2 >>> 15);
-    h2 = (Math.imul(h2, 9) + 0x7f4a7c15) | 0;
-  }
-  if (i < end) {
-    let k = b[i];
-    if (i + 1 < end) k |= b[i + 1] << 8;
-    if (i + 2 < end) k |= b[i + 2] << 16;
-    const j = Math.imul(k, D2);
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    h1 ^= Math.imul(k, C2);
-    h2 ^= j;
-  }
-  h1 = fmix(h1);
-  h2 = fmix(h2 ^ (h1 >>> 7));
-  return String.fromCharCode(h1 & 0xffff, h1 >>> 16, h2 & 0xffff, h2 >>> 16);
+export function seriesHash(rec: RecordSeries, series: number, out: Uint32Array): void {
+  hashBytes(rec.bytes, rec.labelsStart[series], rec.labelsEnd[series], out);
 }
 
 /** The series' labels as an object (names and values decoded as UTF-8). */

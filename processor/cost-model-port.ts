@@ -15,10 +15,11 @@ export interface HourlyCostModel<Row> {
    * `counts` (default: a new object), which it returns. The processor passes a whole record's
    * columns with each series' range, so nothing is copied per series.
    */
-  addSeries(
+  addHashedSeries(
     tenant: string,
     cluster: string,
-    seriesKey: string,
+    /** The series identity hashed (core/hash.ts): two 32-bit halves. */
+    seriesHash: Uint32Array,
     labels: () => Record<string, string>,
     timestamps: Float64Array,
     values: Float64Array,

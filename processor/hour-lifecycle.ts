@@ -1,6 +1,6 @@
 // When an hour of one (tenant, cluster) closes and when it settles, from event time (the newest
 // sample seen for that cluster) or, for a cluster that stopped sending, from wall-clock time.
-import { HOUR_MS } from './hours.ts';
+import { HOUR_MS } from '../core/hours.ts';
 
 export interface LifecycleRules {
   /** An hour closes when the watermark passes its end plus this. */

@@ -2,7 +2,7 @@
 // records land there, each cluster's clocks and hours, and the offsets still needed for replay.
 import { createCommitTracker, type CommitTracker } from './commit-tracker.ts';
 import type { ClusterClock } from './hour-lifecycle.ts';
-import { HOUR_MS } from './hours.ts';
+import { HOUR_MS } from '../core/hours.ts';
 
 export interface HourMark {
   /** Bumped whenever a sample changes the hour (or the hour after it, through intervals). */

@@ -6,10 +6,10 @@
 // record that still feeds an hour that can change (or the hour before it, which a rebuild needs
 // as context). A restart therefore rebuilds every hour that can still change, exactly.
 import type { Logger } from 'pino';
-import { decodeRecord, FORMAT_VERSION, seriesId, seriesLabels, type RecordSeries } from '../ingest/record-format.ts';
+import { decodeRecord, FORMAT_VERSION, seriesHash, seriesLabels, type RecordSeries } from '../ingest/record-format.ts';
 import type { InboundRecord, RecordConsumer } from '../ingest/record-log.ts';
 import { isClosed, isSettled, type LifecycleRules } from './hour-lifecycle.ts';
-import { HOUR_MS, hourOf } from './hours.ts';
+import { HOUR_MS, hourOf } from '../core/hours.ts';
 import type { ProcessorMetrics } from './metrics.ts';
 import {
   clusterState,
@@ -120,6 +120,7 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
   // One counts object and one labels function for every series: the model reads the labels only
   // for a series new to it, synchronously, and no per-series object is allocated on the hot path.
   const counts: SampleCounts = { accepted: 0, duplicate: 0, ignored: 0, invalid: 0, late: 0 };
+  const seriesHashOut = new Uint32Array(2);
   let labelsRecord: RecordSeries | undefined;
   let labelsSeries = 0;
   const labelsOf = (): Record<string, string> => seriesLabels(labelsRecord!, labelsSeries);
@@ -155,7 +156,8 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
       labelsSeries = s;
       const accepted = counts.accepted;
       if (min >= c.floor) {
-        p.model.addSeries(c.tenant, c.cluster, seriesId(rec, s), labelsOf, timestamps, values, stale, from, to, counts);
+        seriesHash(rec, s, seriesHashOut);
+        p.model.addHashedSeries(c.tenant, c.cluster, seriesHashOut, labelsOf, timestamps, values, stale, from, to, counts);
       } else {
         // Rare: samples before the floor. Only the others go to the model.
         const keep: number[] = [];
@@ -167,7 +169,8 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
         const ts = Float64Array.from(keep, (i) => timestamps[i]);
         const vs = Float64Array.from(keep, (i) => values[i]);
         const st = Uint8Array.from(keep, (i) => stale[i]);
-        p.model.addSeries(c.tenant, c.cluster, seriesId(rec, s), labelsOf, ts, vs, st, 0, keep.length, counts);
+        seriesHash(rec, s, seriesHashOut);
+        p.model.addHashedSeries(c.tenant, c.cluster, seriesHashOut, labelsOf, ts, vs, st, 0, keep.length, counts);
       }
       if (max > c.watermark) c.watermark = max;
       if (max > newest) ingested = newest = max;

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Config } from '../service/config.ts';
+import type { ReceiverConfig } from './config.ts';
 import type { RecordPublisher } from '../ingest/record-log.ts';
 import { createAdmission } from './admission.ts';
 import { createReceiverMetrics } from './metrics.ts';
@@ -21,7 +21,7 @@ export interface ReceiverHandle {
 
 export async function registerReceiver(
   app: FastifyInstance,
-  config: Config,
+  config: ReceiverConfig,
   publisher: RecordPublisher,
   registry: Registry,
   logger: Logger,

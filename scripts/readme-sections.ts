@@ -1,5 +1,5 @@
 // The README's generated sections: the configuration table (from the config schema), the table
-// definition (migrations/0001), the cost rules (processor/cost-model/RULES.md) and the SQL cookbook (processor/clickhouse/COOKBOOK.md).
+// definition (migrations/0001), the cost rules (processor/cost-model/RULES.md) and the SQL cookbook (query/COOKBOOK.md).
 // `npx tsx scripts/readme-sections.ts` rewrites them; a unit test fails when they are stale.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -7,9 +7,16 @@ import { configVariables } from '../service/config.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 
+/** One table per component slice, under the slice's heading. */
 export function configTable(): string {
-  const lines = ['| Variable | Default | Meaning |', '|---|---|---|'];
+  const lines: string[] = [];
+  let section: string | undefined;
   for (const v of configVariables()) {
+    if (v.section !== section) {
+      if (section !== undefined) lines.push('');
+      section = v.section;
+      lines.push(`### ${section}`, '', '| Variable | Default | Meaning |', '|---|---|---|');
+    }
     const fallback = v.fallback === undefined ? '(unset)' : v.fallback === '' ? '(empty)' : `\`${v.fallback}\``;
     lines.push(`| \`${v.name}\` | ${fallback} | ${v.description.replace(/\|/g, '\\|')} |`);
   }
@@ -34,7 +41,7 @@ export function sections(): Record<string, string> {
     'config-table': configTable(),
     schema: schema(),
     rules: nested('processor/cost-model/RULES.md'),
-    cookbook: nested('processor/clickhouse/COOKBOOK.md'),
+    cookbook: nested('query/COOKBOOK.md'),
   };
 }
 

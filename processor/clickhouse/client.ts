@@ -8,15 +8,15 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
-import type { Config } from '../../service/config.ts';
+import type { ClickHouseConfig } from './config.ts';
 import { clickHouseErrorCode } from './errors.ts';
 import { checkIdentifier } from './identifier.ts';
-import type { Log } from './log.ts';
+import type { Log } from '../../core/log.ts';
 
-export type ClickHouseConfig = Pick<
-  Config,
-  'CLICKHOUSE_URL' | 'CLICKHOUSE_USER' | 'CLICKHOUSE_PASSWORD' | 'CLICKHOUSE_DATABASE' | 'DATA_DIR'
->;
+/** What opening a client needs: the ClickHouse slice, and DATA_DIR for the embedded engine. */
+export type ClickHouseOpenConfig = Pick<ClickHouseConfig, 'CLICKHOUSE_URL' | 'CLICKHOUSE_USER' | 'CLICKHOUSE_PASSWORD' | 'CLICKHOUSE_DATABASE'> & {
+  readonly DATA_DIR: string;
+};
 
 type ChdbConnection = NonNullable<ClickHouseClientConfigOptions['connection']>;
 export interface ChdbConnectionModule {
@@ -37,7 +37,7 @@ export class ClickHouseOpenError extends Error {
   override readonly name = 'ClickHouseOpenError';
 }
 
-export async function openClickHouse(config: ClickHouseConfig, logger: Log): Promise<ClickHouseClient> {
+export async function openClickHouse(config: ClickHouseOpenConfig, logger: Log): Promise<ClickHouseClient> {
   if (config.CLICKHOUSE_URL) {
     logger.info({ url: redactUrl(config.CLICKHOUSE_URL), database: config.CLICKHOUSE_DATABASE }, 'using the ClickHouse server');
     return createServerClient(config, { scoped: false });
@@ -49,7 +49,7 @@ export async function openClickHouse(config: ClickHouseConfig, logger: Log): Pro
  * A client of the ClickHouse server at CLICKHOUSE_URL. `scoped` makes CLICKHOUSE_DATABASE the
  * default database (for users' unqualified table names; the database must exist).
  */
-export function createServerClient(config: ClickHouseConfig, options: { scoped: boolean }): ClickHouseClient {
+export function createServerClient(config: Pick<ClickHouseOpenConfig, 'CLICKHOUSE_URL' | 'CLICKHOUSE_USER' | 'CLICKHOUSE_PASSWORD' | 'CLICKHOUSE_DATABASE'>, options: { scoped: boolean }): ClickHouseClient {
   if (!config.CLICKHOUSE_URL) throw new ClickHouseOpenError('CLICKHOUSE_URL is not set');
   return createClient({
     url: config.CLICKHOUSE_URL,
@@ -61,7 +61,7 @@ export function createServerClient(config: ClickHouseConfig, options: { scoped: 
   });
 }
 
-async function openEmbedded(config: ClickHouseConfig, logger: Log): Promise<ClickHouseClient> {
+async function openEmbedded(config: ClickHouseOpenConfig, logger: Log): Promise<ClickHouseClient> {
   const path = resolve(config.DATA_DIR, 'clickhouse');
   const chdb = await loadChdb();
   await mkdir(path, { recursive: true });

@@ -2,6 +2,7 @@
 // (migrations/0001_k8s_expenses.sql). The cost model computes the pod-hour (HourlyRow); the
 // processor adds is_final and version; the sink stamps updated_at.
 import type { HourlyRow } from '../cost-model/index.ts';
+import { HOUR_MS } from '../../core/hours.ts';
 
 export interface ExpenseRow extends HourlyRow {
   /** false while the hour is open (provisional), true once it closed (UInt8 column). */
@@ -52,7 +53,6 @@ export const EXPENSE_COLUMNS: readonly (readonly [name: keyof ExpenseRow, type: 
   ['updated_at', "DateTime64(3, 'UTC')"],
 ];
 
-const HOUR_MS = 3_600_000;
 
 /** "2024-05-01 13:00:00.000": the text form DateTime64(3) parses without best-effort settings. */
 export function formatDateTime64(ms: number): string {

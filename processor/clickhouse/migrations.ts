@@ -8,7 +8,7 @@
 //    (add a new migration instead).
 import type { ClickHouseClient } from '@clickhouse/client';
 import { checkIdentifier } from './identifier.ts';
-import type { Log } from './log.ts';
+import type { Log } from '../../core/log.ts';
 import { loadMigrations, MigrationError, renderMigration, ttlClause, type MigrationFile } from './migration-files.ts';
 
 export interface MigrateOptions {

@@ -1,7 +1,7 @@
 // The state of one (tenant, cluster): its series, the hours that have samples, and how far it has
 // been evicted. Adding samples happens here: the in-order append is the hot path; anything else
 // (retries, out-of-order arrivals, samples of evicted hours) decodes and re-encodes the stream.
-import { HOUR_MS } from './options.ts';
+import { HOUR_MS } from '../../core/hours.ts';
 import { HourSums } from './hour-sums.ts';
 import { Kind, Reading, readingOf } from './metrics.ts';
 import { SampleBuffer } from './sample-streams.ts';

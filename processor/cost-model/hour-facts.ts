@@ -14,6 +14,7 @@ import type { SeriesTable } from './series-table.ts';
 import type { OwnerSeen } from './workloads.ts';
 import type { LabelSetSeen } from './pod-labels.ts';
 import type { LoadBalancerSeen } from './load-balancers.ts';
+import { HOUR_MS } from '../../core/hours.ts';
 
 /** Quantity of a resource on one node (or PV): sum of value x interval, in value-milliseconds. */
 export interface Placed {
@@ -79,7 +80,6 @@ const buf = new SampleBuffer();
 const mergeBuf = new SampleBuffer();
 const gauge = new GaugeReading();
 const counter = new CounterReading();
-const HOUR_MS = 3_600_000;
 
 /** Live rows in canonical order. */
 function canonicalOrder(table: SeriesTable): number[] {

@@ -3,7 +3,8 @@
 // any order, so these series keep no values in their stream (timestamps only, for de-duplication).
 // Open addressing over (row, hour index) keys; entries of evicted hours are dropped by a rebuild.
 
-const HOUR_MS = 3_600_000;
+import { HOUR_MS } from '../../core/hours.ts';
+
 const HOUR_SLOTS = 2 ** 20; // hour indexes are below 2^20 until the year 2089
 
 export class HourSums {

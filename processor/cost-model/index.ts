@@ -11,16 +11,16 @@
 import { ClusterState } from './cluster-state.ts';
 import { evictBefore } from './eviction.ts';
 import { collectHour } from './hour-facts.ts';
-import { hashKey } from './key-hash.ts';
+import { hashString } from '../../core/hash.ts';
 import { classify } from './metrics.ts';
-import { HOUR_MS, resolveOptions, type ResolvedOptions } from './options.ts';
+import { HOUR_MS } from '../../core/hours.ts';
+import { resolveOptions, type ResolvedOptions } from './options.ts';
 import { buildRows } from './rows.ts';
 import { newSampleCounts, type CostModelOptions, type HourKey, type HourlyRow, type LabelsSource, type NumberColumn, type SampleCounts } from './types.ts';
 import { WordArena } from './word-arena.ts';
 
 export type { CostModelOptions, DefaultPrices, HourKey, HourlyRow, LabelsSource, NumberColumn, SampleCounts } from './types.ts';
 export { newSampleCounts } from './types.ts';
-export { isCostMetric } from './metrics.ts';
 export { CostModelOptionsError, OPENCOST_DEFAULT_PRICES } from './options.ts';
 export { UNMOUNTED_POD, CLUSTER_NAMESPACE } from './rows.ts';
 
@@ -40,6 +40,22 @@ export interface CostModel {
     tenant: string,
     cluster: string,
     seriesKey: string,
+    labels: LabelsSource,
+    timestamps: NumberColumn,
+    values: NumberColumn,
+    stale: NumberColumn | null,
+    start?: number,
+    end?: number,
+    counts?: SampleCounts,
+  ): SampleCounts;
+  /**
+   * addSeries for a series whose identity is already hashed (core/hash.ts: the two 32-bit halves in
+   * seriesHash[0] and seriesHash[1]), as the processor hashes label bytes where they lie in a record.
+   */
+  addHashedSeries(
+    tenant: string,
+    cluster: string,
+    seriesHash: Uint32Array,
     labels: LabelsSource,
     timestamps: NumberColumn,
     values: NumberColumn,
@@ -85,12 +101,27 @@ class Model implements CostModel {
     end = timestamps.length,
     counts: SampleCounts = newSampleCounts(),
   ): SampleCounts {
+    hashString(seriesKey, KEY_HASH);
+    return this.addHashedSeries(tenant, cluster, KEY_HASH, labels, timestamps, values, stale, start, end, counts);
+  }
+
+  addHashedSeries(
+    tenant: string,
+    cluster: string,
+    seriesHash: Uint32Array,
+    labels: LabelsSource,
+    timestamps: NumberColumn,
+    values: NumberColumn,
+    stale: NumberColumn | null,
+    start = 0,
+    end = timestamps.length,
+    counts: SampleCounts = newSampleCounts(),
+  ): SampleCounts {
     const n = end - start;
     if (n <= 0) return counts;
     const state = this.state(tenant, cluster, true)!;
-    hashKey(seriesKey, KEY_HASH);
-    const h1 = KEY_HASH[0];
-    const h2 = KEY_HASH[1];
+    const h1 = seriesHash[0];
+    const h2 = seriesHash[1];
     let row = state.table.find(h1, h2);
     if (row < 0) {
       const rejected = state.rejectedKind(h1, h2);

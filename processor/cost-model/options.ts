@@ -2,7 +2,7 @@
 // when the model is created so that nothing later has to re-check them.
 import type { CostModelOptions, DefaultPrices } from './types.ts';
 
-export const HOUR_MS = 3_600_000;
+import { HOUR_MS } from '../../core/hours.ts';
 export const GIB = 2 ** 30;
 
 /** OpenCost's configs/default.json: CPU, RAM, GPU, storage and the three egress prices. */

@@ -14,7 +14,8 @@ import { metricValue } from './net.ts';
 import { isStartupLine, type ServiceProcess } from './service-process.ts';
 import { waitFor } from './service.ts';
 
-export const HOUR_MS = 3_600_000;
+import { HOUR_MS } from '../../core/hours.ts';
+export { HOUR_MS };
 /** The tenant header of a service without a tenants file (TENANT_HEADER's default). */
 export const TENANT_HEADER = 'cloud-account-id';
 

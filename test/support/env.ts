@@ -1,6 +1,6 @@
 // How tests find the shared Kafka broker that test/support/global-setup.ts provides.
 //
-//   import { testBrokers } from '../support/env.ts';
+//   import { testBrokers } from './env.ts';
 //   const kafka = new Kafka({ clientId: 'my-test', brokers: testBrokers() });
 //
 // The global setup publishes the list twice: as the environment variable TEST_KAFKA_BROKERS

@@ -11,7 +11,7 @@ import { createEmbeddedConsumer } from '../../../ingest/embedded/embedded-transp
 import { decodeRecord, encodeRecords } from '../../../ingest/record-format.ts';
 import type { HourlyCostModel, SampleCounts } from '../../../processor/cost-model-port.ts';
 import { createCostModel, type HourlyRow } from '../../../processor/cost-model/index.ts';
-import { HOUR_MS, hourOf } from '../../../processor/hours.ts';
+import { HOUR_MS, hourOf } from '../../../core/hours.ts';
 import { createProcessorMetrics } from '../../../processor/metrics.ts';
 import { createProcessor, type Processor } from '../../../processor/processor.ts';
 import { buildDecodedWrite, type PlainSeries } from '../../support/decoded-write-builder.ts';
@@ -36,12 +36,12 @@ function summingModel(): HourlyCostModel<SumRow> {
   const samples = new Map<string, Map<string, number>>();
   const floors = new Map<string, number>();
   return {
-    addSeries(tenant, cluster, seriesKey, _labels, timestamps, values, stale, start = 0, end = timestamps.length, counts: SampleCounts = { accepted: 0, duplicate: 0, ignored: 0, invalid: 0 }): SampleCounts {
+    addHashedSeries(tenant, cluster, seriesHash, _labels, timestamps, values, stale, start = 0, end = timestamps.length, counts: SampleCounts = { accepted: 0, duplicate: 0, ignored: 0, invalid: 0 }): SampleCounts {
       const id = `${tenant}/${cluster}`;
       let m = samples.get(id);
       if (!m) samples.set(id, (m = new Map()));
       for (let i = start; i < end; i++) {
-        const k = `${seriesKey}@${timestamps[i]}`;
+        const k = `${seriesHash[0]}:${seriesHash[1]}@${timestamps[i]}`;
         if (m.has(k)) counts.duplicate++;
         else {
           m.set(k, stale[i] ? 0 : values[i]);
@@ -292,10 +292,11 @@ describe('processor', () => {
       const seen = new Set<string>();
       return {
         ...model,
-        addSeries(tenant, cluster, key, labels, ...rest) {
+        addHashedSeries(tenant, cluster, hash, labels, ...rest) {
+          const key = `${hash[0]}:${hash[1]}`;
           if (!seen.has(key)) labels();
           seen.add(key);
-          return model.addSeries(tenant, cluster, key, labels, ...rest);
+          return model.addHashedSeries(tenant, cluster, hash, labels, ...rest);
         },
       };
     };

@@ -1,0 +1,122 @@
+// `npm run -s sql -- [--format JSONEachRow] "<query>"`: one read-only query of the project's tables,
+// printed as an aligned table or as one JSON object per line. With CLICKHOUSE_URL it asks the server
+// directly; otherwise it goes through the running service's SQL endpoint (SQL_HOST:SQL_PORT), since
+// only one process may own the embedded engine's data directory. Errors go to stderr; the exit code
+// is 1 for a refused or failed query and 2 for bad usage or configuration.
+import { createServerClient } from '../processor/clickhouse/client.ts';
+import { clickHouseErrorCode } from '../processor/clickhouse/errors.ts';
+import { parseOutputFormat, runReadQuery, type OutputFormat } from '../query/read-query.ts';
+import { checkReadOnlyQuery } from '../query/sql-guard.ts';
+import { ConfigError, loadConfig, type Config } from '../service/config.ts';
+
+const USAGE = `usage: npm run -s sql -- [--format JSONEachRow] "<query>"
+  Runs one read-only query (SELECT, WITH ... SELECT, DESCRIBE, SHOW TABLES, EXPLAIN) of the tables
+  k8s_expenses, k8s_expenses_final and schema_migrations. Without a query argument, reads it from stdin.
+  --format table         an aligned table (default)
+  --format JSONEachRow   one JSON object per line`;
+
+class UsageError extends Error {}
+class QueryError extends Error {}
+
+const UNKNOWN_DATABASE = 81;
+
+function parseArgs(argv: string[]): { help: boolean; format: OutputFormat; sql: string | undefined } {
+  let help = false;
+  let formatText: string | undefined;
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--format') formatText = argv[++i] ?? '';
+    else if (arg.startsWith('--format=')) formatText = arg.slice('--format='.length);
+    else if (arg === '-h' || arg === '--help') help = true;
+    else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
+    else words.push(arg);
+  }
+  const format = parseOutputFormat(formatText);
+  if (!format) throw new UsageError(`unknown format ${JSON.stringify(formatText)}: use JSONEachRow or table`);
+  return { help, format, sql: words.length > 0 ? words.join(' ') : undefined };
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function queryServer(config: Config, sql: string, format: OutputFormat): Promise<string> {
+  const checked = checkReadOnlyQuery(sql, { database: config.CLICKHOUSE_DATABASE });
+  if (!checked.ok) throw new QueryError(checked.message);
+  const client = createServerClient(config, { scoped: true });
+  try {
+    // readonly=2: no writes, while the client may still send its own output settings.
+    return await runReadQuery(client, checked.sql, format, { settings: { readonly: '2' } });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (clickHouseErrorCode(err) === UNKNOWN_DATABASE) throw new QueryError(`${message} (create it with npm run migrate)`);
+    throw new QueryError(message);
+  } finally {
+    await client.close();
+  }
+}
+
+async function queryEndpoint(config: Config, sql: string, format: OutputFormat): Promise<string> {
+  // A wildcard listen address is reached through loopback.
+  const host = config.SQL_HOST === '0.0.0.0' ? '127.0.0.1' : config.SQL_HOST === '::' ? '::1' : config.SQL_HOST;
+  const base = `http://${host.includes(':') ? `[${host}]` : host}:${config.SQL_PORT}`;
+  let response: Response;
+  try {
+    response = await fetch(`${base}/query${format === 'JSONEachRow' ? '?format=JSONEachRow' : ''}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      body: sql,
+    });
+  } catch (err) {
+    const code = (err as { cause?: { code?: string } }).cause?.code;
+    if (code === 'ECONNREFUSED') {
+      throw new QueryError(
+        `no service is listening on ${base} (SQL_HOST, SQL_PORT): start the service with npm start, or set CLICKHOUSE_URL to query a ClickHouse server`,
+      );
+    }
+    throw new QueryError(`cannot reach the service at ${base}: ${(err as Error).message}${code ? ` (${code})` : ''}`);
+  }
+  const text = await response.text();
+  if (response.ok) return text;
+  let message = text;
+  try {
+    message = (JSON.parse(text) as { message?: string }).message ?? text;
+  } catch {
+    // not JSON: print as is
+  }
+  throw new QueryError(message);
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    const { help, format, sql: argSql } = parseArgs(argv);
+    if (help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    const config = loadConfig();
+    const sql = argSql ?? (process.stdin.isTTY ? undefined : await readStdin());
+    if (sql === undefined || sql.trim() === '') throw new UsageError('no query given');
+    const output = config.CLICKHOUSE_URL ? await queryServer(config, sql, format) : await queryEndpoint(config, sql, format);
+    process.stdout.write(output);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`sql: ${err.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`sql: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

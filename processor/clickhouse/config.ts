@@ -1,0 +1,42 @@
+// The ClickHouse configuration slice, shared by whatever opens the client: the processor's writes,
+// the query role's reads, `npm run migrate` and `npm run sql`.
+import { z } from 'zod';
+import { identifier, optionalText, type ConfigOf } from '../../core/config-fields.ts';
+import { ttlClause } from './migration-files.ts';
+
+const serverUrl = optionalText.transform((v, ctx) => {
+  if (v === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(v);
+  } catch {
+    url = undefined;
+  }
+  // new URL('localhost:8123') parses with the protocol "localhost:": only http(s) is a server URL.
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) {
+    ctx.addIssue({ code: 'custom', message: `expected an http:// or https:// URL such as http://clickhouse:8123, got "${v}"` });
+    return z.NEVER;
+  }
+  return v;
+});
+
+const retention = optionalText.transform((v, ctx) => {
+  if (v === undefined) return undefined;
+  try {
+    ttlClause(v);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `expected a number and DAY, WEEK, MONTH or YEAR, such as "395 DAY" (unset keeps rows forever), got "${v}"` });
+    return z.NEVER;
+  }
+  return v;
+});
+
+export const clickHouseConfigShape = {
+  CLICKHOUSE_URL: serverUrl.describe('ClickHouse server URL (unset: the embedded engine under DATA_DIR/clickhouse)'),
+  CLICKHOUSE_USER: z.string().default('default').describe('ClickHouse user'),
+  CLICKHOUSE_PASSWORD: z.string().default('').describe('ClickHouse password'),
+  CLICKHOUSE_DATABASE: identifier('default', 'a database name').describe('ClickHouse database'),
+  CLICKHOUSE_TTL: retention.describe('Optional retention of k8s_expenses, e.g. "395 DAY" (unset: keep forever)'),
+};
+
+export type ClickHouseConfig = ConfigOf<typeof clickHouseConfigShape>;

@@ -1,0 +1,46 @@
+// The receiver's configuration slice: tenants, limits and what is forwarded.
+import { z } from 'zod';
+import { duration, identifier, int, optionalText, size, type ConfigOf } from '../core/config-fields.ts';
+
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { message: 'expected an HTTP header name' })
+  .default('Cloud-Account-Id')
+  .transform((v) => v.toLowerCase());
+
+const regex = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v === '') return undefined;
+    try {
+      // Anchored like Prometheus relabel regexes: the whole metric name must match.
+      return new RegExp(`^(?:${v})$`);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `expected a regular expression: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+  });
+
+export const receiverConfigShape = {
+  TENANT_HEADER: headerName.describe('Header naming the tenant when no tenants file is configured'),
+  TENANTS_FILE: optionalText.describe('JSON file of tenants and their credential hashes; when set every request must authenticate'),
+  CLUSTER_LABEL: identifier('cluster_id', 'a Prometheus label name').describe('Series label naming the cluster (series without it belong to cluster "default")'),
+
+  MAX_REQUEST_BYTES: size('16MiB').describe('Largest compressed request body (413 above)'),
+  MAX_DECODED_BYTES: size('64MiB').describe('Largest decompressed request, checked from the snappy header before allocating (413 above)'),
+  MAX_LABELS_PER_SERIES: int(40, 1, 1000).describe('Labels per series (the series is rejected above)'),
+  MAX_LABEL_NAME_BYTES: int(1024, 1, 65_536).describe('Longest label name in bytes'),
+  MAX_LABEL_VALUE_BYTES: int(4096, 1, 1_048_576).describe('Longest label value in bytes'),
+  MAX_SAMPLE_FUTURE: duration('10m').describe('Samples further in the future than this are rejected'),
+  MAX_INFLIGHT_REQUESTS: int(64, 1, 100_000).describe('Requests processed at once; more answer 503 with Retry-After'),
+  MAX_INFLIGHT_BYTES: size('128MiB').describe('Decompressed bytes held by in-flight requests; more answer 503 with Retry-After'),
+  TENANT_RATE_LIMIT: z.coerce.number().min(0).default(0).describe('Samples per second per tenant, 0 = off (429 with Retry-After above)'),
+  TENANT_RATE_BURST: z.coerce.number().min(0).default(0).describe('Burst of the per-tenant rate limit in samples (0: 10 x the rate)'),
+  METRIC_ALLOWLIST: regex.describe('Regex of metric names forwarded to Kafka (unset: all)'),
+};
+
+export type ReceiverConfig = ConfigOf<typeof receiverConfigShape> & {
+  /** Largest record value (ingest's KAFKA_MAX_RECORD_BYTES): bigger requests are split. */
+  readonly KAFKA_MAX_RECORD_BYTES: number;
+};

@@ -1,0 +1,102 @@
+// Every SQL block of processor/clickhouse/COOKBOOK.md passes the guard and runs on the embedded
+// engine against rows that still hold superseded versions (merges stopped), so FINAL matters.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createExpenseSink } from '../../../processor/clickhouse/expense-sink.ts';
+import type { ExpenseRow } from '../../../processor/clickhouse/expense-row.ts';
+import { migrate } from '../../../processor/clickhouse/migrations.ts';
+import { runReadQuery } from '../../../query/read-query.ts';
+import { checkReadOnlyQuery } from '../../../query/sql-guard.ts';
+import { expenseRow, hourAgo, openTestEngine, queryRows, type TestEngine } from '../../support/clickhouse-engine.ts';
+
+const DATABASE = 'k8s';
+const cookbook = readFileSync(join(import.meta.dirname, '../../../query/COOKBOOK.md'), 'utf8');
+const blocks = [...cookbook.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]);
+const titled = (title: string): string => {
+  const block = blocks.find((b) => b.startsWith(`-- ${title}\n`));
+  if (!block) throw new Error(`no COOKBOOK.md query titled "${title}"`);
+  return block;
+};
+
+let engine: TestEngine;
+
+/** Final rows for two days of three namespaces in two clusters, plus superseded provisional rows. */
+function seed(): { rows: ExpenseRow[]; finalCostByNamespace: Map<string, number> } {
+  const rows: ExpenseRow[] = [];
+  const finalCostByNamespace = new Map<string, number>();
+  const pods = [
+    { namespace: 'shop', pod: 'web-1', workload: 'web', team: 'storefront', cost: 0.5 },
+    { namespace: 'shop', pod: 'web-2', workload: 'web', team: 'storefront', cost: 0.25 },
+    { namespace: 'batch', pod: 'etl-1', workload: 'etl', team: 'data', cost: 1 },
+    { namespace: 'kube-system', pod: 'dns-1', workload: 'coredns', team: '', cost: 0.125 },
+  ];
+  for (const cluster of ['prod', 'staging']) {
+    for (let h = 1; h <= 48; h++) {
+      for (const p of pods) {
+        const base = { cluster, namespace: p.namespace, pod: p.pod, workload: p.workload, hour: hourAgo(h), labels: (p.team ? { team: p.team } : {}) as Record<string, string> };
+        const open = h === 1;
+        rows.push(expenseRow({ ...base, total_cost: p.cost * 3, cpu_cost: p.cost * 2, is_final: false, version: 1 }));
+        if (!open) rows.push(expenseRow({ ...base, total_cost: p.cost, cpu_cost: p.cost / 2, is_final: true, version: 2, price_defaulted: cluster === 'staging' }));
+        finalCostByNamespace.set(p.namespace, (finalCostByNamespace.get(p.namespace) ?? 0) + (open ? p.cost * 3 : p.cost));
+      }
+    }
+  }
+  return { rows, finalCostByNamespace };
+}
+
+let expectedCost: Map<string, number>;
+
+beforeAll(async () => {
+  engine = await openTestEngine(DATABASE);
+  await migrate(engine.client, { database: DATABASE });
+  await engine.client.command({ query: `SYSTEM STOP MERGES ${DATABASE}.k8s_expenses` });
+  const { rows, finalCostByNamespace } = seed();
+  expectedCost = finalCostByNamespace;
+  // Two inserts: within one insert block equal keys are already collapsed (optimize_on_insert).
+  const sink = createExpenseSink(engine.client, { database: DATABASE });
+  await sink.write(rows.filter((r) => !r.is_final));
+  await sink.write(rows.filter((r) => r.is_final));
+});
+
+afterAll(async () => {
+  await engine?.close();
+});
+
+describe('COOKBOOK.md', () => {
+  it('has queries', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it.each(blocks.map((sql) => [sql.split('\n')[0], sql]))('%s: passes the guard and runs', async (_title, sql) => {
+    const checked = checkReadOnlyQuery(sql, { database: DATABASE });
+    expect(checked).toMatchObject({ ok: true });
+    if (!checked.ok) return;
+    const rows = await queryRows(engine.client, checked.sql);
+    expect(rows.length).toBeGreaterThan(0);
+    // And as a table, the way `npm run sql` prints it.
+    expect(await runReadQuery(engine.client, checked.sql, 'table')).toMatch(/\d+ rows?\n$/);
+  });
+
+  it('gets the latest versions with FINAL and with argMax alike, and not without them', async () => {
+    const byFinal = await queryRows<{ namespace: string; cost: number }>(engine.client, titled('Cost by namespace, last 7 days'));
+    const byArgMax = await queryRows<{ namespace: string; cost: number }>(engine.client, titled('Cost by namespace, last 7 days, with argMax'));
+    const expected = [...expectedCost].map(([namespace, cost]) => ({ namespace, cost: Math.round(cost * 100) / 100 }));
+    expected.sort((a, b) => b.cost - a.cost || a.namespace.localeCompare(b.namespace));
+    expect(byFinal.map(({ namespace, cost }) => ({ namespace, cost }))).toEqual(expected);
+    expect(byArgMax).toEqual(expected);
+    const naive = titled('Cost by namespace, last 7 days').replace(' FINAL', '');
+    expect(await queryRows(engine.client, naive)).not.toEqual(byFinal);
+  });
+
+  it('reports the open hour as provisional', async () => {
+    const rows = await queryRows<{ cluster: string; provisional_rows: string; share_default_priced: number }>(
+      engine.client,
+      titled('Latest hour, provisional rows and default-priced cost per cluster'),
+    );
+    expect(rows.map((r) => [r.cluster, r.provisional_rows])).toEqual([
+      ['prod', '4'],
+      ['staging', '4'],
+    ]);
+  });
+});

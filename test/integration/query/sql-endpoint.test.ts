@@ -1,0 +1,188 @@
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createExpenseSink } from '../../../processor/clickhouse/expense-sink.ts';
+import { migrate } from '../../../processor/clickhouse/migrations.ts';
+import { TABLE_FUNCTIONS } from '../../../query/sql-guard-lists.ts';
+import { checkReadOnlyQuery } from '../../../query/sql-guard.ts';
+import { startSqlEndpoint, type SqlEndpoint } from '../../../query/sql-endpoint.ts';
+import { expenseRow, openTestEngine, queryRows, silentLog, type TestEngine } from '../../support/clickhouse-engine.ts';
+
+let engine: TestEngine;
+let endpoint: SqlEndpoint;
+const DATABASE = 'k8s';
+
+beforeAll(async () => {
+  engine = await openTestEngine(DATABASE);
+  await migrate(engine.client, { database: DATABASE });
+  const sink = createExpenseSink(engine.client, { database: DATABASE });
+  await sink.write([
+    expenseRow({ namespace: 'shop', pod: 'web-1', total_cost: 1.5 }),
+    expenseRow({ namespace: 'kube-system', pod: 'dns-1', total_cost: 0.25 }),
+  ]);
+  endpoint = await startSqlEndpoint(engine.client, { SQL_HOST: '127.0.0.1', SQL_PORT: 0, CLICKHOUSE_DATABASE: DATABASE }, silentLog);
+});
+
+afterAll(async () => {
+  await endpoint?.close();
+  await engine?.close();
+});
+
+const COST_BY_NAMESPACE = 'SELECT namespace, sum(total_cost) AS cost FROM k8s_expenses FINAL GROUP BY namespace ORDER BY cost DESC';
+
+async function post(sql: string, query = ''): Promise<{ status: number; type: string | null; body: string }> {
+  const response = await fetch(`${endpoint.url}/query${query}`, { method: 'POST', body: sql, headers: { 'content-type': 'text/plain' } });
+  return { status: response.status, type: response.headers.get('content-type'), body: await response.text() };
+}
+
+describe('SQL endpoint', () => {
+  it('answers a query as an aligned table', async () => {
+    const { status, type, body } = await post(COST_BY_NAMESPACE);
+    expect(status).toBe(200);
+    expect(type).toBe('text/plain; charset=utf-8');
+    expect(body).toBe(
+      ['┌─namespace───┬─cost─┐', '│ shop        │  1.5 │', '│ kube-system │ 0.25 │', '└─────────────┴──────┘', '2 rows', ''].join('\n'),
+    );
+  });
+
+  it('answers JSON lines with ?format=JSONEachRow, 64-bit integers quoted', async () => {
+    const { status, type, body } = await post(`SELECT namespace, count() AS pods FROM k8s_expenses GROUP BY namespace ORDER BY namespace`, '?format=JSONEachRow');
+    expect(status).toBe(200);
+    expect(type).toBe('application/x-ndjson; charset=utf-8');
+    expect(body.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
+      { namespace: 'kube-system', pods: '1' },
+      { namespace: 'shop', pods: '1' },
+    ]);
+  });
+
+  it('reads unqualified names from the configured database', async () => {
+    expect((await post('SHOW TABLES')).body).toMatch(/k8s_expenses\s.*\n.*k8s_expenses_final.*\n.*schema_migrations/);
+    expect((await post('SELECT count() AS n FROM k8s.k8s_expenses', '?format=JSONEachRow')).body).toBe('{"n":"2"}\n');
+  });
+
+  it.each([
+    ['a write', "INSERT INTO k8s_expenses (pod) VALUES ('x')", /INSERT is not allowed/],
+    ['a second statement', 'SELECT 1; DROP TABLE k8s_expenses', /only one statement is allowed/],
+    ['SETTINGS', 'SELECT 1 SETTINGS readonly = 0', /SETTINGS is not allowed/],
+    ['a table function', "SELECT * FROM file('/etc/hostname', 'LineAsString')", /table function file\(\) is not allowed/],
+    ['a file-reading function', "SELECT file('/etc/hostname')", /function file\(\) is not allowed/],
+    ['a system table', 'SELECT * FROM system.tables', /the system database is not readable/],
+    ['a FORMAT clause', 'SELECT 1 FORMAT CSV', /FORMAT is not allowed/],
+  ])('refuses %s with 400 and a message', async (_what, sql, message) => {
+    const { status, type, body } = await post(sql);
+    expect(status).toBe(400);
+    expect(type).toMatch(/^application\/json/);
+    const parsed = JSON.parse(body) as { error: string; message: string };
+    expect(parsed.error).toBe('query_refused');
+    expect(parsed.message).toMatch(message);
+  });
+
+  it('passes on what ClickHouse says about a wrong query', async () => {
+    const { status, body } = await post('SELECT no_such_column FROM k8s_expenses');
+    expect(status).toBe(400);
+    expect(JSON.parse(body)).toMatchObject({ error: 'query_failed', message: expect.stringMatching(/no_such_column/) });
+  });
+
+  it('refuses an unknown format and an empty body', async () => {
+    expect((await post('SELECT 1', '?format=CSV')).status).toBe(400);
+    expect(JSON.parse((await post('')).body)).toEqual({ error: 'query_refused', message: 'the query is empty' });
+  });
+
+  it('leaves the engine writable after refusing and running queries', async () => {
+    await post('SELECT 1 SETTINGS readonly = 1');
+    await post(COST_BY_NAMESPACE);
+    await createExpenseSink(engine.client, { database: DATABASE }).write([expenseRow({ pod: 'late', version: 5 })]);
+    expect(await queryRows(engine.client, "SELECT pod FROM k8s.k8s_expenses WHERE pod = 'late'")).toEqual([{ pod: 'late' }]);
+    await engine.client.command({ query: "ALTER TABLE k8s.k8s_expenses DELETE WHERE pod = 'late' SETTINGS mutations_sync = 1" });
+  });
+});
+
+describe('the guard and the engine agree', () => {
+  it("refuses every table function the engine has", async () => {
+    const names = (await queryRows<{ name: string }>(engine.client, 'SELECT name FROM system.table_functions')).map((r) => r.name);
+    expect(names.length).toBeGreaterThan(50);
+    expect(names.filter((name) => !TABLE_FUNCTIONS.has(name.toLowerCase()))).toEqual([]);
+  });
+
+  it.each([
+    ['a nested comment hiding a statement', 'SELECT 1 AS x /* /* */ ; DROP TABLE k8s_expenses */', [{ x: 1 }]],
+    ['a string hiding a table function', "SELECT 'a'', file(''/etc/hostname'')' AS x", [{ x: "a', file('/etc/hostname')" }]],
+    ['an escaped quote hiding one', "SELECT 'a\\', file(''/etc/hostname'')' AS x", [{ x: "a', file('/etc/hostname')" }]],
+    ['a hash comment', "SELECT 1 AS x # , file('/etc/hostname')\n", [{ x: 1 }]],
+  ])('reads %s as the guard does', async (_what, sql, rows) => {
+    const checked = checkReadOnlyQuery(sql);
+    expect(checked.ok).toBe(true);
+    if (checked.ok) expect(await queryRows(engine.client, checked.sql)).toEqual(rows);
+  });
+});
+
+describe('npm run sql', () => {
+  const root = join(import.meta.dirname, '../../..');
+
+  function sqlCli(args: string[], port: number, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn('npx', ['tsx', 'cli/sql.ts', ...args], {
+        cwd: root,
+        env: { ...process.env, CLICKHOUSE_URL: '', SQL_HOST: '127.0.0.1', SQL_PORT: String(port) },
+        stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      });
+      child.stdin?.end(stdin);
+      let stdout = '';
+      let stderr = '';
+      child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  const port = () => Number(new URL(endpoint.url).port);
+
+  it('prints a table', async () => {
+    const result = await sqlCli([COST_BY_NAMESPACE], port());
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/│ shop        │  1\.5 │\n/);
+    expect(result.stdout).toMatch(/2 rows\n$/);
+  });
+
+  it('prints JSON lines', async () => {
+    const result = await sqlCli(['--format', 'JSONEachRow', COST_BY_NAMESPACE], port());
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
+      { namespace: 'shop', cost: 1.5 },
+      { namespace: 'kube-system', cost: 0.25 },
+    ]);
+  });
+
+  it('reads the query from stdin', async () => {
+    const result = await sqlCli(['--format=JSONEachRow'], port(), 'SELECT count() AS n\nFROM k8s_expenses FINAL;\n');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('{"n":"2"}\n');
+  });
+
+  it('exits non-zero with the reason on stderr for a refused query', async () => {
+    const result = await sqlCli(["SELECT * FROM url('http://example.com')"], port());
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^sql: table function url\(\) is not allowed/m);
+  });
+
+  it('says how to start the service when nothing listens', async () => {
+    const free = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+    const result = await sqlCli(['SELECT 1'], free);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/no service is listening on http:\/\/127\.0\.0\.1:\d+ .*start the service with npm start, or set CLICKHOUSE_URL/);
+  });
+
+  it('explains its usage', async () => {
+    const result = await sqlCli(['--format', 'XML', 'SELECT 1'], port());
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/unknown format "XML"[\s\S]*usage: npm run -s sql/);
+  });
+});

@@ -1,0 +1,86 @@
+// The foundation path against the real broker: a remote-write request is answered 2xx only once
+// its samples can be consumed from the topic, under the right key and headers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningService } from '../../../service/service.ts';
+import { testBrokers } from '../../support/env.ts';
+import { RW1_HEADERS, snappyCompress, writeRequestV1, type FixtureSeries } from '../../support/remote-write-fixtures.ts';
+import { decodeMessage } from '../../support/records.ts';
+import { consumeAll, startTestService, uniqueTopic, waitReady } from '../../support/service.ts';
+
+// Relative to now: samples further than MAX_SAMPLE_FUTURE ahead would be refused.
+const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 2 * 3_600_000;
+
+describe('receiver to Kafka', () => {
+  let service: RunningService;
+  const topic = uniqueTopic('receiver-kafka');
+
+  beforeAll(async () => {
+    service = await startTestService({ ROLE: 'receiver', KAFKA_BROKERS: testBrokers().join(','), KAFKA_TOPIC: topic, KAFKA_TOPIC_PARTITIONS: '3' });
+    await waitReady(service);
+  });
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  it('acknowledges a request only once its samples are in the topic, keyed by tenant and cluster', async () => {
+    const series: FixtureSeries[] = [
+      { labels: { __name__: 'container_cpu_allocation', namespace: 'shop', pod: 'web-1', cluster_id: 'prod-eu' }, samples: [{ t: T0, v: 0.5 }] },
+      { labels: { __name__: 'container_cpu_allocation', namespace: 'shop', pod: 'web-2', cluster_id: 'prod-us' }, samples: [{ t: T0, v: 1.5 }] },
+      // No cluster label: cluster "default". A tenant label inside the samples never decides the tenant.
+      { labels: { __name__: 'node_cpu_hourly_cost', node: 'n1', tenant_id: 'someone-else', cloud_account_id: 'spoofed' }, samples: [{ t: T0, v: 0.031 }, { t: T0 + 60_000, v: 0.032 }] },
+    ];
+    const res = await fetch(`${service.url}/api/v1/write`, {
+      method: 'POST',
+      headers: { ...RW1_HEADERS, 'cloud-account-id': 'acme-123' },
+      body: snappyCompress(writeRequestV1(series)),
+    });
+    expect(res.status).toBe(204);
+
+    const messages = await consumeAll(testBrokers(), topic, 3);
+    expect(messages).toHaveLength(3);
+    const decoded = messages.map(decodeMessage).sort((a, b) => a.key!.cluster.localeCompare(b.key!.cluster));
+    expect(decoded.map((d) => d.key)).toEqual([
+      { tenant: 'acme-123', cluster: 'default' },
+      { tenant: 'acme-123', cluster: 'prod-eu' },
+      { tenant: 'acme-123', cluster: 'prod-us' },
+    ]);
+    for (const d of decoded) expect(d.headers).toEqual({ tenant: 'acme-123', cluster: d.key!.cluster, 'format-version': '1' });
+    expect(decoded[0].series).toEqual([{ labels: series[2].labels, samples: series[2].samples }]);
+    expect(decoded[1].series).toEqual([{ labels: series[0].labels, samples: series[0].samples }]);
+    expect(decoded[2].series).toEqual([{ labels: series[1].labels, samples: series[1].samples }]);
+  });
+
+  it('answers on every alias path and counts requests by status and tenant in /metrics', async () => {
+    for (const path of ['/api/v1/receive', '/api/v1/push']) {
+      const res = await fetch(`${service.url}${path}`, {
+        method: 'POST',
+        headers: { ...RW1_HEADERS, 'cloud-account-id': 'alias-tenant' },
+        body: snappyCompress(writeRequestV1([{ labels: { __name__: 'up' }, samples: [{ t: T0, v: 1 }] }])),
+      });
+      expect(res.status, path).toBe(204);
+    }
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toMatch(/k8s_expenses_receiver_requests_total\{status="204",tenant="alias-tenant"\} 2/);
+    expect(metrics).toMatch(/k8s_expenses_receiver_samples_published_total\{tenant="alias-tenant"\} 2/);
+  });
+
+  it('refuses a missing or malformed tenant with 400 and a readable message, publishing nothing', async () => {
+    const body = snappyCompress(writeRequestV1([{ labels: { __name__: 'up' }, samples: [{ t: T0, v: 1 }] }]));
+    const missing = await fetch(`${service.url}/api/v1/write`, { method: 'POST', headers: RW1_HEADERS, body });
+    expect(missing.status).toBe(400);
+    expect(await missing.text()).toMatch(/Cloud-Account-Id|cloud-account-id/i);
+    const bad = await fetch(`${service.url}/api/v1/write`, { method: 'POST', headers: { ...RW1_HEADERS, 'cloud-account-id': 'a/b' }, body });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/1 to 150 characters/);
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toMatch(/k8s_expenses_receiver_requests_rejected_total\{reason="tenant-missing"\} 1/);
+    expect(metrics).toMatch(/k8s_expenses_receiver_requests_rejected_total\{reason="tenant-invalid"\} 1/);
+  });
+
+  it('reports health and readiness', async () => {
+    expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${service.url}/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ready: true, checks: [{ name: 'record-log', ready: true }] });
+  });
+});

@@ -1,0 +1,378 @@
+// docker-compose.yml cannot run on these machines, so its wiring is checked here: Debian's
+// docker-compose validates and normalises the whole file offline (`docker-compose config`), Python's
+// YAML (which docker-compose itself runs on) turns that into JSON, and the checks compare services,
+// ports, environment variables (against the config schema), dependencies, volumes, the tenants file
+// and the Prometheus configuration (`promtool check config`) with what the project expects.
+// docker-compose and promtool are installed by scripts/test-prerequisites.sh; without them these
+// tests fail and say so.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseTenantsFile } from '../../../receiver/tenants-file.ts';
+import { configSchema, loadConfig } from '../../../service/config.ts';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
+
+/** Services built from this project's Dockerfile: their variables must exist in service/config.ts. */
+const PROJECT_SERVICES = ['migrate', 'receiver', 'processor', 'demo-exporter'];
+const THIRD_PARTY_IMAGES: Record<string, RegExp> = {
+  kafka: /^apache\/kafka:\d+\.\d+\.\d+$/,
+  clickhouse: /^clickhouse\/clickhouse-server:\d+\.\d+\.\d+(\.\d+)?$/,
+  prometheus: /^prom\/prometheus:v\d+\.\d+\.\d+$/,
+};
+
+interface Service {
+  image?: string;
+  build?: { context: string } | string;
+  command?: string[] | string;
+  environment?: Record<string, string | null>;
+  ports?: (string | { target: number; published?: number | string; host_ip?: string })[];
+  volumes?: (string | { type: string; source?: string; target: string; read_only?: boolean })[];
+  depends_on?: Record<string, { condition: string }> | string[];
+  restart?: string;
+  healthcheck?: { test?: string[] | string; disable?: boolean; interval?: string };
+}
+
+interface ComposeFile {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+}
+
+function notInstalled(tool: string): Error {
+  return new Error(
+    `${tool} is not installed: the compose tests need Debian's ${tool === 'promtool' ? 'prometheus' : tool} package (scripts/test-prerequisites.sh installs it; npm test runs that script)`,
+  );
+}
+
+function run(command: string, args: string[], input?: string): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(command, args, { cwd: ROOT, input, encoding: 'utf8', timeout: 60_000 });
+  if (result.error) {
+    if ((result.error as NodeJS.ErrnoException).code === 'ENOENT') throw notInstalled(command);
+    throw result.error;
+  }
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+function which(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, command);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** The Python that runs docker-compose (it has PyYAML, a dependency of Debian's docker-compose), else python3. */
+function pythonWithYaml(): string {
+  const compose = which('docker-compose');
+  if (!compose) throw notInstalled('docker-compose');
+  const shebang = /^#!\s*(\S*python[\d.]*)\s*$/.exec(readFileSync(compose, 'utf8').split('\n', 1)[0]);
+  const python = shebang?.[1] ?? 'python3';
+  const probe = spawnSync(python, ['-c', 'import yaml'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(`${python} cannot import yaml (Debian: python3-yaml, which docker-compose depends on): ${probe.error?.message ?? probe.stderr}`);
+  }
+  return python;
+}
+
+let python: string | undefined;
+
+function yamlToJson<T>(yaml: string): T {
+  python ??= pythonWithYaml();
+  const result = run(python, ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], yaml);
+  if (result.status !== 0) throw new Error(`cannot parse YAML: ${result.stderr}`);
+  return JSON.parse(result.stdout) as T;
+}
+
+function environment(service: Service): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(service.environment ?? {})) out[k] = v ?? '';
+  return out;
+}
+
+/** [hostIp, published, target] of each published port, in either the v1 ("127.0.0.1:80:80/tcp") or v2 (object) form. */
+function ports(service: Service): { hostIp: string; published: number; target: number }[] {
+  return (service.ports ?? []).map((p) => {
+    if (typeof p !== 'string') return { hostIp: p.host_ip ?? '', published: Number(p.published), target: p.target };
+    const parts = p.replace(/\/tcp$/, '').split(':');
+    const target = Number(parts.pop());
+    const published = Number(parts.pop());
+    return { hostIp: parts.join(':'), published, target };
+  });
+}
+
+/** [source, target, readOnly] of each mount, in either form. */
+function mounts(service: Service): { source: string; target: string; readOnly: boolean }[] {
+  return (service.volumes ?? []).map((v) => {
+    if (typeof v !== 'string') return { source: v.source ?? '', target: v.target, readOnly: v.read_only === true };
+    const [source, target, mode = 'rw'] = v.split(':');
+    return { source, target, readOnly: mode.split(',').includes('ro') };
+  });
+}
+
+function dependencies(service: Service): Record<string, string> {
+  const deps = service.depends_on ?? {};
+  if (Array.isArray(deps)) return Object.fromEntries(deps.map((d) => [d, 'service_started']));
+  return Object.fromEntries(Object.entries(deps).map(([name, d]) => [name, d.condition]));
+}
+
+/** `disable: true`, which docker-compose 1.x normalises to `test: [NONE]`. */
+function healthCheckDisabled(service: Service): boolean {
+  const test = service.healthcheck?.test;
+  return service.healthcheck?.disable === true || (Array.isArray(test) && test[0] === 'NONE');
+}
+
+function commandOf(service: Service): string[] {
+  const c = service.command ?? [];
+  return typeof c === 'string' ? c.split(/\s+/) : c;
+}
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i >= 0) return args[i + 1];
+  return args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+}
+
+/** The host path a container path comes from, through the service's bind mounts. */
+function hostPath(service: Service, containerPath: string): string | undefined {
+  for (const m of mounts(service)) {
+    if (!path.isAbsolute(m.source)) continue; // a named volume
+    if (containerPath === m.target) return m.source;
+    if (containerPath.startsWith(`${m.target}/`)) return path.join(m.source, containerPath.slice(m.target.length + 1));
+  }
+  return undefined;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+let compose: ComposeFile;
+let configRun: { status: number; stdout: string; stderr: string };
+
+beforeAll(() => {
+  configRun = run('docker-compose', ['-f', COMPOSE_FILE, 'config']);
+  if (configRun.status === 0) compose = yamlToJson<ComposeFile>(configRun.stdout);
+});
+
+const service = (name: string): Service => {
+  const s = compose?.services[name];
+  if (!s) throw new Error(`docker-compose.yml has no service ${name}`);
+  return s;
+};
+
+describe('docker-compose.yml', () => {
+  it('is valid for docker-compose (`docker-compose config` exits 0)', () => {
+    expect(configRun.stderr).not.toMatch(/invalid|error/i);
+    expect(configRun.status, configRun.stderr).toBe(0);
+    expect(run('docker-compose', ['-f', COMPOSE_FILE, 'config', '-q']).status).toBe(0);
+  });
+
+  it('runs Kafka, ClickHouse, the migration job, receiver, processor, demo exporter and Prometheus', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['clickhouse', 'demo-exporter', 'kafka', 'migrate', 'processor', 'prometheus', 'receiver']);
+  });
+
+  it('pins the official images and builds the project image from the Dockerfile', () => {
+    for (const [name, pattern] of Object.entries(THIRD_PARTY_IMAGES)) expect(service(name).image).toMatch(pattern);
+    for (const name of PROJECT_SERVICES) {
+      const s = service(name);
+      expect(s.image, name).toBe('k8s-expenses:local');
+      const context = typeof s.build === 'string' ? s.build : s.build?.context;
+      expect(path.resolve(ROOT, context ?? '!'), name).toBe(path.resolve(ROOT));
+    }
+  });
+
+  it('gives the project services only variables of the config schema, with values it accepts', () => {
+    const known = new Set(Object.keys(configSchema.shape));
+    for (const name of PROJECT_SERVICES) {
+      const env = environment(service(name));
+      for (const key of Object.keys(env)) expect(known.has(key), `${name}: ${key} is not in service/config.ts`).toBe(true);
+      expect(() => loadConfig(env), name).not.toThrow();
+    }
+    expect(environment(service('receiver')).ROLE).toBe('receiver');
+    expect(environment(service('processor')).ROLE).toBe('processor');
+  });
+
+  it('runs commands that exist in the image', () => {
+    const migrate = commandOf(service('migrate'));
+    expect(migrate.slice(0, 3)).toEqual(['node', '--import', 'tsx']);
+    expect(existsSync(path.join(ROOT, migrate[3]))).toBe(true);
+    expect(migrate[3]).toBe('cli/migrate.ts');
+    const exporter = commandOf(service('demo-exporter'));
+    expect(exporter.slice(0, 4)).toEqual(['node', '--import', 'tsx', 'demo/main.ts']);
+    expect(exporter).toContain('--exporter-only');
+    expect(flag(exporter, '--host')).toBe('0.0.0.0');
+    // The receiver and the processor run the image's default command (service/main.ts).
+    expect(service('receiver').command).toBeUndefined();
+    expect(service('processor').command).toBeUndefined();
+  });
+
+  it('connects the services to each other', () => {
+    const kafka = environment(service('kafka'));
+    const advertised = kafka.KAFKA_ADVERTISED_LISTENERS.split(',').map((l) => l.replace(/^[A-Z_]+:\/\//, ''));
+    const clickhouse = environment(service('clickhouse'));
+    for (const name of ['receiver', 'processor']) {
+      const env = environment(service(name));
+      for (const broker of env.KAFKA_BROKERS.split(',')) expect(advertised, name).toContain(broker);
+    }
+    expect(environment(service('receiver')).KAFKA_TOPIC).toBe(environment(service('processor')).KAFKA_TOPIC);
+    for (const name of ['migrate', 'processor']) {
+      const env = environment(service(name));
+      const url = new URL(env.CLICKHOUSE_URL);
+      expect([url.hostname, url.port], name).toEqual(['clickhouse', '8123']);
+      expect(env.CLICKHOUSE_USER, name).toBe(clickhouse.CLICKHOUSE_USER);
+      expect(env.CLICKHOUSE_PASSWORD, name).toBe(clickhouse.CLICKHOUSE_PASSWORD);
+      expect(env.CLICKHOUSE_DATABASE, name).toBe(environment(service('migrate')).CLICKHOUSE_DATABASE);
+    }
+  });
+
+  it('publishes the receiver on 9201 and the other ports on loopback only', () => {
+    const receiverPort = Number(environment(service('receiver')).PORT);
+    expect(ports(service('receiver'))).toEqual([{ hostIp: '', published: 9201, target: receiverPort }]);
+    expect(ports(service('processor')).map((p) => p.target)).toEqual([Number(environment(service('processor')).PORT)]);
+    expect(ports(service('clickhouse')).map((p) => p.target)).toEqual([8123]);
+    expect(ports(service('prometheus')).map((p) => p.target)).toEqual([9090]);
+    expect(ports(service('demo-exporter')).map((p) => p.target)).toEqual([Number(flag(commandOf(service('demo-exporter')), '--port'))]);
+    for (const [name, s] of Object.entries(compose.services)) {
+      if (name === 'receiver') continue;
+      for (const p of ports(s)) expect(p.hostIp, `${name} publishes ${p.published} beyond loopback`).toBe('127.0.0.1');
+    }
+    expect(service('kafka').ports).toBeUndefined();
+  });
+
+  it('starts services in order: migrations after ClickHouse, the processor after the migrations succeeded', () => {
+    expect(dependencies(service('migrate'))).toEqual({ clickhouse: 'service_healthy' });
+    expect(dependencies(service('receiver'))).toEqual({ kafka: 'service_healthy' });
+    expect(dependencies(service('processor'))).toEqual({
+      migrate: 'service_completed_successfully',
+      kafka: 'service_healthy',
+      clickhouse: 'service_healthy',
+      receiver: 'service_healthy',
+    });
+    expect(dependencies(service('prometheus'))).toEqual({ 'demo-exporter': 'service_healthy', receiver: 'service_healthy' });
+    expect(dependencies(service('kafka'))).toEqual({});
+    expect(dependencies(service('clickhouse'))).toEqual({});
+  });
+
+  it('restarts long-running services unless stopped, never the one-shot migration', () => {
+    for (const [name, s] of Object.entries(compose.services)) expect(s.restart, name).toBe(name === 'migrate' ? 'no' : 'unless-stopped');
+  });
+
+  it('has a health check on every long-running service (every depends_on service_healthy target included)', () => {
+    for (const [name, s] of Object.entries(compose.services)) {
+      if (name === 'migrate') {
+        // The image's HEALTHCHECK means nothing for a one-shot job.
+        expect(healthCheckDisabled(s)).toBe(true);
+        continue;
+      }
+      expect(s.healthcheck?.test, name).toBeDefined();
+      expect(healthCheckDisabled(s), name).toBe(false);
+    }
+    for (const name of ['receiver', 'processor']) {
+      const test = service(name).healthcheck!.test as string[];
+      expect(test.join(' ')).toContain(`http://127.0.0.1:${environment(service(name)).PORT}/ready`);
+    }
+  });
+
+  it('keeps state in named volumes and mounts only files of deploy/', () => {
+    expect(Object.keys(compose.volumes ?? {}).sort()).toEqual(['clickhouse-data', 'kafka-data', 'prometheus-data']);
+    const named = (name: string) => mounts(service(name)).filter((m) => !path.isAbsolute(m.source));
+    expect(named('kafka')).toEqual([{ source: 'kafka-data', target: environment(service('kafka')).KAFKA_LOG_DIRS, readOnly: false }]);
+    expect(named('clickhouse')).toEqual([{ source: 'clickhouse-data', target: '/var/lib/clickhouse', readOnly: false }]);
+    expect(named('prometheus')).toEqual([{ source: 'prometheus-data', target: flag(commandOf(service('prometheus')), '--storage.tsdb.path'), readOnly: false }]);
+    for (const [name, s] of Object.entries(compose.services)) {
+      for (const m of mounts(s).filter((x) => path.isAbsolute(x.source))) {
+        expect(m.source.startsWith(path.join(ROOT, 'deploy')), `${name} mounts ${m.source}`).toBe(true);
+        expect(existsSync(m.source), `${name} mounts ${m.source}, which does not exist`).toBe(true);
+        expect(m.readOnly, `${name} mounts ${m.source} writable`).toBe(true);
+      }
+    }
+  });
+
+  it("gives the receiver a tenants file holding the hash of Prometheus' demo token", () => {
+    const receiver = service('receiver');
+    const tenantsFile = hostPath(receiver, environment(receiver).TENANTS_FILE);
+    expect(tenantsFile, 'TENANTS_FILE is not inside a mounted directory').toBeDefined();
+    const tenants = parseTenantsFile(readFileSync(tenantsFile!, 'utf8'), tenantsFile!);
+
+    const prometheus = service('prometheus');
+    const configFile = hostPath(prometheus, flag(commandOf(prometheus), '--config.file')!);
+    expect(configFile).toBe(path.join(ROOT, 'deploy/prometheus/prometheus.yml'));
+    const config = yamlToJson<{ remote_write: { authorization?: { type?: string; credentials_file?: string } }[] }>(readFileSync(configFile!, 'utf8'));
+    const auth = config.remote_write[0].authorization;
+    expect(auth?.type).toBe('Bearer');
+    // Relative to the configuration file, as Prometheus resolves it (promtool does not check it exists).
+    const tokenFile = path.resolve(path.dirname(configFile!), auth!.credentials_file!);
+    expect(existsSync(tokenFile), `${tokenFile} is missing`).toBe(true);
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    expect(token.length).toBeGreaterThanOrEqual(32);
+    expect(tenants.tenants.find((t) => t.id === 'demo')?.tokens_sha256).toContain(sha256(token));
+  });
+});
+
+describe('deploy/prometheus/prometheus.yml', () => {
+  const file = path.join(ROOT, 'deploy/prometheus/prometheus.yml');
+
+  it('passes `promtool check config`', () => {
+    const result = run('promtool', ['check', 'config', file]);
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/SUCCESS/);
+  });
+
+  it('scrapes the demo exporter with honor_labels, labels the cluster and writes to the receiver', () => {
+    interface PromConfig {
+      global: { external_labels?: Record<string, string> };
+      scrape_configs: { job_name: string; honor_labels?: boolean; static_configs: { targets: string[] }[] }[];
+      remote_write: { url: string }[];
+    }
+    const config = yamlToJson<PromConfig>(readFileSync(file, 'utf8'));
+    expect(config.global.external_labels?.[environment(service('receiver')).CLUSTER_LABEL ?? 'cluster_id']).toBe('demo-cluster');
+    const exporterPort = flag(commandOf(service('demo-exporter')), '--port');
+    expect(config.scrape_configs).toEqual([{ job_name: 'kubecost', honor_labels: true, static_configs: [{ targets: [`demo-exporter:${exporterPort}`] }] }]);
+    expect(config.remote_write.map((r) => r.url)).toEqual([`http://receiver:${environment(service('receiver')).PORT}/api/v1/write`]);
+  });
+});
+
+describe('Dockerfile and .dockerignore', () => {
+  const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const instructions = dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
+  const all = (keyword: string) => instructions.filter((l) => l.startsWith(`${keyword} `)).map((l) => l.slice(keyword.length + 1).trim());
+
+  it('builds on a pinned node 20 bookworm-slim image, without the optional embedded engine', () => {
+    expect(all('FROM')).toEqual([expect.stringMatching(/^node:20\.\d+\.\d+-bookworm-slim$/)]);
+    const install = all('RUN').find((r) => r.includes('npm install'));
+    expect(install).toMatch(/npm install\b.*--omit=optional/);
+    expect(install).toMatch(/--omit=dev/);
+  });
+
+  it('copies every source directory the service and the demo load', () => {
+    const copied = all('COPY').map((c) => c.split(/\s+/)[0]);
+    for (const dir of ['proto', 'migrations', 'ingest', 'receiver', 'processor', 'service', 'demo']) {
+      expect(copied, dir).toContain(dir);
+      expect(existsSync(path.join(ROOT, dir)), dir).toBe(true);
+    }
+  });
+
+  it('runs the service as a non-root user, on port 9201, with a health check', () => {
+    const user = all('USER');
+    expect(user.length).toBeGreaterThan(0);
+    expect(user.at(-1)).not.toMatch(/^(root|0)(:|$)/);
+    expect(all('EXPOSE')).toEqual(['9201']);
+    expect(all('HEALTHCHECK').join(' ')).toMatch(/\/healthz/);
+    expect(JSON.parse(all('CMD').at(-1)!)).toEqual(['node', '--import', 'tsx', 'service/main.ts']);
+  });
+
+  it('.dockerignore keeps local state and dependencies out of the build context', () => {
+    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    for (const entry of ['node_modules', 'data', '.git']) expect(ignored).toContain(entry);
+  });
+});

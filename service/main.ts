@@ -1,4 +1,5 @@
 // Process entry point: `npm start`. Configuration errors stop start-up with a message naming the variable.
+import { errorMessage } from '../core/errors.ts';
 import { TenantsFileError } from '../receiver/tenants-file.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
@@ -33,7 +34,21 @@ async function main(): Promise<void> {
   }
 
   let signals = 0;
+  let failing = false;
+  // A role that failed for good (a migration edited after it was applied, a refused password):
+  // waiting longer cannot help, so the process stops, saying why, and the orchestrator restarts
+  // it or a person reads the line.
+  service.started.catch((err: unknown) => {
+    if (signals > 0) return;
+    failing = true;
+    logger.fatal({ err }, `stopping: ${errorMessage(err)}`);
+    const timer = setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT);
+    timer.unref();
+    void service.stop().finally(() => process.exit(1));
+  });
+
   const shutdown = (signal: string) => {
+    if (failing) return;
     if (++signals > 1) {
       logger.warn({ signal }, 'second signal: exiting without draining');
       process.exit(1);

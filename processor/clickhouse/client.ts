@@ -84,6 +84,11 @@ async function openEmbedded(config: ClickHouseOpenConfig, logger: Log): Promise<
   // process (which is also why no query may pass per-query settings through this client).
   const database = checkIdentifier(config.CLICKHOUSE_DATABASE, 'CLICKHOUSE_DATABASE');
   await client.command({ query: `SET output_format_json_quote_64bit_integers = ${QUOTE_64BIT_INTEGERS}` });
+  // The engine chooses colours and the table's charset by this process's stdout and locale, not by
+  // where the text goes: a service started in a terminal would send escape codes (or ASCII borders
+  // under LANG=C) to \`npm run sql\`. A server answering over HTTP writes neither.
+  await client.command({ query: 'SET output_format_pretty_color = 0' });
+  await client.command({ query: "SET output_format_pretty_grid_charset = 'UTF-8'" });
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
   await client.command({ query: `USE ${database}` });
   logger.info({ path, database }, 'using the embedded ClickHouse engine');

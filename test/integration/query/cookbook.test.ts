@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExpenseSink } from '../../../processor/clickhouse/expense-sink.ts';
 import type { ExpenseRow } from '../../../processor/clickhouse/expense-row.ts';
 import { migrate } from '../../../processor/clickhouse/migrations.ts';
-import { runReadQuery } from '../../../query/read-query.ts';
+import { DEFAULT_FORMAT, runReadQuery } from '../../../query/read-query.ts';
 import { checkReadOnlyQuery } from '../../../query/sql-guard.ts';
 import { expenseRow, hourAgo, openTestEngine, queryRows, type TestEngine } from '../../support/clickhouse-engine.ts';
 
@@ -74,8 +74,11 @@ describe('COOKBOOK.md', () => {
     if (!checked.ok) return;
     const rows = await queryRows(engine.client, checked.sql);
     expect(rows.length).toBeGreaterThan(0);
-    // And as a table, the way `npm run sql` prints it.
-    expect(await runReadQuery(engine.client, checked.sql, 'table')).toMatch(/\d+ rows?\n$/);
+    // And as ClickHouse's table, the way `npm run sql` prints it by default: one line per row
+    // between the header and the bottom border.
+    const table = (await runReadQuery(engine.client, checked.sql, DEFAULT_FORMAT)).split('\n');
+    expect(table.at(-2)).toMatch(/^ *└─.*┘$/);
+    expect(table.filter((l) => /^ *\d+\. │/.test(l))).toHaveLength(rows.length);
   });
 
   it('gets the latest versions with FINAL and with argMax alike, and not without them', async () => {

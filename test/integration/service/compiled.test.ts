@@ -161,6 +161,11 @@ describe('under a terminal', () => {
     const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
     try {
       await waitFor(() => /listening on/.test(output) && /processor started/.test(output), 60_000, 'the start-up lines');
+      // Regression: the embedded engine coloured its tables when the service's stdout was a
+      // terminal, and `npm run sql` printed the escape codes.
+      const sql = /SQL endpoint (http:\/\/\S+);/.exec(output)![1];
+      const table = await (await fetch(`${sql}/query`, { method: 'POST', body: 'SELECT 1 AS x' })).text();
+      expect(table).toBe(['   ┌─x─┐', '1. │ 1 │', '   └───┘', ''].join('\n'));
     } finally {
       const node = childrenOf(child.pid!);
       for (const pid of node) process.kill(pid, 'SIGTERM');

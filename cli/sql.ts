@@ -32,7 +32,8 @@ function parseArgs(argv: string[]): { help: boolean; format: OutputFormat; sql: 
     if (arg === '--format') formatText = argv[++i] ?? '';
     else if (arg.startsWith('--format=')) formatText = arg.slice('--format='.length);
     else if (arg === '-h' || arg === '--help') help = true;
-    else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
+    // A query may start with a comment ("-- Cost by namespace\nSELECT ..."): only --word is an option.
+    else if (/^--[A-Za-z][\w-]*(?:=|$)/.test(arg)) throw new UsageError(`unknown option ${arg}`);
     else words.push(arg);
   }
   const format = parseOutputFormat(formatText);

@@ -30,6 +30,8 @@ function seed(): { rows: ExpenseRow[]; finalCostByNamespace: Map<string, number>
     { namespace: 'shop', pod: 'web-2', workload: 'web', team: 'storefront', cost: 0.25 },
     { namespace: 'batch', pod: 'etl-1', workload: 'etl', team: 'data', cost: 1 },
     { namespace: 'kube-system', pod: 'dns-1', workload: 'coredns', team: '', cost: 0.125 },
+    // A pod's first minutes: a fraction of a cent, which must not print as 0.
+    { namespace: 'sidecars', pod: 'proxy-1', workload: 'proxy', team: 'mesh', cost: 0.000_003_814_697_265_625 },
   ];
   for (const cluster of ['prod', 'staging']) {
     for (let h = 1; h <= 48; h++) {
@@ -84,10 +86,13 @@ describe('COOKBOOK.md', () => {
   it('gets the latest versions with FINAL and with argMax alike, and not without them', async () => {
     const byFinal = await queryRows<{ namespace: string; cost: number }>(engine.client, titled('Cost by namespace, last 7 days'));
     const byArgMax = await queryRows<{ namespace: string; cost: number }>(engine.client, titled('Cost by namespace, last 7 days, with argMax'));
-    const expected = [...expectedCost].map(([namespace, cost]) => ({ namespace, cost: Math.round(cost * 100) / 100 }));
+    const expected = [...expectedCost].map(([namespace, cost]) => ({ namespace, cost: Math.round(cost * 1e6) / 1e6 }));
     expected.sort((a, b) => b.cost - a.cost || a.namespace.localeCompare(b.namespace));
     expect(byFinal.map(({ namespace, cost }) => ({ namespace, cost }))).toEqual(expected);
     expect(byArgMax).toEqual(expected);
+    // Every namespace shows a cost, the one of a few micro-dollars an hour included.
+    for (const row of byFinal) expect(row.cost, row.namespace).toBeGreaterThan(0);
+    expect(byFinal.find((r) => r.namespace === 'sidecars')?.cost).toBe(0.000381);
     const naive = titled('Cost by namespace, last 7 days').replace(' FINAL', '');
     expect(await queryRows(engine.client, naive)).not.toEqual(byFinal);
   });
@@ -98,8 +103,8 @@ describe('COOKBOOK.md', () => {
       titled('Latest hour, provisional rows and default-priced cost per cluster'),
     );
     expect(rows.map((r) => [r.cluster, r.provisional_rows])).toEqual([
-      ['prod', '4'],
-      ['staging', '4'],
+      ['prod', '5'],
+      ['staging', '5'],
     ]);
   });
 });

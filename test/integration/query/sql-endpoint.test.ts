@@ -191,6 +191,14 @@ describe('npm run sql', () => {
     ]);
   });
 
+  it("runs a query given as an argument that starts with a comment, as the cookbook's do", async () => {
+    // Regression: "-- Cost by namespace ..." was taken for an unknown option.
+    const result = await sqlCli(['--format', 'CSV', `-- Cost by namespace\n${COST_BY_NAMESPACE}`], port());
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe('"shop",1.5\n"kube-system",0.25\n');
+    expect((await sqlCli(['--colour', 'SELECT 1'], port())).stderr).toMatch(/^sql: unknown option --colour/);
+  });
+
   it('reads the query from stdin', async () => {
     const result = await sqlCli(['--format=JSONEachRow'], port(), 'SELECT count() AS n\nFROM k8s_expenses FINAL;\n');
     expect(result.code).toBe(0);

@@ -2,7 +2,9 @@
 // ingest/record-log.ts: nothing outside ingest/kafka/ imports it.
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
+import { errorMessage } from '../../core/errors.ts';
 import { createLogLimiter, warnLimited, type LogLimiter } from '../../core/log-limiter.ts';
+import { withRetry } from '../../core/retry.ts';
 
 export interface KafkaClientOptions {
   brokers: readonly string[];
@@ -58,4 +60,33 @@ export function createKafka(options: KafkaClientOptions, logger: Logger): KafkaC
 /** "Kafka 10.0.0.1:9092,10.0.0.2:9092", for messages that tell an operator what is waited for. */
 export function describeBrokers(kafka: KafkaClient): string {
   return `Kafka ${kafka.brokers.join(',')} (KAFKA_BROKERS)`;
+}
+
+/**
+ * Repeats `attempt` with backoff (up to 5 s apart) until it succeeds or `signal` aborts (a close),
+ * warning within the client's budget: "cannot <doing> Kafka 10.0.0.1:9092 (KAFKA_BROKERS) yet: ...".
+ * Never rejects: only success or a close ends it.
+ */
+export async function retryUntilConnected(
+  kafka: KafkaClient,
+  log: Logger,
+  what: { doing: string; meanwhile?: string },
+  attempt: () => Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
+  const meanwhile = what.meanwhile ? ` (${what.meanwhile})` : '';
+  await withRetry(attempt, {
+    isRetriable: () => !signal.aborted,
+    initialDelayMs: 250,
+    maxDelayMs: 5000,
+    signal,
+    onRetry: (err, n, delayMs) =>
+      warnLimited(
+        log,
+        kafka.warnings,
+        `${what.doing}: ${errorMessage(err)}`,
+        { error: errorMessage(err), attempt: n, retryInMs: delayMs },
+        `cannot ${what.doing} ${describeBrokers(kafka)} yet: ${errorMessage(err)}; retrying${meanwhile}`,
+      ),
+  }).catch(() => undefined);
 }

@@ -4,8 +4,7 @@ import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../core/errors.ts';
 import { warnLimited } from '../../core/log-limiter.ts';
-import { withRetry } from '../../core/retry.ts';
-import { describeBrokers, type KafkaClient } from './kafka-client.ts';
+import { retryUntilConnected, type KafkaClient } from './kafka-client.ts';
 import { ensureTopic, type TopicOptions } from './topic.ts';
 import { parseRecordKey, type ConsumerHandlers, type InboundRecord, type PartitionStart, type RecordConsumer } from '../record-log.ts';
 
@@ -27,7 +26,6 @@ export function createKafkaConsumer(kafka: KafkaClient, options: KafkaConsumerOp
   let assigned = new Set<number>();
   let running = false;
   let crashed = false;
-  let closing = false;
   // pause() before run() would throw in kafkajs: remembered, and applied once consuming starts.
   let pauseWanted = false;
   const closed = new AbortController();
@@ -89,20 +87,7 @@ export function createKafkaConsumer(kafka: KafkaClient, options: KafkaConsumerOp
         running = true;
         if (pauseWanted) consumer.pause([{ topic: options.topic }]);
       };
-      starting = withRetry(startOnce, {
-        isRetriable: () => !closing,
-        initialDelayMs: 250,
-        maxDelayMs: 5000,
-        signal: closed.signal,
-        onRetry: (err, attempt, delayMs) =>
-          warnLimited(
-            log,
-            kafka.warnings,
-            `consume: ${errorMessage(err)}`,
-            { error: errorMessage(err), attempt, retryInMs: delayMs },
-            `cannot start consuming from ${describeBrokers(kafka)} yet: ${errorMessage(err)}; retrying`,
-          ),
-      }).catch(() => undefined); // only a close ends the loop
+      starting = retryUntilConnected(kafka, log, { doing: 'start consuming from' }, startOnce, closed.signal);
     },
 
     async partitionStart(partition) {
@@ -131,7 +116,6 @@ export function createKafkaConsumer(kafka: KafkaClient, options: KafkaConsumerOp
       return running && !crashed;
     },
     async close() {
-      closing = true;
       closed.abort();
       await starting;
       await consumer.disconnect();

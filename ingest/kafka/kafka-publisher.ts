@@ -6,11 +6,10 @@ import kafkajs, { CompressionTypes, type Admin, type Message, type Producer } fr
 import type { Logger } from 'pino';
 import { errorMessage } from '../../core/errors.ts';
 import { warnLimited } from '../../core/log-limiter.ts';
-import { withRetry } from '../../core/retry.ts';
 import { createGroupCommit } from '../group-commit.ts';
 import { FORMAT_VERSION } from '../record-format.ts';
 import { PublishError, recordKey, type OutboundRecord, type RecordPublisher } from '../record-log.ts';
-import { describeBrokers, type KafkaClient } from './kafka-client.ts';
+import { retryUntilConnected, type KafkaClient } from './kafka-client.ts';
 import { ensureTopic, type TopicOptions } from './topic.ts';
 
 export interface KafkaPublisherOptions extends TopicOptions {
@@ -155,24 +154,10 @@ export function createKafkaPublisher(kafka: KafkaClient, options: KafkaPublisher
 
   function connect(): void {
     if (connecting || closed) return;
-    connecting = withRetry(connectOnce, {
-      isRetriable: () => !closed,
-      initialDelayMs: 250,
-      maxDelayMs: 5000,
-      signal: closing.signal,
-      onRetry: (err, attempt, delayMs) =>
-        warnLimited(
-          log,
-          kafka.warnings,
-          `connect: ${errorMessage(err)}`,
-          { error: errorMessage(err), attempt, retryInMs: delayMs },
-          `cannot reach ${describeBrokers(kafka)} yet: ${errorMessage(err)}; retrying (remote-write requests get 503 meanwhile)`,
-        ),
-    })
-      .catch(() => undefined) // only a close ends the loop
-      .finally(() => {
-        connecting = undefined;
-      });
+    const what = { doing: 'reach', meanwhile: 'remote-write requests get 503 meanwhile' };
+    connecting = retryUntilConnected(kafka, log, what, connectOnce, closing.signal).finally(() => {
+      connecting = undefined;
+    });
   }
 
   return {

@@ -17,6 +17,9 @@ export function createLogger(level: string, options: LoggerOptions = {}): Logger
   const settings = { level, base: { service: 'k8s-expenses' }, timestamp: pino.stdTimeFunctions.isoTime };
   if (!readable) return options.out ? pino(settings, out as DestinationStream) : pino(settings);
   const colour = process.env.NO_COLOR === undefined || process.env.NO_COLOR === '';
+  // A terminal that closed fails every write (EIO); the service stops on the SIGHUP that comes with
+  // it (service/main.ts) and has no one left to tell.
+  out.on('error', () => undefined);
   // A terminal is written synchronously by Node, so nothing is lost when the process exits.
   const destination: DestinationStream = { write: (line: string) => void out.write(formatLogLine(line, { colour })) };
   return pino(settings, destination);

@@ -186,6 +186,56 @@ describe('under a terminal', () => {
   });
 });
 
+describe('closing the terminal', () => {
+  it('stops the service gracefully, then ends by the hang-up signal (the SIGHUP is not a reload then)', async () => {
+    // Regression: SIGHUP only re-read the tenants file; with the terminal gone the reload's log line
+    // failed (EIO) and the service died of it, or, logging JSON, retried the write for ever and
+    // lived on unseen, holding its ports and data directory. Python's pty module plays the terminal
+    // and closes it once the service listens, then reports how the service ended: -1 is "by
+    // SIGHUP", which the service raises on itself only after its graceful stop (Node's own exit
+    // aborts while restoring a hung-up terminal: -6 or -11).
+    const terminal = [
+      'import os, pty, select, sys',
+      'pid, fd = pty.fork()',
+      'if pid == 0:',
+      "    os.execvp('node', ['node', 'dist/service/main.js'])",
+      "seen = b''",
+      "while b'listening on' not in seen:",
+      '    ready, _, _ = select.select([fd], [], [], 60)',
+      '    if not ready:',
+      '        sys.exit(3)',
+      '    seen += os.read(fd, 65536)',
+      'os.close(fd)',
+      'status = os.waitpid(pid, 0)[1]',
+      'print(os.waitstatus_to_exitcode(status))',
+    ].join('\n');
+    const port = await freePort();
+    const child = spawn('python3', ['-c', terminal], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...embeddedEnv(path.join(dataDir, 'hangup')), PORT: String(port), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect(code, stderr).toBe(0);
+    expect(stdout.trim(), 'how the service ended').toBe('-1');
+  });
+
+  it('kill -HUP re-reads the tenants file and keeps the service running', async () => {
+    const service = await startServiceProcess({ env: embeddedEnv(path.join(dataDir, 'reload')) });
+    try {
+      service.signal('SIGHUP');
+      await service.waitForLog((l) => l.msg === 'SIGHUP: reloading the tenants file', 10_000, 'the reload line');
+      expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+    } finally {
+      await service.stop(20_000);
+    }
+  });
+});
+
 describe('configuration mistakes stop the compiled service with exit code 2, naming the variable', () => {
   it.each([
     ['CLICKHOUSE_URL', 'localhost:8123', /CLICKHOUSE_URL="localhost:8123": expected an http:\/\/ or https:\/\/ URL/],

@@ -20,8 +20,6 @@ import { openPartition, type Partition } from './partition.ts';
 import { createRecordLoop } from './record-loop.ts';
 import { createRowWriter, type RowSink } from './row-writer.ts';
 
-export type { RowSink } from './row-writer.ts';
-
 export interface ProcessorOptions<ModelRow, Row> {
   consumer: RecordConsumer;
   sink: RowSink<Row>;

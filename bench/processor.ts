@@ -32,7 +32,7 @@ import { createKafkaConsumer } from '../ingest/kafka/kafka-consumer.ts';
 import { createKafkaPublisher } from '../ingest/kafka/kafka-publisher.ts';
 import type { OutboundRecord, RecordConsumer, RecordPublisher } from '../ingest/record-log.ts';
 import { openClickHouse } from '../processor/clickhouse/client.ts';
-import type { ExpenseRow } from '../processor/clickhouse/expense-row.ts';
+import { toExpenseRow, type ExpenseRow } from '../processor/clickhouse/expense-row.ts';
 import { createExpenseSink } from '../processor/clickhouse/expense-sink.ts';
 import { migrate } from '../processor/clickhouse/migrations.ts';
 import { createCostModel, type HourlyRow } from '../processor/cost-model/index.ts';
@@ -216,7 +216,7 @@ async function main(): Promise<void> {
         },
       },
       createModel: () => createCostModel(),
-      toRows: (rows, final, version, now) => rows.map((row) => ({ ...row, is_final: final, version, updated_at: now })),
+      finishRow: toExpenseRow,
       rules: { graceMs: 5 * 60_000, lateWindowMs: 3 * HOUR, idleFinalizeMs: 30 * 60_000 },
       // No flush while consuming: the consume phase measures consuming and aggregating only.
       flushIntervalMs: 24 * HOUR,

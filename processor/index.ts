@@ -9,7 +9,7 @@ import { withRetry } from '../core/retry.ts';
 import type { ClickHouseConfig } from './clickhouse/config.ts';
 import type { ProcessorConfig } from './config.ts';
 import { isRetriable } from './clickhouse/errors.ts';
-import type { ExpenseRow } from './clickhouse/expense-row.ts';
+import { toExpenseRow, type ExpenseRow } from './clickhouse/expense-row.ts';
 import { createExpenseSink } from './clickhouse/expense-sink.ts';
 import { migrate } from './clickhouse/migrations.ts';
 import { createCostModel, type HourlyRow } from './cost-model/index.ts';
@@ -18,6 +18,8 @@ import { createProcessor, type Processor } from './processor.ts';
 
 export interface ProcessorRole {
   isReady(): boolean;
+  /** Why it is not ready (e.g. the code and message of the failure writes are in), for /ready. */
+  notReadyReason(): string | undefined;
   /** Stops consuming, stores and commits what was consumed; the client stays open (its owner closes it). */
   close(): Promise<void>;
 }
@@ -47,7 +49,7 @@ export async function startProcessorRole(
         defaultScrapeIntervalMs: config.DEFAULT_SCRAPE_INTERVAL,
         defaultPrices: { cpuCoreHour: config.DEFAULT_CPU_PRICE, ramGiBHour: config.DEFAULT_RAM_PRICE, gpuHour: config.DEFAULT_GPU_PRICE },
       }),
-    toRows: (rows, final, version, now) => rows.map((row) => ({ ...row, is_final: final, version, updated_at: now })),
+    finishRow: toExpenseRow,
     rules: { graceMs: config.HOUR_GRACE, lateWindowMs: config.LATE_WINDOW, idleFinalizeMs: config.IDLE_FINALIZE },
     flushIntervalMs: config.FLUSH_INTERVAL,
     maxSampleGapMs: config.MAX_SAMPLE_GAP,
@@ -58,6 +60,7 @@ export async function startProcessorRole(
 
   return {
     isReady: () => processor.isReady(),
+    notReadyReason: () => processor.notReadyReason(),
     close: () => processor.close(),
   };
 }

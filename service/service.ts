@@ -56,7 +56,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       clickhouse = await openClickHouse(config, logger);
       processor = await startProcessorRole(config, clickhouse, transport.consumer, registry, logger);
       const role = processor;
-      checks.push({ name: 'processor', isReady: () => role.isReady() });
+      checks.push({ name: 'processor', isReady: () => role.isReady(), reason: () => role.notReadyReason() });
       // Only one process may open the embedded engine's directory, so users query through this one.
       if (!config.CLICKHOUSE_URL) {
         try {

@@ -151,7 +151,7 @@ describe('a damaged tail of the embedded log', () => {
     await crash(service);
 
     const last = logSegments(dir).at(-1)!;
-    const appended = damage(frameOf(ghost));
+    const appended = damage(frameOf(ghost, BigInt(half)));
     appendFileSync(last.file, appended);
 
     service = await start(dir);

@@ -243,6 +243,11 @@ export function runSqlCli(args: string[], env: Record<string, string> = {}): Pro
   return runNpmScript('sql', args, env);
 }
 
+/** Runs the embedded log's CLI exactly as documented, `npm run -s log -- <args>` (set DATA_DIR). */
+export function runLogCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runNpmScript('log', args, env);
+}
+
 async function runNpmScript(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn('npm', ['run', '-s', script, '--', ...args], {
     cwd: PROJECT_ROOT,

@@ -12,11 +12,10 @@ import { pino } from 'pino';
 import type { Compression } from '../ingest/kafka-platformatic/compression.ts';
 import { decodeRecord } from '../ingest/record-format.ts';
 import type { OutboundRecord } from '../ingest/record-log.ts';
-import { prepareRecords } from '../receiver/cluster-records.ts';
-import { decodeRemoteWrite } from '../receiver/decode/index.ts';
 import { createConsumer, createPublisher, whenReady, type KafkaClientName } from './kafka-client-adapters.ts';
 import { kubecostRequests } from './kubecost-traffic.ts';
 import { quantile } from './load-client.ts';
+import { receiverRecords } from './receiver-records.ts';
 import { machineCpu, pidListeningOn, processCpuSeconds, processMemory, threadCpuSeconds } from './proc-stats.ts';
 
 const HOUR = 3_600_000;
@@ -70,17 +69,9 @@ function buildRequests(): { requests: OutboundRecord[][]; samples: number[] } {
   const samples: number[] = [];
   const now = Date.now();
   for (const req of kubecostRequests({ seed: 1, tenants: TENANTS, tenantNames, seriesPerTenant: SERIES, samplesPerRequest: 2000, startMs, scrapes: SCRAPES })) {
-    const { write } = decodeRemoteWrite(req.body, req.contentType, 64 * 2 ** 20);
-    const prepared = prepareRecords(write, req.tenant, now, {
-      clusterLabel: 'cluster_id',
-      maxSampleFutureMs: 600_000,
-      maxRecordBytes: 900 * 1024,
-      maxLabelsPerSeries: 40,
-      maxLabelNameBytes: 1024,
-      maxLabelValueBytes: 4096,
-    });
+    const prepared = receiverRecords(req, now);
     requests.push(prepared.records);
-    samples.push(prepared.samplesAccepted);
+    samples.push(prepared.samples);
   }
   return { requests, samples };
 }

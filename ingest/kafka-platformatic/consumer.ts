@@ -52,6 +52,8 @@ export function createPlatformaticConsumer(client: PlatformaticClientOptions, op
   let closing = false;
   let session: Promise<void> | undefined;
   let endTimer: NodeJS.Timeout | undefined;
+  /** Ends the wait between memberships at close. */
+  const stopJoining = new AbortController();
 
   /** The stream flows unless the processor paused it or a batch is being handed on. */
   const updateFlow = (): void => {
@@ -115,6 +117,7 @@ export function createPlatformaticConsumer(client: PlatformaticClientOptions, op
   /** One membership: joins, streams until the stream or the group fails, then leaves. */
   const runSession = async (): Promise<void> => {
     await ensureTopic(admin, options);
+    if (closing) return;
     const member: GroupConsumer = new Consumer<Buffer, Buffer, string, string>({
       ...clientOptions(client),
       groupId: options.groupId,
@@ -140,6 +143,8 @@ export function createPlatformaticConsumer(client: PlatformaticClientOptions, op
     consumer = member;
     try {
       const messages = await member.consume({ topics: [options.topic], autocommit: false, mode: 'committed', fallbackMode: 'earliest' });
+      // Closed while joining: close() found no member to close, so this session does it (finally).
+      if (closing) return;
       stream = messages;
       const ended = new Promise<Error>((resolve) => {
         messages.on('data', (m: Inbound) => {
@@ -157,8 +162,8 @@ export function createPlatformaticConsumer(client: PlatformaticClientOptions, op
       running = false;
       stream = undefined;
       await delivering;
-      if (!closing) await forceClose(member);
-      if (consumer === member && !closing) consumer = undefined;
+      await forceClose(member);
+      if (consumer === member) consumer = undefined;
       revokeAll();
     }
   };
@@ -176,6 +181,7 @@ export function createPlatformaticConsumer(client: PlatformaticClientOptions, op
           isRetriable: () => !closing,
           initialDelayMs: 500,
           maxDelayMs: 5000,
+          signal: stopJoining.signal,
           onRetry: (err, _attempt, retryInMs) => log.warn({ err, retryInMs }, 'cannot consume from Kafka; joining again'),
         },
       ).catch(() => undefined);
@@ -204,6 +210,7 @@ export function createPlatformaticConsumer(client: PlatformaticClientOptions, op
     },
     async close() {
       closing = true;
+      stopJoining.abort();
       if (endTimer) clearInterval(endTimer);
       const member = consumer;
       // Closing the member leaves the group and ends the stream, which ends the session.

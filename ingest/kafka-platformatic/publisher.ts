@@ -54,6 +54,8 @@ export function createPlatformaticPublisher(client: PlatformaticClientOptions, o
   let closed = false;
   let connecting: Promise<void> | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
+  /** Ends the wait between connection attempts at close. */
+  const stopConnecting = new AbortController();
 
   const newProducer = () => {
     const created = new Producer<Buffer, Buffer, string, string>({
@@ -144,6 +146,7 @@ export function createPlatformaticPublisher(client: PlatformaticClientOptions, o
       isRetriable: () => !closed,
       initialDelayMs: 500,
       maxDelayMs: 5000,
+      signal: stopConnecting.signal,
       onRetry: (err, _attempt, retryInMs) => log.warn({ err, retryInMs }, 'cannot reach Kafka yet'),
     })
       .catch(() => undefined)
@@ -181,6 +184,7 @@ export function createPlatformaticPublisher(client: PlatformaticClientOptions, o
       await group.drain();
       closed = true;
       if (probeTimer) clearInterval(probeTimer);
+      stopConnecting.abort();
       await connecting;
       await Promise.allSettled([producer && forceClose(producer), admin.close()]);
       connected = false;

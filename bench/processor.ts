@@ -32,15 +32,14 @@ import { createKafkaConsumer } from '../ingest/kafka/kafka-consumer.ts';
 import { createKafkaPublisher } from '../ingest/kafka/kafka-publisher.ts';
 import type { OutboundRecord, RecordConsumer, RecordPublisher } from '../ingest/record-log.ts';
 import { openClickHouse } from '../processor/clickhouse/client.ts';
-import type { ExpenseRow } from '../processor/clickhouse/expense-row.ts';
+import { toExpenseRow, type ExpenseRow } from '../processor/clickhouse/expense-row.ts';
 import { createExpenseSink } from '../processor/clickhouse/expense-sink.ts';
 import { migrate } from '../processor/clickhouse/migrations.ts';
 import { createCostModel, type HourlyRow } from '../processor/cost-model/index.ts';
 import { createProcessorMetrics } from '../processor/metrics.ts';
 import { createProcessor } from '../processor/processor.ts';
-import { prepareRecords } from '../receiver/cluster-records.ts';
-import { decodeRemoteWrite } from '../receiver/decode/index.ts';
 import { kubecostRequests } from './kubecost-traffic.ts';
+import { receiverRecords } from './receiver-records.ts';
 import { threadCpuSeconds } from './proc-stats.ts';
 
 const execFileAsync = promisify(execFile);
@@ -85,17 +84,9 @@ function buildRecords(): { records: OutboundRecord[]; samples: number; requests:
   let requests = 0;
   const now = Date.now();
   for (const req of kubecostRequests({ seed: 1, tenants: TENANTS, tenantNames, seriesPerTenant: SERIES, samplesPerRequest: 2000, startMs, scrapes: SCRAPES })) {
-    const { write } = decodeRemoteWrite(req.body, req.contentType, 64 * 2 ** 20);
-    const prepared = prepareRecords(write, req.tenant, now, {
-      clusterLabel: 'cluster_id',
-      maxSampleFutureMs: 600_000,
-      maxRecordBytes: 900 * 1024,
-      maxLabelsPerSeries: 40,
-      maxLabelNameBytes: 1024,
-      maxLabelValueBytes: 4096,
-    });
+    const prepared = receiverRecords(req, now);
     records.push(...prepared.records);
-    samples += prepared.samplesAccepted;
+    samples += prepared.samples;
     requests++;
   }
   return { records, samples, requests };
@@ -216,7 +207,7 @@ async function main(): Promise<void> {
         },
       },
       createModel: () => createCostModel(),
-      toRows: (rows, final, version, now) => rows.map((row) => ({ ...row, is_final: final, version, updated_at: now })),
+      finishRow: toExpenseRow,
       rules: { graceMs: 5 * 60_000, lateWindowMs: 3 * HOUR, idleFinalizeMs: 30 * 60_000 },
       // No flush while consuming: the consume phase measures consuming and aggregating only.
       flushIntervalMs: 24 * HOUR,

@@ -1,8 +1,16 @@
 // Retry with exponential backoff and jitter, written once. Callers say which errors are worth
-// repeating (see errors.ts); a permanent error is thrown at once.
+// repeating (see errors.ts); a permanent error is thrown at once, unless the caller must never give
+// up (retryPermanent), in which case it is repeated at the longest delay.
 
 export interface RetryOptions {
+  /** Errors a repetition may cure soon: repeated with backoff. */
   isRetriable: (err: unknown) => boolean;
+  /**
+   * Repeats the other errors too, at the longest delay (maxDelayMs), instead of throwing them: for
+   * work that must not be given up (stored billing rows) while its failure waits for someone to
+   * act. The fix is then picked up without a restart, and a broken setup is not hammered.
+   */
+  retryPermanent?: boolean;
   /** Delay ceiling before the first retry (default 200 ms); it doubles per attempt. */
   initialDelayMs?: number;
   /** Largest delay between attempts (default 30 s). */
@@ -26,19 +34,25 @@ export function backoffDelay(attempt: number, initialDelayMs: number, maxDelayMs
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
+export type RetryPolicy = Pick<RetryOptions, 'isRetriable' | 'retryPermanent' | 'initialDelayMs' | 'maxDelayMs' | 'maxAttempts' | 'random'>;
+
+/** The wait before the next attempt after attempt `attempt` (1-based) failed with `err`; undefined: give up and throw it. */
+export function retryDelay(err: unknown, attempt: number, policy: RetryPolicy): number | undefined {
+  const maxDelayMs = policy.maxDelayMs ?? 30_000;
+  if (attempt >= (policy.maxAttempts ?? Number.POSITIVE_INFINITY)) return undefined;
+  if (policy.isRetriable(err)) return backoffDelay(attempt, policy.initialDelayMs ?? 200, maxDelayMs, policy.random ?? Math.random);
+  return policy.retryPermanent ? maxDelayMs : undefined;
+}
+
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
-  const { isRetriable, signal, onRetry } = options;
-  const initialDelayMs = options.initialDelayMs ?? 200;
-  const maxDelayMs = options.maxDelayMs ?? 30_000;
-  const maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY;
-  const random = options.random ?? Math.random;
+  const { signal, onRetry } = options;
   for (let attempt = 1; ; attempt++) {
     signal?.throwIfAborted();
     try {
       return await fn(attempt);
     } catch (err) {
-      if (!isRetriable(err) || attempt >= maxAttempts || signal?.aborted) throw err;
-      const delayMs = backoffDelay(attempt, initialDelayMs, maxDelayMs, random);
+      const delayMs = signal?.aborted ? undefined : retryDelay(err, attempt, options);
+      if (delayMs === undefined) throw err;
       onRetry?.(err, attempt, delayMs);
       await sleep(delayMs, signal);
     }

@@ -12,7 +12,7 @@ import { redactUrl } from './clickhouse/client.ts';
 import type { ClickHouseConfig } from './clickhouse/config.ts';
 import type { ProcessorConfig } from './config.ts';
 import { isRetriable } from './clickhouse/errors.ts';
-import type { ExpenseRow } from './clickhouse/expense-row.ts';
+import { toExpenseRow, type ExpenseRow } from './clickhouse/expense-row.ts';
 import { createExpenseSink } from './clickhouse/expense-sink.ts';
 import { migrate } from './clickhouse/migrations.ts';
 import { createCostModel, type HourlyRow } from './cost-model/index.ts';
@@ -21,6 +21,8 @@ import { createProcessor, type Processor } from './processor.ts';
 
 export interface ProcessorRole {
   isReady(): boolean;
+  /** Why it is not ready (e.g. the code and message of the failure writes are in), for /ready. */
+  notReadyReason(): string | undefined;
   /** Stops consuming, stores and commits what was consumed; the client stays open (its owner closes it). */
   close(): Promise<void>;
 }
@@ -28,6 +30,8 @@ export interface ProcessorRole {
 export interface ProcessorRoleOptions {
   /** Aborts waiting for ClickHouse (a shutdown before the role is up). */
   signal?: AbortSignal;
+  /** Told what the role waits for while ClickHouse is not there yet, for /ready. */
+  onWaiting?: (reason: string) => void;
 }
 
 export async function startProcessorRole(
@@ -46,14 +50,11 @@ export async function startProcessorRole(
     isRetriable,
     maxDelayMs: 5000,
     signal: options.signal,
-    onRetry: (err, attempt, delayMs) =>
-      warnLimited(
-        logger,
-        warnings,
-        errorMessage(err),
-        { error: errorMessage(err), attempt, retryInMs: delayMs },
-        `waiting for ${target} to apply the migrations: ${errorMessage(err)}; retrying`,
-      ),
+    onRetry: (err, attempt, delayMs) => {
+      const waiting = `waiting for ${target} to apply the migrations: ${errorMessage(err)}`;
+      options.onWaiting?.(waiting);
+      warnLimited(logger, warnings, errorMessage(err), { error: errorMessage(err), attempt, retryInMs: delayMs }, `${waiting}; retrying`);
+    },
   });
   const sink = createExpenseSink(client, { database });
   const metrics = createProcessorMetrics(registry);
@@ -66,7 +67,7 @@ export async function startProcessorRole(
         defaultScrapeIntervalMs: config.DEFAULT_SCRAPE_INTERVAL,
         defaultPrices: { cpuCoreHour: config.DEFAULT_CPU_PRICE, ramGiBHour: config.DEFAULT_RAM_PRICE, gpuHour: config.DEFAULT_GPU_PRICE },
       }),
-    toRows: (rows, final, version, now) => rows.map((row) => ({ ...row, is_final: final, version, updated_at: now })),
+    finishRow: toExpenseRow,
     rules: { graceMs: config.HOUR_GRACE, lateWindowMs: config.LATE_WINDOW, idleFinalizeMs: config.IDLE_FINALIZE },
     flushIntervalMs: config.FLUSH_INTERVAL,
     maxSampleGapMs: config.MAX_SAMPLE_GAP,
@@ -77,6 +78,7 @@ export async function startProcessorRole(
 
   return {
     isReady: () => processor.isReady(),
+    notReadyReason: () => processor.notReadyReason(),
     close: () => processor.close(),
   };
 }

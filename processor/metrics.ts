@@ -24,7 +24,12 @@ export function createProcessorMetrics(registry: Registry) {
       labelNames: ['final'] as const,
       registers,
     }),
-    writeFailures: new Counter({ name: 'k8s_expenses_processor_write_failures_total', help: 'Failed ClickHouse writes (retried)', registers }),
+    writeFailures: new Counter({
+      name: 'k8s_expenses_processor_write_failures_total',
+      help: 'Failed ClickHouse writes, by error code (README, Operations); every one is retried, nothing is committed meanwhile',
+      labelNames: ['code'] as const,
+      registers,
+    }),
     flushDuration: new Histogram({
       name: 'k8s_expenses_processor_flush_duration_seconds',
       help: 'Time to compute, store and commit one flush',

@@ -6,6 +6,8 @@ import type { Registry } from 'prom-client';
 export interface ReadinessCheck {
   name: string;
   isReady(): boolean;
+  /** Why it is not ready, shown in /ready so an operator sees the cause without reading logs. */
+  reason?(): string | undefined;
 }
 
 export interface HttpServerOptions {
@@ -32,7 +34,11 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.get('/healthz', async (_req, reply) => reply.type('text/plain').send('ok\n'));
 
   app.get('/ready', async (_req, reply) => {
-    const checks = options.readiness().map((c) => ({ name: c.name, ready: c.isReady() }));
+    const checks = options.readiness().map((c) => {
+      const ready = c.isReady();
+      const reason = ready ? undefined : c.reason?.();
+      return reason === undefined ? { name: c.name, ready } : { name: c.name, ready, reason };
+    });
     const ready = checks.every((c) => c.ready);
     return reply.code(ready ? 200 : 503).send({ ready, checks });
   });

@@ -44,17 +44,26 @@ function clickHouseDescription(config: Config): string {
 }
 
 /** The readiness checks, named after what they wait for, so a 503 from /ready says where to look. */
-function readinessChecks(config: Config, transport: Transport, processorUp: () => ProcessorRole | undefined): ReadinessCheck[] {
+function readinessChecks(
+  config: Config,
+  transport: Transport,
+  processorUp: () => ProcessorRole | undefined,
+  clickhouseWait: () => string | undefined,
+): ReadinessCheck[] {
   const checks: ReadinessCheck[] = [];
-  const kafka = config.KAFKA_BROKERS !== undefined;
+  const brokers = config.KAFKA_BROKERS;
   const { publisher, consumer } = transport;
-  if (publisher) checks.push({ name: kafka ? 'kafka' : 'embedded-log', isReady: () => publisher.isReady() });
+  const kafkaReason = () => `not connected to Kafka ${brokers?.join(',')} (KAFKA_BROKERS), or topic ${config.KAFKA_TOPIC} missing; see the log`;
+  if (publisher) {
+    if (brokers) checks.push({ name: 'kafka', isReady: () => publisher.isReady(), reason: kafkaReason });
+    else checks.push({ name: 'embedded-log', isReady: () => publisher.isReady(), reason: () => 'the embedded log is closed' });
+  }
   if (consumer) {
-    checks.push({ name: 'clickhouse', isReady: () => processorUp() !== undefined });
+    checks.push({ name: 'clickhouse', isReady: () => processorUp() !== undefined, reason: () => clickhouseWait() ?? 'applying the migrations' });
     // Without a publisher the consumer is this process's only view of Kafka; it connects once the
     // migrations are applied, and is not blamed before.
-    if (kafka && !publisher) checks.push({ name: 'kafka', isReady: () => processorUp() === undefined || consumer.isReady() });
-    checks.push({ name: 'processor', isReady: () => processorUp()?.isReady() ?? false });
+    if (brokers && !publisher) checks.push({ name: 'kafka', isReady: () => processorUp() === undefined || consumer.isReady(), reason: kafkaReason });
+    checks.push({ name: 'processor', isReady: () => processorUp()?.isReady() ?? false, reason: () => processorUp()?.notReadyReason() ?? 'not started yet' });
   }
   return checks;
 }
@@ -64,7 +73,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   collectDefaultMetrics({ register: registry });
   let processor: ProcessorRole | undefined;
   const transport = await openTransport(config, logger);
-  const checks = readinessChecks(config, transport, () => processor);
+  let clickhouseWait: string | undefined;
+  const checks = readinessChecks(config, transport, () => processor, () => clickhouseWait);
   const app = createHttpServer({ logger, registry, readiness: () => checks, trustProxy: config.TRUST_PROXY });
 
   let receiver: ReceiverHandle | undefined;
@@ -120,7 +130,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const started = (async () => {
     if (!transport.consumer || !clickhouse) return;
     try {
-      processor = await startProcessorRole(config, clickhouse, transport.consumer, registry, logger, { signal: stopping.signal });
+      const onWaiting = (reason: string) => (clickhouseWait = reason);
+      processor = await startProcessorRole(config, clickhouse, transport.consumer, registry, logger, { signal: stopping.signal, onWaiting });
     } catch (err) {
       if (stopping.signal.aborted) return;
       throw new ServiceError('processor-start', `the processor could not start with ${description}: ${errorMessage(err)}`, { cause: err });

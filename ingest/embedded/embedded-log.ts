@@ -1,12 +1,18 @@
 // A single-partition append-only log on local disk, for running the whole pipeline in one process
-// without Kafka. Appends are fsynced before they are acknowledged; consumers commit offsets like a
-// Kafka consumer group; segments whose records are all committed are deleted.
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+// without Kafka. Appends are fsynced before they are acknowledged, and an append that fails (a
+// full disk) leaves nothing behind; consumers commit offsets like a Kafka consumer group; segments
+// whose records are all committed are deleted.
+import { constants } from 'node:fs';
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { ServiceError } from '../../core/errors.ts';
 import { createGroupCommit } from '../group-commit.ts';
-import { decodeFrame, encodeFrame, parseSegmentName, segmentName, type StoredRecord } from './segment-format.ts';
+import { AppendError, appendDurably, cutBack, fsyncDir, readRange, replaceFile } from './durable-file.ts';
+import { committedOffsets, COMMITS_FILE, type Commits } from './log-diagnosis.ts';
+import { claimLog } from './log-owner.ts';
+import { openSegments, type Segment } from './log-recovery.ts';
+import { decodeFrame, encodeRecordFrame, segmentName, type StoredRecord } from './segment-format.ts';
 
 export interface EmbeddedLogOptions {
   dir: string;
@@ -20,27 +26,25 @@ export interface LogEntry {
   record: StoredRecord;
 }
 
+export interface LogRead {
+  /** Records in offset order. Offsets a repair set aside (gaps) have none. */
+  entries: LogEntry[];
+  /** The offset to read from next. */
+  next: bigint;
+}
+
 export interface CommittedPosition {
   offset: bigint;
   metadata: string;
 }
 
-interface Segment {
-  base: bigint;
-  file: string;
-  /** Bytes of valid frames. */
-  size: number;
-  /** Byte position of each record's frame, so a read goes straight to its offset. */
-  positions: number[];
-}
-
 export interface EmbeddedLog {
-  /** Appends and fsyncs; resolves when the records are durable. */
+  /** Appends and fsyncs; resolves when the records are durable, rejects (`log-write-failed`) when nothing of them was kept. */
   append(records: StoredRecord[]): Promise<void>;
   /** Offset the next appended record will get. */
   readonly end: bigint;
-  /** Up to `maxBytes` of records from `offset` (at least one when any exists). */
-  read(offset: bigint, maxBytes: number): Promise<LogEntry[]>;
+  /** About `maxBytes` of frames from `offset` on (at least one when `offset` is before the end). */
+  read(offset: bigint, maxBytes: number): Promise<LogRead>;
   /** Resolves when a record at `offset` or later is durable (or the log closes). */
   waitFor(offset: bigint): Promise<void>;
   committed(group: string): CommittedPosition | undefined;
@@ -49,34 +53,38 @@ export interface EmbeddedLog {
   close(): Promise<void>;
 }
 
-const COMMITS_FILE = 'commits.json';
-
-/** Opens the log, cutting a torn or corrupt tail left by a crash. */
+/**
+ * Opens the log: cuts a tail torn by a crash, and refuses (`log-damaged`) any other damage, which
+ * `npm run -s log -- repair` sets aside; refuses (`log-in-use`) while another process has it open.
+ */
 export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<EmbeddedLog> {
-  const { dir, logger } = options;
+  const { logger } = options;
+  const dir = path.resolve(options.dir);
   const log = logger.child({ component: 'embedded-log', dir });
-  mkdirSync(dir, { recursive: true });
-  const segments: Segment[] = readdirSync(dir)
-    .map((name) => ({ name, base: parseSegmentName(name) }))
-    .filter((s): s is { name: string; base: bigint } => s.base !== undefined)
-    .sort((a, b) => (a.base < b.base ? -1 : 1))
-    .map((s) => ({ base: s.base, file: path.join(dir, s.name), size: statSync(path.join(dir, s.name)).size, positions: [] }));
-
-  let end = 0n;
-  if (segments.length === 0) {
-    segments.push({ base: 0n, file: path.join(dir, segmentName(0n)), size: 0, positions: [] });
+  // Directories made here must survive a crash too: each one's entry lives in its parent.
+  const created = await mkdir(dir, { recursive: true });
+  for (let d = dir; created !== undefined && d !== path.dirname(d); d = path.dirname(d)) {
+    await fsyncDir(path.dirname(d));
+    if (d === path.resolve(created)) break;
   }
-  for (let i = 0; i < segments.length; i++) end = await scanSegment(segments[i], i === segments.length - 1, log);
-  let commits: Record<string, { offset: string; metadata: string }> = {};
+  const release = await claimLog(dir, 'service');
+  let opened: Awaited<ReturnType<typeof openSegments>>;
+  let handle: FileHandle;
   try {
-    commits = JSON.parse(readFileSync(path.join(dir, COMMITS_FILE), 'utf8'));
-  } catch {
-    commits = {};
+    opened = await openSegments(dir, log);
+    handle = await open(opened.segments[opened.segments.length - 1].file, constants.O_RDWR);
+  } catch (err) {
+    await release();
+    throw err;
   }
-
+  const segments: Segment[] = opened.segments;
+  let commits: Commits = opened.commits;
+  let end = opened.end;
   let active = segments[segments.length - 1];
-  let handle: FileHandle = await open(active.file, 'a');
   let closed = false;
+  /** An append failed and cutting its bytes off failed too: cut before the next one. */
+  let dirty = false;
+  let failures = 0;
   let waiters: { offset: bigint; resolve: () => void }[] = [];
 
   const wake = () => {
@@ -85,44 +93,78 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Embe
     for (const w of ready) w.resolve();
   };
 
+  /** Starts the next segment; on failure the current one stays active (a little over size). */
+  const roll = async (): Promise<void> => {
+    const file = path.join(dir, segmentName(end));
+    let next: FileHandle | undefined;
+    try {
+      next = await open(file, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC);
+      // The new file and its directory entry must survive a crash before anything is acknowledged in it.
+      await next.sync();
+      await fsyncDir(dir);
+    } catch (err) {
+      await next?.close().catch(() => undefined);
+      await rm(file, { force: true }).catch(() => undefined);
+      throw new AppendError(`starting segment ${path.basename(file)}`, active.size, true, err);
+    }
+    await handle.close();
+    handle = next;
+    active = { base: end, file, size: 0, starts: [], firsts: [], count: 0 };
+    segments.push(active);
+  };
+
+  const write = async (records: StoredRecord[]): Promise<void> => {
+    if (closed) throw new ServiceError('log-closed', 'the embedded log is closed');
+    if (dirty) {
+      if (!(await cutBack(handle, active.size))) throw new AppendError(path.basename(active.file), active.size, false, new Error('the segment still holds the bytes of a failed append'));
+      dirty = false;
+    }
+    if (active.size >= options.segmentBytes) await roll();
+    const encoded = records.map((r, k) => encodeRecordFrame(r, end + BigInt(k)));
+    const frames = Buffer.concat(encoded);
+    await appendDurably(handle, frames, active.size, path.basename(active.file));
+    let at = active.size;
+    for (const f of encoded) {
+      active.starts.push(at);
+      active.firsts.push(active.count++);
+      at += f.length;
+    }
+    active.size = at;
+    end += BigInt(records.length);
+    wake();
+  };
+
   const group = createGroupCommit<StoredRecord[]>({
     maxGroupBytes: 16 * 1024 * 1024,
     sizeOf: (records) => records.reduce((n, r) => n + r.value.length + 64, 0),
     async write(batches) {
-      if (closed) throw new Error('the embedded log is closed');
-      const records = batches.flat();
-      if (active.size >= options.segmentBytes) {
-        await handle.close();
-        active = { base: end, file: path.join(dir, segmentName(end)), size: 0, positions: [] };
-        segments.push(active);
-        handle = await open(active.file, 'a');
-        await fsyncDir(dir);
+      try {
+        await write(batches.flat());
+      } catch (err) {
+        if (err instanceof AppendError && !err.undone) dirty = true;
+        // The first failure of a run is logged; the requests it fails are answered 503 meanwhile.
+        if (failures++ === 0) log.error({ err, segment: path.basename(active.file), bytes: active.size }, 'embedded log: appends fail; requests are answered 503 until they succeed again');
+        throw err;
       }
-      const encoded = records.map(encodeFrame);
-      const frames = Buffer.concat(encoded);
-      await handle.write(frames);
-      await handle.datasync();
-      let at = active.size;
-      for (const f of encoded) {
-        active.positions.push(at);
-        at += f.length;
-      }
-      active.size += frames.length;
-      end += BigInt(records.length);
-      wake();
+      if (failures > 0) log.warn({ failedAppends: failures }, 'embedded log: appends succeed again');
+      failures = 0;
     },
   });
 
   const trim = async (): Promise<void> => {
-    const positions = Object.values(commits).map((c) => BigInt(c.offset));
+    const positions = committedOffsets(commits);
     if (positions.length === 0) return;
     const upTo = positions.reduce((a, b) => (a < b ? a : b));
     // A segment can go when the next one starts at or before the committed position.
+    let deleted = false;
     while (segments.length > 1 && segments[1].base <= upTo) {
       const gone = segments.shift()!;
       await rm(gone.file, { force: true });
+      deleted = true;
       log.debug({ file: path.basename(gone.file) }, 'deleted a fully committed segment');
     }
+    // A deletion lost in a crash only brings back a segment nobody reads, but keep the directory honest.
+    if (deleted) await fsyncDir(dir);
   };
 
   return {
@@ -134,35 +176,40 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Embe
       return end;
     },
     async read(offset, maxBytes) {
-      const out: LogEntry[] = [];
+      const entries: LogEntry[] = [];
       // A commit may trim `segments` while this read awaits the disk: walk a snapshot of it.
       // Trimming only removes segments before the committed offset, which a reader never needs.
       const list = segments.slice();
       let i = list.length - 1;
       while (i > 0 && list[i].base > offset) i--;
-      if (list[i].base > offset) throw new Error(`offset ${offset} was deleted (the log starts at ${list[i].base})`);
+      if (list[i].base > offset) throw new ServiceError('log-offset-deleted', `offset ${offset} was deleted (the log starts at ${list[i].base})`);
       let bytes = 0;
-      for (; i < list.length && bytes < maxBytes && offset < end; i++) {
+      let next = offset;
+      for (; i < list.length && bytes < maxBytes && next < end; i++) {
         const seg = list[i];
-        const first = Number(offset - seg.base);
-        if (first >= seg.positions.length) continue;
+        // Appends extend the active segment meanwhile: read what it held now.
+        const frames = seg.starts.length;
+        const count = seg.count;
+        const size = seg.size;
+        const first = frameHolding(seg, Number(next - seg.base), frames, count);
+        if (first === undefined) continue;
         // Whole frames from `first` up to about maxBytes, in one positional read.
         let last = first + 1;
-        while (last < seg.positions.length && seg.positions[last] - seg.positions[first] < maxBytes - bytes) last++;
-        const from = seg.positions[first];
-        const to = last < seg.positions.length ? seg.positions[last] : seg.size;
+        while (last < frames && seg.starts[last] - seg.starts[first] < maxBytes - bytes) last++;
+        const from = seg.starts[first];
+        const to = last < frames ? seg.starts[last] : size;
         const buf = await readRange(seg.file, from, to - from);
-        let pos = 0;
-        for (let k = first; k < last; k++) {
+        for (let k = first, pos = 0; k < last; k++) {
           const frame = decodeFrame(buf, pos);
-          if (!frame.ok) throw new Error(`embedded log segment ${path.basename(seg.file)} is damaged at byte ${from + pos}: ${frame.detail}`);
-          out.push({ offset: seg.base + BigInt(k), record: frame.record });
+          if (!frame.ok) throw new ServiceError('log-damaged', `embedded log segment ${path.basename(seg.file)} is damaged at byte ${from + pos}: ${frame.detail}`);
+          const at = seg.base + BigInt(seg.firsts[k]);
+          if (frame.frame.kind === 'record' && at >= next) entries.push({ offset: at, record: frame.frame.record });
           pos += frame.size;
         }
         bytes += to - from;
-        offset = seg.base + BigInt(last);
+        next = seg.base + BigInt(last < frames ? seg.firsts[last] : count);
       }
-      return out;
+      return { entries, next };
     },
     waitFor(offset) {
       if (offset < end || closed) return Promise.resolve();
@@ -174,18 +221,7 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Embe
     },
     async commit(groupId, position) {
       commits = { ...commits, [groupId]: { offset: position.offset.toString(), metadata: position.metadata } };
-      const file = path.join(dir, COMMITS_FILE);
-      const tmp = `${file}.tmp`;
-      // Write, fsync, rename, fsync the directory: a crash leaves the old or the new commit, never half.
-      const h = await open(tmp, 'w');
-      try {
-        await h.writeFile(JSON.stringify(commits));
-        await h.sync();
-      } finally {
-        await h.close();
-      }
-      await rename(tmp, file);
-      await fsyncDir(dir);
+      await replaceFile(path.join(dir, COMMITS_FILE), JSON.stringify(commits));
       await trim();
     },
     get segments() {
@@ -196,63 +232,20 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Embe
       closed = true;
       wake();
       await handle.close();
+      await release();
     },
   };
 }
 
-async function readRange(file: string, from: number, length: number): Promise<Buffer> {
-  const h = await open(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(length);
-    let read = 0;
-    while (read < length) {
-      const { bytesRead } = await h.read(buf, read, length - read, from + read);
-      if (bytesRead === 0) break;
-      read += bytesRead;
-    }
-    return buf.subarray(0, read);
-  } finally {
-    await h.close();
+/** Index of the frame holding relative offset `rel` (a record, or a gap spanning it); undefined past the segment's end. */
+function frameHolding(seg: Segment, rel: number, frames: number, count: number): number | undefined {
+  if (rel >= count || frames === 0) return undefined;
+  let lo = 0;
+  let hi = frames - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (seg.firsts[mid] <= rel) lo = mid;
+    else hi = mid - 1;
   }
+  return lo;
 }
-
-/**
- * Indexes a segment's frames. In the last segment a torn or corrupt frame is what a crash during
- * a write leaves: the file is cut there. Earlier segments were complete and fsynced when closed,
- * so damage there is refused rather than silently dropped.
- */
-async function scanSegment(seg: Segment, isLast: boolean, log: Logger): Promise<bigint> {
-  if (seg.size === 0) return seg.base;
-  const buf = await readRange(seg.file, 0, seg.size);
-  let pos = 0;
-  while (pos < buf.length) {
-    const frame = decodeFrame(buf, pos);
-    if (!frame.ok) {
-      const where = { segment: path.basename(seg.file), byte: pos, offset: (seg.base + BigInt(seg.positions.length)).toString(), reason: frame.reason, detail: frame.detail };
-      if (!isLast) throw new Error(`embedded log segment ${where.segment} is damaged at byte ${pos} (${frame.detail}); it is not the last segment, so it was not a crash mid-write`);
-      log.warn({ ...where, cutBytes: buf.length - pos }, `embedded log: cutting a ${frame.reason} tail after a crash; every record before it is kept`);
-      const h = await open(seg.file, 'r+');
-      try {
-        await h.truncate(pos);
-        await h.sync();
-      } finally {
-        await h.close();
-      }
-      break;
-    }
-    seg.positions.push(pos);
-    pos += frame.size;
-  }
-  seg.size = pos;
-  return seg.base + BigInt(seg.positions.length);
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const h = await open(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-

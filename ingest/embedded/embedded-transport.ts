@@ -46,11 +46,14 @@ export function createEmbeddedConsumer(log: EmbeddedLog, groupId: string, logger
       }
       await Promise.race([log.waitFor(next), stopping]);
       if (stopped) break;
-      const entries = await log.read(next, READ_BYTES);
+      const { entries, next: after } = await log.read(next, READ_BYTES);
       // waitFor() resolves with nothing to read only once the log is closed (e.g. start-up failed
       // after the consumer started, and the transport was closed under it). Looping on would spin
       // on microtasks alone and starve the event loop, so the process could never exit.
-      if (entries.length === 0) break;
+      if (after === next) break;
+      // Offsets a repair set aside (a gap) hold no record: the reader moves past them.
+      next = after;
+      if (entries.length === 0) continue;
       const records: InboundRecord[] = entries.map((e) => ({
         partition: PARTITION,
         offset: e.offset,
@@ -61,7 +64,6 @@ export function createEmbeddedConsumer(log: EmbeddedLog, groupId: string, logger
         timestamp: e.record.timestamp,
       }));
       await handlers.onRecords(PARTITION, records, log.end);
-      next = entries[entries.length - 1].offset + 1n;
     }
   };
 

@@ -1,6 +1,8 @@
-// Which ClickHouse failures are worth retrying, written once. Errors are classified by their
-// ClickHouse code, never by class: the embedded engine's errors are not instances of the client's
-// ClickHouseError (chdb loads its own copy), and a server's arrive parsed from the HTTP body.
+// Which ClickHouse failures are worth retrying, and the stable code each is reported under, written
+// once. Errors are classified by their ClickHouse code, never by class: the embedded engine's errors
+// are not instances of the client's ClickHouseError (chdb loads its own copy), and a server's
+// arrive parsed from the HTTP body.
+import { errorMessage, ServiceError } from '../../core/errors.ts';
 
 /**
  * Codes that describe a passing condition: the same request succeeds later. Writes of
@@ -14,49 +16,51 @@ export const RETRIABLE_CODES: ReadonlyMap<number, string> = new Map([
   [160, 'TOO_SLOW: the server is overloaded'],
   [202, 'TOO_MANY_SIMULTANEOUS_QUERIES: max_concurrent_queries reached; a slot frees up'],
   [203, 'NO_FREE_CONNECTION: connection pool exhausted'],
-  [209, 'SOCKET_TIMEOUT'],
-  [210, 'NETWORK_ERROR'],
+  [209, 'SOCKET_TIMEOUT: the connection timed out'],
+  [210, 'NETWORK_ERROR: the network between the service and the server failed'],
   [225, 'NO_ZOOKEEPER: Keeper unreachable; replicated tables recover when it returns'],
-  [236, 'ABORTED'],
+  [236, 'ABORTED: the server aborted the request'],
   [241, 'MEMORY_LIMIT_EXCEEDED: the server-wide limit under load; the same insert passes later'],
   [242, 'TABLE_IS_READ_ONLY: a replica lost its Keeper session and is reconnecting'],
   // Retried rather than dropped: an operator frees space and the hour still gets written.
-  [243, 'NOT_ENOUGH_SPACE'],
+  [243, "NOT_ENOUGH_SPACE: the server's disk is full: free space"],
   // ClickHouse's own advice for "too many parts" is to slow down while merges catch up.
-  [252, 'TOO_MANY_PARTS'],
+  [252, 'TOO_MANY_PARTS: merges lag behind inserts and catch up'],
   [279, 'ALL_CONNECTION_TRIES_FAILED: replicas of a distributed table unreachable'],
-  [285, 'TOO_FEW_LIVE_REPLICAS'],
+  [285, 'TOO_FEW_LIVE_REPLICAS: replicas are down; they come back'],
   [319, 'UNKNOWN_STATUS_OF_INSERT: may or may not have been written; repeating is safe'],
-  [373, 'SESSION_IS_LOCKED'],
+  [373, 'SESSION_IS_LOCKED: another request holds the session'],
   [394, 'QUERY_WAS_CANCELLED: typically a server shutting down'],
   [439, 'CANNOT_SCHEDULE_TASK: thread pool exhausted'],
-  [999, 'KEEPER_EXCEPTION'],
+  [999, 'KEEPER_EXCEPTION: Keeper failed; replicated tables recover when it answers'],
   [1000, 'POCO_EXCEPTION: mostly network errors inside the server'],
 ]);
 
 /**
- * Codes that never heal by waiting, listed for documentation (every code not in RETRIABLE_CODES is
- * treated as permanent): the request, the schema or the configuration has to change.
+ * Codes that never heal by waiting, listed for documentation and for the stable code and the advice
+ * a failure is reported with (every code not in RETRIABLE_CODES is treated as permanent): the
+ * request, the schema or the configuration has to change. After the colon: what it means and what
+ * an operator does about it.
  */
 export const PERMANENT_CODES: ReadonlyMap<number, string> = new Map([
-  [6, 'CANNOT_PARSE_TEXT: a row the table cannot take'],
-  [16, 'NO_SUCH_COLUMN_IN_TABLE: schema and code disagree; run the migrations'],
-  [27, 'CANNOT_PARSE_INPUT_ASSERTION_FAILED: malformed row'],
-  [47, 'UNKNOWN_IDENTIFIER'],
-  [53, 'TYPE_MISMATCH'],
-  [60, 'UNKNOWN_TABLE: the migrations have not run'],
-  [62, 'SYNTAX_ERROR'],
-  [72, 'CANNOT_PARSE_NUMBER'],
+  [6, 'CANNOT_PARSE_TEXT: a row the table cannot take; the table is older than this release: run `npm run migrate`'],
+  [16, 'NO_SUCH_COLUMN_IN_TABLE: the table is older than this release: run `npm run migrate`'],
+  [27, 'CANNOT_PARSE_INPUT_ASSERTION_FAILED: a malformed row; the table is older than this release: run `npm run migrate`'],
+  [47, 'UNKNOWN_IDENTIFIER: the query names a column the table does not have'],
+  [53, 'TYPE_MISMATCH: a row the table cannot take; the table is older than this release: run `npm run migrate`'],
+  [60, 'UNKNOWN_TABLE: the table does not exist: run `npm run migrate`, or check CLICKHOUSE_DATABASE'],
+  [62, 'SYNTAX_ERROR: the query is not valid ClickHouse SQL'],
+  [72, 'CANNOT_PARSE_NUMBER: a row the table cannot take; the table is older than this release: run `npm run migrate`'],
   // The embedded engine's "Cannot lock file .../status": another process owns the data directory.
   // Misconfiguration (two processes, one DATA_DIR), not a transient state.
-  [76, 'CANNOT_OPEN_FILE'],
-  [81, 'UNKNOWN_DATABASE: the migrations have not run'],
-  [117, 'INCORRECT_DATA'],
-  [164, 'READONLY: the user may not write'],
-  [192, 'UNKNOWN_USER'],
-  [194, 'REQUIRED_PASSWORD'],
-  [497, 'ACCESS_DENIED'],
-  [516, 'AUTHENTICATION_FAILED'],
+  [76, 'CANNOT_OPEN_FILE: another process uses the embedded engine: give each process its own DATA_DIR'],
+  [81, 'UNKNOWN_DATABASE: the database does not exist: run `npm run migrate`, or check CLICKHOUSE_DATABASE'],
+  [117, 'INCORRECT_DATA: a row the table cannot take; the table is older than this release: run `npm run migrate`'],
+  [164, 'READONLY: the user may not write: grant CLICKHOUSE_USER INSERT on CLICKHOUSE_DATABASE, or use a user that has it'],
+  [192, 'UNKNOWN_USER: check CLICKHOUSE_USER'],
+  [194, 'REQUIRED_PASSWORD: set CLICKHOUSE_PASSWORD'],
+  [497, 'ACCESS_DENIED: grant CLICKHOUSE_USER INSERT and SELECT on CLICKHOUSE_DATABASE'],
+  [516, 'AUTHENTICATION_FAILED: check CLICKHOUSE_USER and CLICKHOUSE_PASSWORD'],
 ]);
 
 /** Node.js socket and DNS errors: the server (or its Service name) is not reachable yet. */
@@ -111,4 +115,52 @@ export function isRetriable(err: unknown): boolean {
     if (e.message === CLIENT_TIMEOUT_MESSAGE) return true;
   }
   return false;
+}
+
+/** Network errors and the client's own timeout: the server cannot be reached (retriable). */
+export const UNAVAILABLE = 'clickhouse-unavailable';
+/** A failure no table names: a ClickHouse code not listed, or an error without a code (permanent). */
+export const UNCLASSIFIED = 'clickhouse-error';
+
+/** The stable code of a listed ClickHouse error: its name in kebab case, e.g. UNKNOWN_TABLE -> clickhouse-unknown-table. */
+export function failureCodeOf(description: string): string {
+  return `clickhouse-${description.split(':', 1)[0].toLowerCase().replaceAll('_', '-')}`;
+}
+
+/** Every code clickHouseFailure() can give, with whether it is retried with backoff. */
+export function failureCodes(): { code: string; retriable: boolean }[] {
+  return [
+    { code: UNAVAILABLE, retriable: true },
+    ...[...RETRIABLE_CODES.values()].map((d) => ({ code: failureCodeOf(d), retriable: true })),
+    ...[...PERMANENT_CODES.values()].map((d) => ({ code: failureCodeOf(d), retriable: false })),
+    { code: UNCLASSIFIED, retriable: false },
+  ];
+}
+
+const MAX_DETAIL_CHARS = 300;
+
+/** The first line of the original message, bounded: chdb's messages carry a stack trace. */
+function detailOf(err: unknown): string {
+  const line = errorMessage(err).split('\n', 1)[0].trim();
+  return line.length > MAX_DETAIL_CHARS ? `${line.slice(0, MAX_DETAIL_CHARS)}...` : line;
+}
+
+/**
+ * A failed ClickHouse request as a ServiceError: a stable code (failureCodes()), `retriable` from the
+ * tables, and a message saying what it means and what to do, with ClickHouse's own words after it.
+ */
+export function clickHouseFailure(err: unknown): ServiceError {
+  if (err instanceof ServiceError) return err;
+  const retriable = isRetriable(err);
+  const code = clickHouseErrorCode(err);
+  const listed = code === undefined ? undefined : (RETRIABLE_CODES.get(code) ?? PERMANENT_CODES.get(code));
+  if (listed !== undefined) {
+    const meaning = listed.slice(listed.indexOf(':') + 1).trim();
+    return new ServiceError(failureCodeOf(listed), `${meaning} (ClickHouse code ${code}: ${detailOf(err)})`, { retriable, cause: err });
+  }
+  if (code === undefined && retriable) {
+    return new ServiceError(UNAVAILABLE, `ClickHouse cannot be reached: check CLICKHOUSE_URL and the server (${detailOf(err)})`, { retriable, cause: err });
+  }
+  const what = code === undefined ? 'ClickHouse request failed' : `ClickHouse code ${code}`;
+  return new ServiceError(UNCLASSIFIED, `${what}: ${detailOf(err)}`, { retriable, cause: err });
 }

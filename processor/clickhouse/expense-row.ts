@@ -1,6 +1,7 @@
 // One row of k8s_expenses: property names are the column names, so rows map 1:1 to the table
-// (migrations/0001_k8s_expenses.sql). The cost model computes the pod-hour (HourlyRow); the
-// processor adds is_final and version; the sink stamps updated_at.
+// (migrations/0001_k8s_expenses.sql). The cost model computes the pod-hour (HourlyRow);
+// toExpenseRow() alone turns it into the stored row (finality, version, write time), and the sink
+// only encodes what it is given.
 import type { HourlyRow } from '../cost-model/index.ts';
 import { HOUR_MS } from '../../core/hours.ts';
 
@@ -9,12 +10,17 @@ export interface ExpenseRow extends HourlyRow {
   is_final: boolean;
   /** Monotonic write version (write time in microseconds): the highest one per key wins. */
   version: number;
-  /** Epoch milliseconds of the write; the sink fills in the current time when absent. */
-  updated_at?: number;
+  /** Epoch milliseconds of the write. */
+  updated_at: number;
 }
 
-/** What the cost model computes for a pod-hour: everything but the write bookkeeping. */
-export type CostRow = HourlyRow;
+/**
+ * The stored row of a pod-hour the cost model computed, written at `writtenAt` (epoch ms). Every
+ * row of one write has the same version, higher than any earlier write's.
+ */
+export function toExpenseRow(row: HourlyRow, final: boolean, version: number, writtenAt: number): ExpenseRow {
+  return { ...row, is_final: final, version, updated_at: writtenAt };
+}
 
 /** The table's columns in order, with their ClickHouse types (a test compares them with the table). */
 export const EXPENSE_COLUMNS: readonly (readonly [name: keyof ExpenseRow, type: string])[] = [
@@ -63,7 +69,7 @@ export function formatDateTime64(ms: number): string {
  * The JSONEachRow object for one row: hour in epoch seconds, flags as 0/1, updated_at as text.
  * Throws a TypeError for a row that would be stored under a wrong key or version.
  */
-export function encodeExpenseRow(row: ExpenseRow, now: number): Record<string, unknown> {
+export function encodeExpenseRow(row: ExpenseRow): Record<string, unknown> {
   if (!Number.isInteger(row.hour) || row.hour % HOUR_MS !== 0) {
     throw new TypeError(`ExpenseRow.hour must be the epoch milliseconds of a whole hour, got ${row.hour}`);
   }
@@ -103,6 +109,6 @@ export function encodeExpenseRow(row: ExpenseRow, now: number): Record<string, u
     workload_inferred: row.workload_inferred ? 1 : 0,
     is_final: row.is_final ? 1 : 0,
     version: row.version,
-    updated_at: formatDateTime64(row.updated_at ?? now),
+    updated_at: formatDateTime64(row.updated_at),
   };
 }

@@ -81,6 +81,7 @@ export function expenseRow(overrides: Partial<ExpenseRow> = {}): ExpenseRow {
     workload_inferred: false,
     is_final: true,
     version: 1,
+    updated_at: Date.now(),
     ...overrides,
   };
 }

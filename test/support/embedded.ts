@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { kubecostRequests, type KubecostRequest, type KubecostTrafficOptions } from '../../bench/kubecost-traffic.ts';
-import { encodeFrame, parseSegmentName } from '../../ingest/embedded/segment-format.ts';
+import { encodeRecordFrame, parseSegmentName } from '../../ingest/embedded/segment-format.ts';
 import { prepareRecords } from '../../receiver/cluster-records.ts';
 import { decodeWriteRequestV1 } from '../../receiver/decode/index.ts';
 import { loadConfig } from '../../service/config.ts';
@@ -211,10 +211,10 @@ export function committedOffset(dataDir: string, group = 'k8s-expenses'): bigint
 }
 
 /**
- * The log frame the service would append for `request` (same record encoding, same framing), for
- * tests that damage a hand-appended frame rather than one whose request was acknowledged.
+ * The log frame the service would append for `request` at `offset` (same record encoding, same
+ * framing), for tests that damage a hand-appended frame rather than one whose request was acknowledged.
  */
-export function frameOf(request: KubecostRequest): Buffer {
+export function frameOf(request: KubecostRequest, offset: bigint): Buffer {
   const c = loadConfig({});
   const prepared = prepareRecords(decodeWriteRequestV1(request.raw), request.tenant, Date.now(), {
     clusterLabel: c.CLUSTER_LABEL,
@@ -226,5 +226,5 @@ export function frameOf(request: KubecostRequest): Buffer {
   });
   if (prepared.records.length !== 1) throw new Error(`expected one record, got ${prepared.records.length}`);
   const [record] = prepared.records;
-  return encodeFrame({ timestamp: Date.now(), tenant: record.tenant, cluster: record.cluster, value: record.value });
+  return encodeRecordFrame({ timestamp: Date.now(), tenant: record.tenant, cluster: record.cluster, value: record.value }, offset);
 }

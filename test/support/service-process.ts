@@ -54,10 +54,16 @@ function spawnService(env: Record<string, string>, npmStart = false): ChildProce
   const [command, args] = npmStart ? ['npm', ['start']] : [process.execPath, ['dist/service/main.js']];
   return spawn(command, args, {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...kafkaClientSwitch(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: npmStart,
   });
+}
+
+/** The Kafka client comparison's throwaway switch (service/transport.ts), passed on when set. */
+function kafkaClientSwitch(): Record<string, string> {
+  const value = process.env.K8S_EXPENSES_KAFKA_CLIENT;
+  return value ? { K8S_EXPENSES_KAFKA_CLIENT: value } : {};
 }
 
 /** Sends `signal` to the process, or to its whole group when it leads one; false when already gone. */
@@ -240,6 +246,11 @@ export function runTenantsCli(args: string[], env: Record<string, string> = {}):
 /** Runs the SQL CLI exactly as documented, `npm run -s sql -- <args>` (set SQL_PORT to the service's). */
 export function runSqlCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return runNpmScript('sql', args, env);
+}
+
+/** Runs the embedded log's CLI exactly as documented, `npm run -s log -- <args>` (set DATA_DIR). */
+export function runLogCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runNpmScript('log', args, env);
 }
 
 async function runNpmScript(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {

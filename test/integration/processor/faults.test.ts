@@ -2,8 +2,9 @@
 // - a record that cannot be decoded is skipped with a log line naming its partition and offset and
 //   a metric, and never blocks its partition (the service runs as a child process, so its JSON log
 //   lines can be read);
-// - ClickHouse unavailable: the real chdb-backed sink, wrapped in a switch that makes writes fail as
-//   a refused connection does, while the real Kafka consumer and cost model run. Nothing is
+// - ClickHouse unavailable: the real chdb-backed sink over a switch in front of the engine's client
+//   that makes inserts fail as a refused connection does, while the real Kafka consumer and cost
+//   model run. Nothing is
 //   committed and the processor is not ready meanwhile; once writes pass again every row arrives,
 //   equal to what the cost model computes from the same records, and offsets are committed.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -20,7 +21,7 @@ import { createKafkaPublisher, type KafkaPublisher } from '../../../ingest/kafka
 import { decodeRecord, seriesKey, seriesLabels } from '../../../ingest/record-format.ts';
 import type { OutboundRecord } from '../../../ingest/record-log.ts';
 import { openClickHouse } from '../../../processor/clickhouse/client.ts';
-import type { ExpenseRow } from '../../../processor/clickhouse/expense-row.ts';
+import { toExpenseRow, type ExpenseRow } from '../../../processor/clickhouse/expense-row.ts';
 import { createExpenseSink } from '../../../processor/clickhouse/expense-sink.ts';
 import { migrate } from '../../../processor/clickhouse/migrations.ts';
 import { createCostModel, type HourlyRow } from '../../../processor/cost-model/index.ts';
@@ -196,21 +197,25 @@ describe('ClickHouse unavailable, then back', () => {
     publisher.start();
     await waitFor(() => publisher.isReady(), 30_000, 'the publisher');
 
-    const sink = createExpenseSink(client, { database: 'default' });
-    processor = createProcessor<HourlyRow, ExpenseRow>({
-      consumer: createKafkaConsumer(kafka, { topic, partitions: 2, replicationFactor: 1, groupId }, silent),
-      // Fault injection around the real engine: while on, a write fails as a refused connection does.
-      sink: {
-        async write(rows) {
+    // Fault injection in front of the real engine: while on, an insert fails as a refused connection does.
+    const sink = createExpenseSink(
+      {
+        insert: async (params) => {
           if (outage.on) {
             outage.attempts++;
             throw OUTAGE;
           }
-          await sink.write(rows);
+          return client.insert(params);
         },
+        ping: (params) => client.ping(params),
       },
+      { database: 'default' },
+    );
+    processor = createProcessor<HourlyRow, ExpenseRow>({
+      consumer: createKafkaConsumer(kafka, { topic, partitions: 2, replicationFactor: 1, groupId }, silent),
+      sink,
       createModel: () => createCostModel(),
-      toRows: (rows, final, version, now) => rows.map((row) => ({ ...row, is_final: final, version, updated_at: now })),
+      finishRow: toExpenseRow,
       // Hours close 1 min after their end and settle 10 min later (event time), so several settle.
       rules: { graceMs: MIN, lateWindowMs: 10 * MIN, idleFinalizeMs: HOUR },
       flushIntervalMs: 300,
@@ -243,6 +248,8 @@ describe('ClickHouse unavailable, then back', () => {
     expect(await sqlCount(client)).toBe(0);
     const failures = metricValue(await registry.metrics(), 'k8s_expenses_processor_write_failures_total');
     expect(failures).toBeGreaterThanOrEqual(3);
+    // Counted under the code of a server that cannot be reached, which is retried with backoff.
+    expect(metricValue(await registry.metrics(), 'k8s_expenses_processor_write_failures_total', { code: 'clickhouse-unavailable' })).toBe(failures);
 
     outage.on = false;
     await waitFor(() => processor.isReady(), 30_000, 'the processor to be ready again');

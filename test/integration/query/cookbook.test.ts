@@ -97,6 +97,16 @@ describe('COOKBOOK.md', () => {
     expect(await queryRows(engine.client, naive)).not.toEqual(byFinal);
   });
 
+  it('shares kube-system over the other namespaces without changing the total', async () => {
+    const shared = await queryRows<{ namespace: string; cost: number; shared_namespaces: number }>(engine.client, titled('Cost by namespace, idle and kube-system shared, last 7 days'));
+    expect(shared.map((r) => r.namespace).sort()).toEqual(['batch', 'shop']);
+    const total = [...expectedCost.values()].reduce((a, b) => a + b, 0);
+    expect(shared.reduce((sum, r) => sum + r.cost, 0)).toBeCloseTo(total, 3);
+    // kube-system's cost, split in proportion to cost: batch 1 for every 0.75 of shop.
+    const kubeSystem = expectedCost.get('kube-system')!;
+    expect(shared.find((r) => r.namespace === 'batch')!.shared_namespaces).toBeCloseTo((kubeSystem * 1) / 1.75, 3);
+  });
+
   it('reports the open hour as provisional', async () => {
     const rows = await queryRows<{ cluster: string; provisional_rows: string; share_default_priced: number }>(
       engine.client,

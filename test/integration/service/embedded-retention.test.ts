@@ -24,7 +24,7 @@ const HOURS = 10;
 const requests = pastTraffic({ hours: HOURS, tenants: 1, series: 60, seed: 3 });
 const perHour = requests.length / HOURS;
 /** Bytes each request adds to the log: its frame, as the service writes it. */
-const frameBytes = requests.map((r) => frameOf(r).length);
+const frameBytes = requests.map((r, i) => frameOf(r, BigInt(i)).length);
 const appended = frameBytes.reduce((a, b) => a + b, 0);
 const hourBytes = Math.max(...Array.from({ length: HOURS }, (_, h) => frameBytes.slice(h * perHour, (h + 1) * perHour).reduce((a, b) => a + b, 0)));
 

@@ -49,7 +49,7 @@ describe('Kafka unreachable (KAFKA_BROKERS=127.0.0.1:1)', () => {
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
     const { status, body } = await readiness(service);
     expect(status).toBe(503);
-    expect(body.checks).toContainEqual({ name: 'kafka', ready: false });
+    expect(body.checks).toContainEqual({ name: 'kafka', ready: false, reason: expect.stringMatching(/^not connected to Kafka 127\.0\.0\.1:1 \(KAFKA_BROKERS\)/) });
 
     // kafkajs alone used to write 109 warning lines in these 15 s.
     await new Promise((r) => setTimeout(r, Math.max(0, spawned + 15_000 - Date.now())));
@@ -88,7 +88,11 @@ describe('ClickHouse server unreachable (ROLE=processor, CLICKHOUSE_URL=http://1
     expect(waiting.msg).toMatch(/^waiting for ClickHouse at http:\/\/127\.0\.0\.1:1\/ \(CLICKHOUSE_URL\) to apply the migrations: .*ECONNREFUSED.*; retrying/);
     const { status, body } = await readiness(service);
     expect(status).toBe(503);
-    expect(body.checks).toContainEqual({ name: 'clickhouse', ready: false });
+    expect(body.checks).toContainEqual({
+      name: 'clickhouse',
+      ready: false,
+      reason: expect.stringMatching(/^waiting for ClickHouse at http:\/\/127\.0\.0\.1:1\/ \(CLICKHOUSE_URL\) to apply the migrations: .*ECONNREFUSED/),
+    });
     // Still waiting a few seconds later, and still live: the retries back off instead of exiting.
     await new Promise((r) => setTimeout(r, 3_000));
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);

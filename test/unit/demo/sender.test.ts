@@ -130,10 +130,12 @@ describe('sendWithRetry', () => {
     const receiver = await fakeReceiver([503]);
     cleanups.push(receiver.close);
     const abort = new AbortController();
-    setTimeout(() => abort.abort(), 100);
-    const result = await sendWithRetry(receiver.url, encodeWriteRequest([]), { headers: {}, minBackoffMs: 10, signal: abort.signal });
+    const sending = sendWithRetry(receiver.url, encodeWriteRequest([]), { headers: {}, minBackoffMs: 10, signal: abort.signal });
+    // Abort once it has retried at least once (a fixed delay is too short on a loaded machine).
+    await expect.poll(() => receiver.received.length, { timeout: 10_000 }).toBeGreaterThan(1);
+    abort.abort();
+    const result = await sending;
     expect(result.status).toBe(503);
-    expect(receiver.received.length).toBeGreaterThan(1);
   });
 });
 
@@ -156,8 +158,12 @@ describe('startSender', () => {
     expect(first.headers['cloud-account-id']).toBe('demo');
     expect(first.headers.authorization).toBeUndefined();
 
+    // The simulated cluster's size follows the wall clock (Jobs come and go), so the bound is what
+    // the exporter serves now: at least one whole scrape arrived.
+    const served = parseExposition(await (await fetch(`${exporter.url}/metrics`)).text()).samples.length;
+    expect(served).toBeGreaterThan(100);
     const series = receiver.received.flatMap((r) => decode(r.body).timeseries);
-    expect(series.length).toBeGreaterThan(300);
+    expect(series.length).toBeGreaterThanOrEqual(served);
     for (const s of series) {
       const names = s.labels.map((l) => l.name);
       expect(names).toEqual([...names].sort());
@@ -169,7 +175,7 @@ describe('startSender', () => {
     // cAdvisor's pod-level cgroup series arrive without the empty container label.
     expect(series.some((s) => s.labels.some((l) => l.value === 'container_cpu_usage_seconds_total') && !s.labels.some((l) => l.name === 'container'))).toBe(true);
     expect(lines.some((l) => /sent \d+ to .* as tenant demo \(cluster demo-cluster; HTTP 204\)/.test(l))).toBe(true);
-    expect(sender.totals.sent).toBeGreaterThan(300);
+    expect(sender.totals.sent).toBeGreaterThanOrEqual(served);
   });
 
   it('sends a bearer token instead of the tenant header when given one', async () => {

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseTenantsFile } from '../../../receiver/tenants-file.ts';
 import { configSchema, loadConfig } from '../../../service/config.ts';
+import { CLICKHOUSE_PLUGIN, DASHBOARD_FILE, loadDashboard } from '../../support/grafana.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
@@ -23,6 +24,7 @@ const THIRD_PARTY_IMAGES: Record<string, RegExp> = {
   kafka: /^apache\/kafka:\d+\.\d+\.\d+$/,
   clickhouse: /^clickhouse\/clickhouse-server:\d+\.\d+\.\d+(\.\d+)?$/,
   prometheus: /^prom\/prometheus:v\d+\.\d+\.\d+$/,
+  grafana: /^grafana\/grafana:\d+\.\d+\.\d+$/,
 };
 
 interface Service {
@@ -174,8 +176,8 @@ describe('docker-compose.yml', () => {
     expect(run('docker-compose', ['-f', COMPOSE_FILE, 'config', '-q']).status).toBe(0);
   });
 
-  it('runs Kafka, ClickHouse, the migration job, receiver, processor, demo exporter and Prometheus', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['clickhouse', 'demo-exporter', 'kafka', 'migrate', 'processor', 'prometheus', 'receiver']);
+  it('runs Kafka, ClickHouse, the migration job, receiver, processor, demo exporter, Prometheus and Grafana', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['clickhouse', 'demo-exporter', 'grafana', 'kafka', 'migrate', 'processor', 'prometheus', 'receiver']);
   });
 
   it('pins the official images and builds the project image from the Dockerfile', () => {
@@ -288,11 +290,12 @@ describe('docker-compose.yml', () => {
   });
 
   it('keeps state in named volumes and mounts only files of deploy/', () => {
-    expect(Object.keys(compose.volumes ?? {}).sort()).toEqual(['clickhouse-data', 'kafka-data', 'prometheus-data']);
+    expect(Object.keys(compose.volumes ?? {}).sort()).toEqual(['clickhouse-data', 'grafana-data', 'kafka-data', 'prometheus-data']);
     const named = (name: string) => mounts(service(name)).filter((m) => !path.isAbsolute(m.source));
     expect(named('kafka')).toEqual([{ source: 'kafka-data', target: environment(service('kafka')).KAFKA_LOG_DIRS, readOnly: false }]);
     expect(named('clickhouse')).toEqual([{ source: 'clickhouse-data', target: '/var/lib/clickhouse', readOnly: false }]);
     expect(named('prometheus')).toEqual([{ source: 'prometheus-data', target: flag(commandOf(service('prometheus')), '--storage.tsdb.path'), readOnly: false }]);
+    expect(named('grafana')).toEqual([{ source: 'grafana-data', target: '/var/lib/grafana', readOnly: false }]);
     for (const [name, s] of Object.entries(compose.services)) {
       for (const m of mounts(s).filter((x) => path.isAbsolute(x.source))) {
         expect(m.source.startsWith(path.join(ROOT, 'deploy')), `${name} mounts ${m.source}`).toBe(true);
@@ -429,5 +432,85 @@ describe('Dockerfile and .dockerignore', () => {
       const sources = copy.split(/\s+/).slice(0, -1);
       for (const source of sources) expect(ignored(source), `${source} is copied but ignored`).toBe(false);
     }
+  });
+});
+
+describe('Grafana: docker-compose.yml and deploy/grafana/provisioning', () => {
+  const GRAFANA_DIR = path.join(ROOT, 'deploy/grafana');
+  // Where the image reads provisioning files (GF_PATHS_PROVISIONING).
+  const DATASOURCES = '/etc/grafana/provisioning/datasources';
+  const DASHBOARD_PROVIDERS = '/etc/grafana/provisioning/dashboards';
+
+  interface DatasourcesFile {
+    apiVersion: number;
+    datasources: { name: string; uid: string; type: string; jsonData: Record<string, unknown>; secureJsonData?: Record<string, string> }[];
+  }
+  interface ProvidersFile {
+    apiVersion: number;
+    providers: { name: string; type: string; folder?: string; allowUiUpdates?: boolean; options: { path: string } }[];
+  }
+
+  const grafana = () => service('grafana');
+  const provisioned = <T>(containerDir: string, file: string): T => {
+    const dir = hostPath(grafana(), containerDir);
+    expect(dir, `${containerDir} is not mounted`).toBeDefined();
+    return yamlToJson<T>(readFileSync(path.join(dir!, file), 'utf8'));
+  };
+  /** Grafana's `$VAR` / `${VAR}` lookups in provisioning values, from the service's environment. */
+  const resolved = (value: unknown): unknown => {
+    if (typeof value !== 'string') return value;
+    const env = environment(grafana());
+    return value.replace(/\$\{(\w+)\}|\$(\w+)/g, (_m, braced?: string, bare?: string) => {
+      const name = (braced ?? bare)!;
+      if (env[name] === undefined) throw new Error(`provisioning refers to ${name}, which the grafana service does not set`);
+      return env[name];
+    });
+  };
+
+  it('installs the ClickHouse data source plugin, pinned, before Grafana starts', () => {
+    const env = environment(grafana());
+    expect(env.GF_PLUGINS_PREINSTALL_SYNC).toMatch(new RegExp(`^${CLICKHOUSE_PLUGIN}@\\d+\\.\\d+\\.\\d+$`));
+    // Deprecated: Grafana 12 only translates it into preinstall_sync.
+    expect(env.GF_INSTALL_PLUGINS).toBeUndefined();
+  });
+
+  it('serves port 3000 on loopback to anonymous viewers, with the admin password the README gives', () => {
+    const env = environment(grafana());
+    expect(ports(grafana())).toEqual([{ hostIp: '127.0.0.1', published: 3000, target: 3000 }]);
+    expect([env.GF_AUTH_ANONYMOUS_ENABLED, env.GF_AUTH_ANONYMOUS_ORG_ROLE]).toEqual(['true', 'Viewer']);
+    expect(env.GF_SECURITY_ADMIN_PASSWORD ?? 'admin').not.toBe('admin');
+    const credentials = `\`${env.GF_SECURITY_ADMIN_USER}\` / \`${env.GF_SECURITY_ADMIN_PASSWORD}\``;
+    expect(readFileSync(path.join(ROOT, 'README.md'), 'utf8').includes(credentials), `README.md should give ${credentials}`).toBe(true);
+  });
+
+  it('starts once ClickHouse is healthy and is health-checked on /api/health', () => {
+    expect(dependencies(grafana())).toEqual({ clickhouse: 'service_healthy' });
+    expect((grafana().healthcheck?.test as string[]).join(' ')).toContain('http://127.0.0.1:3000/api/health');
+  });
+
+  it('mounts the provisioning folders and the dashboards where the dashboard provider looks for them', () => {
+    expect(hostPath(grafana(), DATASOURCES)).toBe(path.join(GRAFANA_DIR, 'provisioning/datasources'));
+    expect(hostPath(grafana(), DASHBOARD_PROVIDERS)).toBe(path.join(GRAFANA_DIR, 'provisioning/dashboards'));
+    const { apiVersion, providers } = provisioned<ProvidersFile>(DASHBOARD_PROVIDERS, 'k8s-expenses.yaml');
+    expect(apiVersion).toBe(1);
+    expect(providers).toHaveLength(1);
+    expect(providers[0]).toMatchObject({ type: 'file', allowUiUpdates: false });
+    expect(hostPath(grafana(), providers[0].options.path)).toBe(path.dirname(DASHBOARD_FILE));
+    expect(hostPath(grafana(), environment(grafana()).GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH)).toBe(DASHBOARD_FILE);
+  });
+
+  it("provisions the data source the dashboard selects: the compose ClickHouse, with the stack's user, password and database", () => {
+    const { apiVersion, datasources } = provisioned<DatasourcesFile>(DATASOURCES, 'k8s-expenses.yaml');
+    expect(apiVersion).toBe(1);
+    expect(datasources).toHaveLength(1);
+    const [ds] = datasources;
+    const selected = loadDashboard().templating.list.find((v) => v.name === 'datasource');
+    expect([ds.type, ds.uid]).toEqual([CLICKHOUSE_PLUGIN, selected?.current?.value]);
+    expect(ds.jsonData).toMatchObject({ host: 'clickhouse', protocol: 'http' });
+    expect(ports(service('clickhouse')).map((p) => p.target)).toContain(ds.jsonData.port);
+    const clickhouse = environment(service('clickhouse'));
+    expect(resolved(ds.jsonData.username)).toBe(clickhouse.CLICKHOUSE_USER);
+    expect(resolved(ds.secureJsonData?.password)).toBe(clickhouse.CLICKHOUSE_PASSWORD);
+    expect(resolved(ds.jsonData.defaultDatabase)).toBe(environment(service('migrate')).CLICKHOUSE_DATABASE);
   });
 });

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { openEmbeddedLog } from '../../../ingest/embedded/embedded-log.ts';
 import { segmentName } from '../../../ingest/embedded/segment-format.ts';
+import { earlierFrame } from './earlier-frames.ts';
 
 const silent = pino({ level: 'silent' });
 const record = (i: number, size = 10) => ({ timestamp: 1_700_000_000_000 + i, tenant: 't', cluster: `c${i % 3}`, value: Buffer.alloc(size, i % 256) });
@@ -21,19 +22,19 @@ describe('embedded log', () => {
     const log = await openEmbeddedLog({ dir, segmentBytes: 1 << 20, logger: silent });
     await Promise.all([log.append([record(0), record(1)]), log.append([record(2)]), log.append([record(3)])]);
     expect(log.end).toBe(4n);
-    const all = await log.read(0n, 1 << 20);
+    const all = (await log.read(0n, 1 << 20)).entries;
     expect(all.map((e) => [e.offset, e.record.cluster, e.record.value[0]])).toEqual([
       [0n, 'c0', 0],
       [1n, 'c1', 1],
       [2n, 'c2', 2],
       [3n, 'c0', 3],
     ]);
-    expect((await log.read(2n, 1)).map((e) => e.offset)).toEqual([2n]); // at least one record even when over maxBytes
+    expect((await log.read(2n, 1)).entries.map((e) => e.offset)).toEqual([2n]); // at least one record even when over maxBytes
     await log.close();
     const again = await openEmbeddedLog({ dir, segmentBytes: 1 << 20, logger: silent });
     expect(again.end).toBe(4n);
     await again.append([record(4)]);
-    expect((await again.read(3n, 1 << 20)).map((e) => e.offset)).toEqual([3n, 4n]);
+    expect((await again.read(3n, 1 << 20)).entries.map((e) => e.offset)).toEqual([3n, 4n]);
     await again.close();
   });
 
@@ -59,7 +60,7 @@ describe('embedded log', () => {
     await log.commit('g', { offset: 90n, metadata: '{"v":1,"floor":5}' });
     const after = readdirSync(dir).filter((f) => f.endsWith('.log'));
     expect(after.length).toBeLessThanOrEqual(3);
-    expect((await log.read(90n, 1 << 20)).map((e) => e.offset)).toEqual(Array.from({ length: 10 }, (_, k) => BigInt(90 + k)));
+    expect((await log.read(90n, 1 << 20)).entries.map((e) => e.offset)).toEqual(Array.from({ length: 10 }, (_, k) => BigInt(90 + k)));
     await expect(log.read(0n, 10)).rejects.toThrow(/deleted/);
     await log.close();
     const again = await openEmbeddedLog({ dir, segmentBytes: 1000, logger: silent });
@@ -79,13 +80,13 @@ describe('embedded log', () => {
     const again = await openEmbeddedLog({ dir, segmentBytes: 1 << 20, logger });
     expect(again.end).toBe(4n);
     expect(lines.some((l) => String(l.msg).includes('cutting a truncated tail') && l.offset === '4')).toBe(true);
-    expect((await again.read(0n, 1 << 20)).map((e) => e.record.value[0])).toEqual([0, 1, 2, 3]);
+    expect((await again.read(0n, 1 << 20)).entries.map((e) => e.record.value[0])).toEqual([0, 1, 2, 3]);
     await again.append([record(9, 100)]); // appends continue right after the cut
-    expect((await again.read(4n, 1 << 20)).map((e) => e.record.value[0])).toEqual([9]);
+    expect((await again.read(4n, 1 << 20)).entries.map((e) => e.record.value[0])).toEqual([9]);
     await again.close();
   });
 
-  it('cuts at a corrupt record in the last segment (checksum mismatch), keeping the records before it', async () => {
+  it('cuts a corrupt last record (checksum mismatch, nothing intact after it), keeping the records before it', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'elog-'));
     const log = await openEmbeddedLog({ dir, segmentBytes: 1 << 20, logger: silent });
     for (let i = 0; i < 6; i++) await log.append([record(i, 100)]);
@@ -93,13 +94,32 @@ describe('embedded log', () => {
     const file = path.join(dir, segmentName(0n));
     const bytes = readFileSync(file);
     const frame = bytes.length / 6;
-    bytes[3 * frame + 50] ^= 0xff; // flip a byte inside record 3's body
+    bytes[5 * frame + 50] ^= 0xff; // flip a byte inside the last record's body: a write whose pages a crash lost
     writeFileSync(file, bytes);
     const { logger, lines } = capture();
     const again = await openEmbeddedLog({ dir, segmentBytes: 1 << 20, logger });
-    expect(again.end).toBe(3n);
-    expect(lines.some((l) => l.reason === 'corrupt' && l.detail === 'checksum mismatch')).toBe(true);
-    expect((await again.read(0n, 1 << 20)).map((e) => e.record.value[0])).toEqual([0, 1, 2]);
+    expect(again.end).toBe(5n);
+    expect(lines.some((l) => l.reason === 'corrupt' && l.detail === 'checksum mismatch' && l.offset === '5' && l.cutBytes === frame)).toBe(true);
+    expect((await again.read(0n, 1 << 20)).entries.map((e) => e.record.value[0])).toEqual([0, 1, 2, 3, 4]);
+    await again.close();
+  });
+});
+
+describe('embedded log written by an earlier version', () => {
+  it('reads records whose frames name no offset at their places, and appends after them', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'elog-'));
+    writeFileSync(path.join(dir, segmentName(20n)), Buffer.concat([0, 1, 2].map((i) => earlierFrame(record(i)))));
+    const log = await openEmbeddedLog({ dir, segmentBytes: 1 << 20, logger: silent });
+    expect(log.end).toBe(23n);
+    await log.append([record(3)]);
+    await log.close();
+    const again = await openEmbeddedLog({ dir, segmentBytes: 1 << 20, logger: silent });
+    expect((await again.read(20n, 1 << 20)).entries.map((e) => [e.offset, e.record.value[0], e.record.cluster])).toEqual([
+      [20n, 0, 'c0'],
+      [21n, 1, 'c1'],
+      [22n, 2, 'c2'],
+      [23n, 3, 'c0'],
+    ]);
     await again.close();
   });
 });
@@ -110,7 +130,7 @@ describe('embedded log under concurrent commits', () => {
     const log = await openEmbeddedLog({ dir, segmentBytes: 600, logger: silent });
     for (let i = 0; i < 60; i++) await log.append([record(i, 200)]);
     // The read walks ~15 segments, one disk read each; the commit trims the ~15 before them meanwhile.
-    const [entries] = await Promise.all([log.read(30n, 1 << 20), log.commit('g', { offset: 30n, metadata: '' })]);
+    const [{ entries }] = await Promise.all([log.read(30n, 1 << 20), log.commit('g', { offset: 30n, metadata: '' })]);
     expect(entries.map((e) => Number(e.offset))).toEqual(Array.from({ length: 30 }, (_, k) => 30 + k));
     expect(entries.map((e) => e.record.value[0])).toEqual(Array.from({ length: 30 }, (_, k) => 30 + k));
     await log.close();

@@ -77,7 +77,7 @@ async function setup(dir: string, sink: StoredRow[], clock: { now: number }, fai
       },
     },
     createModel,
-    toRows: (rows, final, version) => rows.map((r) => ({ ...r, final, version })),
+    finishRow: (r, final, version) => ({ ...r, final, version }),
     rules: { graceMs: 5 * MIN, lateWindowMs: 3 * HOUR_MS, idleFinalizeMs: 30 * MIN },
     flushIntervalMs: 3_600_000,
     metrics: createProcessorMetrics(registry),
@@ -324,8 +324,7 @@ describe('processor', () => {
     const { log, processor } = await setup(dir, rows, clock, failing);
     await append(log, clock.now, [series(H0 + MIN, 4), series(H0 + 5 * HOUR_MS, 1)]);
     const flushing = settle(processor, log);
-    await new Promise((r) => setTimeout(r, 60));
-    expect(processor.isReady()).toBe(false);
+    await expect.poll(() => processor.isReady(), { timeout: 10_000 }).toBe(false);
     expect(log.committed('g')).toBeUndefined();
     failing.on = false;
     await flushing;
@@ -366,7 +365,7 @@ describe('processor with the cost model', () => {
       consumer: createEmbeddedConsumer(log, 'g', silent),
       sink: { write: async (rows) => void stored.push(...rows) },
       createModel: () => createCostModel(),
-      toRows: (rows, final, version) => rows.map((r) => ({ ...r, version, is_final: final })),
+      finishRow: (r, final, version) => ({ ...r, version, is_final: final }),
       rules: { graceMs: 5 * MIN, lateWindowMs: 3 * HOUR_MS, idleFinalizeMs: 30 * MIN },
       flushIntervalMs: 3_600_000,
       metrics: createProcessorMetrics(new Registry()),

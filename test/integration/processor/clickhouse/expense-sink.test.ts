@@ -11,7 +11,7 @@ const UPDATED_AT = Date.UTC(2024, 4, 1, 14, 0, 5, 7);
 beforeAll(async () => {
   engine = await openTestEngine('k8s');
   await migrate(engine.client, { database: 'k8s' });
-  sink = createExpenseSink(engine.client, { database: 'k8s', now: () => UPDATED_AT });
+  sink = createExpenseSink(engine.client, { database: 'k8s' });
 });
 
 afterAll(async () => {
@@ -40,7 +40,7 @@ const pods = ['a', 'b', 'c'];
 
 describe('expense sink', () => {
   it('stores every column as written', async () => {
-    const row = expenseRow({ ram_efficiency: null, total_efficiency: null, price_defaulted: true, workload_inferred: true, labels: { team: 'x', 'a/b': 'ü' } });
+    const row = expenseRow({ ram_efficiency: null, total_efficiency: null, price_defaulted: true, workload_inferred: true, labels: { team: 'x', 'a/b': 'ü' }, updated_at: UPDATED_AT });
     await sink.write([row]);
     const [stored] = await queryRows<Record<string, unknown>>(
       engine.client,

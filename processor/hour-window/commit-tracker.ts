@@ -3,7 +3,7 @@
 // reaches back to the series' previous sample: a restart replays that hour as context so the
 // rebuilt hours come out exactly as before. Records are kept as runs, one per rise in the newest
 // hour they fed, so the bookkeeping stays a handful of entries per partition.
-import { HOUR_MS } from '../core/hours.ts';
+import { HOUR_MS } from '../../core/hours.ts';
 
 interface Run {
   /** Offset of the first record of the run. */

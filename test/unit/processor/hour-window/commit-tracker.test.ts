@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createCommitTracker } from '../../../processor/commit-tracker.ts';
+import { createCommitTracker } from '../../../../processor/hour-window/commit-tracker.ts';
 
 const H = 3_600_000;
 

@@ -1,0 +1,162 @@
+// The record loop: each record of a partition is decoded and its series are fed to the cost model;
+// samples before their cluster's floor are too late (their hours are settled: rows final, state
+// gone) and only counted; the hours the accepted samples changed are marked for the next flush; a
+// record that cannot be decoded is skipped, logged and counted, and never blocks its partition.
+// Every record is noted with the newest hour it fed, which decides when its offset may be committed.
+import type { Logger } from 'pino';
+import { hourOf } from '../core/hours.ts';
+import { decodeRecord, FORMAT_VERSION, seriesHash, seriesLabels, type RecordSeries } from '../ingest/record-format.ts';
+import type { InboundRecord } from '../ingest/record-log.ts';
+import type { HourlyCostModel, SampleCounts } from './cost-model-port.ts';
+import { clusterState, markChanged, type ClusterState } from './hour-window/partition-state.ts';
+import type { ProcessorMetrics } from './metrics.ts';
+import type { Partition } from './partition.ts';
+
+/**
+ * What feeding one record did. One is reused for every record (feeding is synchronous), so the hot
+ * path allocates nothing per series; resetFeed() starts each record.
+ */
+export interface RecordFeed {
+  readonly counts: SampleCounts;
+  /** Samples before their cluster's floor: dropped. */
+  tooLate: number;
+  /**
+   * Newest sample time given to the model so far (-Infinity: none). A record can fail half-way (a
+   * malformed labels block is only found when a new series' labels are read): what it fed before
+   * stays in the model, so the record must be kept as feeding that hour.
+   */
+  newestSample: number;
+  /** The hash of the series being fed (core/hash.ts halves). */
+  readonly seriesHash: Uint32Array;
+}
+
+export function newRecordFeed(): RecordFeed {
+  return { counts: { accepted: 0, duplicate: 0, ignored: 0, invalid: 0, late: 0 }, tooLate: 0, newestSample: -Infinity, seriesHash: new Uint32Array(2) };
+}
+
+export function resetFeed(feed: RecordFeed): void {
+  const { counts } = feed;
+  counts.accepted = counts.duplicate = counts.ignored = counts.invalid = counts.late = 0;
+  feed.tooLate = 0;
+  feed.newestSample = -Infinity;
+}
+
+/**
+ * Feeds one decoded record of `cluster` to the model and marks the hours it changed. Samples at or
+ * after the cluster's floor are added, earlier ones only counted. `reachBackMs` is MAX_SAMPLE_GAP:
+ * a sample that close to its hour's start can change the hour before (see markChanged).
+ */
+export function feedRecord<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: ClusterState, rec: RecordSeries, reachBackMs: number, feed: RecordFeed): void {
+  const { timestamps, values, stale, sampleStart } = rec;
+  const { counts } = feed;
+  let markedFrom = NaN;
+  let markedTo = NaN;
+  let markedBack = false;
+  // The model reads a series' labels only when the series is new to it, synchronously: one
+  // function per record, reading the series being fed.
+  let s = 0;
+  const labels = (): Record<string, string> => seriesLabels(rec, s);
+  for (; s < rec.seriesCount; s++) {
+    const from = sampleStart[s];
+    const to = sampleStart[s + 1];
+    if (from === to) continue;
+    let min = Infinity;
+    let max = -Infinity;
+    for (let i = from; i < to; i++) {
+      const t = timestamps[i];
+      if (t < min) min = t;
+      if (t > max) max = t;
+    }
+    const accepted = counts.accepted;
+    if (min >= cluster.floor) {
+      seriesHash(rec, s, feed.seriesHash);
+      model.addHashedSeries(cluster.tenant, cluster.cluster, feed.seriesHash, labels, timestamps, values, stale, from, to, counts);
+    } else {
+      min = feedOnTime(model, cluster, rec, s, labels, feed);
+      if (min === Infinity) continue;
+    }
+    if (max > cluster.watermark) cluster.watermark = max;
+    if (max > feed.newestSample) feed.newestSample = max;
+    if (counts.accepted > accepted) {
+      const fromHour = hourOf(min);
+      const toHour = hourOf(max);
+      const reachesBack = min - fromHour < reachBackMs;
+      // Series of a record mostly span the same hours: marking them once is enough (no flush
+      // can run before the record is done).
+      if (fromHour !== markedFrom || toHour !== markedTo || (reachesBack && !markedBack)) {
+        markChanged(cluster, fromHour, toHour, reachesBack);
+        markedFrom = fromHour;
+        markedTo = toHour;
+        markedBack = reachesBack;
+      }
+    }
+  }
+}
+
+/**
+ * Rare: series `s` has samples before the floor. Feeds only the others (copied out) and counts the
+ * rest as too late; returns the oldest sample fed (Infinity: none).
+ */
+function feedOnTime<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: ClusterState, rec: RecordSeries, s: number, labels: () => Record<string, string>, feed: RecordFeed): number {
+  const { timestamps, values, stale } = rec;
+  const from = rec.sampleStart[s];
+  const to = rec.sampleStart[s + 1];
+  const keep: number[] = [];
+  for (let i = from; i < to; i++) if (timestamps[i] >= cluster.floor) keep.push(i);
+  feed.tooLate += to - from - keep.length;
+  if (keep.length === 0) return Infinity;
+  let min = Infinity;
+  for (const i of keep) if (timestamps[i] < min) min = timestamps[i];
+  const ts = Float64Array.from(keep, (i) => timestamps[i]);
+  const vs = Float64Array.from(keep, (i) => values[i]);
+  const st = Uint8Array.from(keep, (i) => stale[i]);
+  seriesHash(rec, s, feed.seriesHash);
+  model.addHashedSeries(cluster.tenant, cluster.cluster, feed.seriesHash, labels, ts, vs, st, 0, keep.length, feed.counts);
+  return min;
+}
+
+function countSamples(metrics: ProcessorMetrics, feed: RecordFeed): void {
+  const { counts, tooLate } = feed;
+  if (counts.accepted) metrics.samples.inc({ result: 'accepted' }, counts.accepted);
+  if (counts.duplicate) metrics.samples.inc({ result: 'duplicate' }, counts.duplicate);
+  if (counts.ignored) metrics.samples.inc({ result: 'ignored' }, counts.ignored);
+  if (counts.invalid) metrics.samples.inc({ result: 'invalid' }, counts.invalid);
+  if (tooLate) metrics.samples.inc({ result: 'too_late' }, tooLate);
+}
+
+export interface RecordLoopOptions {
+  metrics: ProcessorMetrics;
+  log: Logger;
+  /** MAX_SAMPLE_GAP, the model's maxSampleGapMs. */
+  maxSampleGapMs: number;
+}
+
+/** The loop over one batch of a partition's records, in offset order; `end` is the partition's end (for the lag). */
+export type RecordLoop<ModelRow> = (partition: Partition<ModelRow>, records: readonly InboundRecord[], end: bigint) => void;
+
+export function createRecordLoop<ModelRow>(options: RecordLoopOptions): RecordLoop<ModelRow> {
+  const { metrics, log, maxSampleGapMs } = options;
+  const feed = newRecordFeed();
+  return (p, records, end) => {
+    for (const record of records) {
+      if (record.offset < p.next) continue; // already seen (a re-delivery after a rebalance)
+      metrics.records.inc();
+      resetFeed(feed);
+      try {
+        if (record.formatVersion !== FORMAT_VERSION) throw new Error(`unsupported format-version ${record.formatVersion}`);
+        const rec = decodeRecord(record.value);
+        const c = clusterState(p, record.tenant, record.cluster);
+        if (record.timestamp > c.lastArrival) c.lastArrival = record.timestamp;
+        feedRecord(p.model, c, rec, maxSampleGapMs, feed);
+        countSamples(metrics, feed);
+      } catch (err) {
+        // What the record fed before it failed stays: it is noted below like a whole record.
+        metrics.poisonRecords.inc({ reason: (err as Error).name ?? 'Error' });
+        log.error({ partition: p.partition, offset: record.offset.toString(), tenant: record.tenant, cluster: record.cluster, err }, 'skipping a record that cannot be decoded');
+      }
+      p.tracker.note(record.offset, feed.newestSample === -Infinity ? -Infinity : hourOf(feed.newestSample));
+      p.next = record.offset + 1n;
+    }
+    metrics.consumerLag.set({ partition: String(p.partition) }, Number(end - p.next));
+  };
+}

@@ -1,0 +1,123 @@
+// One flush over hand-built partition state: what is written, marked, evicted and committed, and
+// that nothing is marked, evicted or committed when the write fails.
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { HOUR_MS as H } from '../../../core/hours.ts';
+import type { HourlyCostModel } from '../../../processor/cost-model-port.ts';
+import { createFlushStep } from '../../../processor/flush-step.ts';
+import { clusterState, createPartitionState, markChanged } from '../../../processor/hour-window/partition-state.ts';
+import { createProcessorMetrics } from '../../../processor/metrics.ts';
+import type { Partition } from '../../../processor/partition.ts';
+import type { RowWriter } from '../../../processor/row-writer.ts';
+import { metricValue } from '../../support/net.ts';
+
+const H0 = Date.UTC(2026, 10, 23, 10);
+const MIN = 60_000;
+const RULES = { graceMs: 5 * MIN, lateWindowMs: 3 * H, idleFinalizeMs: 30 * MIN };
+
+interface ModelRow {
+  hour: number;
+  pod: string;
+}
+interface StoredRow extends ModelRow {
+  final: boolean;
+  version: number;
+  writtenAt: number;
+}
+
+function setup(options: { failing?: boolean } = {}) {
+  const evicted: number[] = [];
+  const model: HourlyCostModel<ModelRow> = {
+    addHashedSeries: (_t, _c, _h, _l, _ts, _vs, _st, _s, _e, counts = { accepted: 0, duplicate: 0, ignored: 0, invalid: 0 }) => counts,
+    rows: (_tenant, _cluster, hour) => [{ hour, pod: 'a' }, { hour, pod: 'b' }],
+    evictBefore: (_tenant, _cluster, hour) => void evicted.push(hour),
+    stateBytes: () => 100,
+  };
+  const p: Partition<ModelRow> = { ...createPartitionState(0, { committed: undefined, metadata: undefined, end: 0n }), model };
+  const cluster = clusterState(p, 't', 'c');
+  const stored: StoredRow[] = [];
+  const commits: { offset: bigint; metadata: string }[] = [];
+  const writer: RowWriter<StoredRow> = {
+    async write(rows) {
+      if (options.failing) throw new Error('not stored');
+      stored.push(...rows);
+    },
+    failure: () => undefined,
+  };
+  const registry = new Registry();
+  const clock = { now: H0 + 2 * H };
+  const flush = createFlushStep<ModelRow, StoredRow>({
+    partitions: new Map([[0, p]]),
+    writer,
+    finishRow: (row, final, version, writtenAt) => ({ ...row, final, version, writtenAt }),
+    commit: async (list) => void commits.push(...list.map(({ offset, metadata }) => ({ offset, metadata }))),
+    rules: RULES,
+    metrics: createProcessorMetrics(registry),
+    now: () => clock.now,
+  });
+  /** A record at `offset` whose samples fell in `hour`, the cluster's newest sample at `watermark`. */
+  const consumed = (offset: bigint, hour: number, watermark: number) => {
+    markChanged(cluster, hour, hour);
+    cluster.watermark = Math.max(cluster.watermark, watermark);
+    cluster.lastArrival = clock.now;
+    p.tracker.note(offset, hour);
+    p.next = offset + 1n;
+  };
+  return { p, cluster, stored, commits, evicted, registry, clock, flush, consumed };
+}
+
+describe('the flush step', () => {
+  it('writes the rows of the hours behind, finished with their finality and one version per flush', async () => {
+    const { stored, flush, consumed, clock, registry } = setup();
+    consumed(0n, H0, H0 + 10 * MIN);
+    consumed(1n, H0 + H, H0 + H + 6 * MIN); // closes hour 0
+    await flush();
+    expect(stored).toEqual([
+      { hour: H0, pod: 'a', final: true, version: clock.now * 1000, writtenAt: clock.now },
+      { hour: H0, pod: 'b', final: true, version: clock.now * 1000, writtenAt: clock.now },
+      { hour: H0 + H, pod: 'a', final: false, version: clock.now * 1000, writtenAt: clock.now },
+      { hour: H0 + H, pod: 'b', final: false, version: clock.now * 1000, writtenAt: clock.now },
+    ]);
+    const metrics = await registry.metrics();
+    expect(metricValue(metrics, 'k8s_expenses_processor_rows_written_total', { final: 'true' })).toBe(2);
+    expect(metricValue(metrics, 'k8s_expenses_processor_rows_written_total', { final: 'false' })).toBe(2);
+    expect(metricValue(metrics, 'k8s_expenses_processor_open_hours')).toBe(2);
+    expect(metricValue(metrics, 'k8s_expenses_processor_state_bytes')).toBe(100);
+  });
+
+  it('writes nothing again until an hour changes, and versions rise even when the clock stands still', async () => {
+    const { stored, flush, consumed } = setup();
+    consumed(0n, H0, H0 + 10 * MIN);
+    await flush();
+    await flush();
+    expect(stored).toHaveLength(2);
+    consumed(1n, H0, H0 + 20 * MIN);
+    await flush();
+    // The flush that wrote nothing took a version too.
+    expect(stored.map((r) => r.version)).toEqual([stored[0].version, stored[0].version, stored[0].version + 2, stored[0].version + 2]);
+  });
+
+  it('settles hours past their late window, evicts them from the model and commits past their records', async () => {
+    const { cluster, commits, evicted, flush, consumed } = setup();
+    consumed(0n, H0, H0 + 10 * MIN);
+    consumed(1n, H0 + H, H0 + H + 10 * MIN);
+    consumed(2n, H0 + 5 * H, H0 + 5 * H + 10 * MIN); // hours 0 and 1 settle once stored final
+    await flush();
+    expect(cluster.floor).toBe(H0 + 2 * H);
+    expect(evicted).toEqual([H0 + 2 * H]);
+    // The oldest hour that can change is hour 5: records feeding it or hour 4 stay (record 2). The
+    // cluster itself has settled hours 0 and 1 only, so the metadata names it.
+    expect(commits).toEqual([{ offset: 2n, metadata: JSON.stringify({ v: 1, floor: H0 + 5 * H, clusters: { 't\u0000c': H0 + 2 * H } }) }]);
+  });
+
+  it('marks, evicts and commits nothing when the write fails', async () => {
+    const { cluster, commits, evicted, flush, consumed } = setup({ failing: true });
+    consumed(0n, H0, H0 + 10 * MIN);
+    consumed(1n, H0 + 5 * H, H0 + 5 * H + 10 * MIN);
+    await expect(flush()).rejects.toThrow('not stored');
+    expect(cluster.hours.get(H0)).toMatchObject({ writtenSeq: 0, writtenFinal: false });
+    expect(cluster.floor).toBe(-Infinity);
+    expect(evicted).toEqual([]);
+    expect(commits).toEqual([]);
+  });
+});

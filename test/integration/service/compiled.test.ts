@@ -39,6 +39,21 @@ function processesWith(field: 1 | 2, value: number): number[] {
 const processGroup = (pgid: number) => processesWith(2, pgid);
 const childrenOf = (pid: number) => processesWith(1, pid);
 
+/** Runs a command in the project with only PATH, HOME and `env`, to its end. */
+async function run(command: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(command, args, {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  return { code, stdout, stderr };
+}
+
 let dataDir: string;
 beforeAll(() => {
   dataDir = tempDataDir('compiled');
@@ -92,16 +107,7 @@ describe('the command-line tools', () => {
 
   async function npmRun(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; entries: { main: string; execArgv: string[] }[] }> {
     writeFileSync(record, '');
-    const child = spawn('npm', ['run', ...args], {
-      cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_OPTIONS: `--require ${recorder}`, ENTRY_RECORD: record, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    const { code, stdout, stderr } = await run('npm', ['run', ...args], { NODE_OPTIONS: `--require ${recorder}`, ENTRY_RECORD: record, ...env });
     const entries = readFileSync(record, 'utf8')
       .split('\n')
       .filter(Boolean)
@@ -210,16 +216,7 @@ describe('closing the terminal', () => {
       'print(os.waitstatus_to_exitcode(status))',
     ].join('\n');
     const port = await freePort();
-    const child = spawn('python3', ['-c', terminal], {
-      cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...embeddedEnv(path.join(dataDir, 'hangup')), PORT: String(port), HOST: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    const { code, stdout, stderr } = await run('python3', ['-c', terminal], { ...embeddedEnv(path.join(dataDir, 'hangup')), PORT: String(port), HOST: '127.0.0.1' });
     expect(code, stderr).toBe(0);
     expect(stdout.trim(), 'how the service ended').toBe('-1');
   });

@@ -10,8 +10,9 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       {
         extends: true,
-        // Integration tests share one real Kafka broker, started here when none is running.
-        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: ['test/support/global-setup.ts'] },
+        // Integration tests run the compiled service (built here when stale) and share one real Kafka
+        // broker, started here when none is running.
+        test: { name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: ['test/support/build-setup.ts', 'test/support/global-setup.ts'] },
       },
     ],
   },

@@ -201,16 +201,23 @@ describe('docker-compose.yml', () => {
     expect(environment(service('processor')).ROLE).toBe('processor');
   });
 
-  it('runs commands that exist in the image', () => {
+  it('runs compiled commands that exist in the image (node dist/..., built from a source file)', () => {
+    const compiled = (command: string[]) => {
+      expect(command[0]).toBe('node');
+      const script = /^dist\/(.+)\.js$/.exec(command[1]);
+      expect(script, command.join(' ')).not.toBeNull();
+      expect(existsSync(path.join(ROOT, `${script![1]}.ts`)), `${script![1]}.ts`).toBe(true);
+      expect(command.join(' ')).not.toMatch(/tsx|--import|--loader/);
+    };
     const migrate = commandOf(service('migrate'));
-    expect(migrate.slice(0, 3)).toEqual(['node', '--import', 'tsx']);
-    expect(existsSync(path.join(ROOT, migrate[3]))).toBe(true);
-    expect(migrate[3]).toBe('cli/migrate.ts');
+    compiled(migrate);
+    expect(migrate).toEqual(['node', 'dist/cli/migrate.js']);
     const exporter = commandOf(service('demo-exporter'));
-    expect(exporter.slice(0, 4)).toEqual(['node', '--import', 'tsx', 'demo/main.ts']);
+    compiled(exporter);
+    expect(exporter[1]).toBe('dist/demo/main.js');
     expect(exporter).toContain('--exporter-only');
     expect(flag(exporter, '--host')).toBe('0.0.0.0');
-    // The receiver and the processor run the image's default command (service/main.ts).
+    // The receiver and the processor run the image's default command (dist/service/main.js).
     expect(service('receiver').command).toBeUndefined();
     expect(service('processor').command).toBeUndefined();
   });
@@ -343,40 +350,88 @@ describe('deploy/prometheus/prometheus.yml', () => {
 });
 
 describe('Dockerfile and .dockerignore', () => {
+  // No Docker engine runs here: the image is checked by reading its instructions.
   const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
   const instructions = dockerfile
     .replace(/\\\n/g, ' ')
     .split('\n')
     .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
-  const all = (keyword: string) => instructions.filter((l) => l.startsWith(`${keyword} `)).map((l) => l.slice(keyword.length + 1).trim());
+  /** The instructions of each stage, by its name (AS ...), in order. */
+  const stages: { from: string; name: string; lines: string[] }[] = [];
+  for (const line of instructions) {
+    const from = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
+    if (from) stages.push({ from: from[1], name: from[2] ?? '', lines: [] });
+    else stages.at(-1)?.lines.push(line);
+  }
+  const all = (lines: string[], keyword: string) => lines.filter((l) => l.startsWith(`${keyword} `)).map((l) => l.slice(keyword.length + 1).trim());
+  const build = () => stages.find((st) => st.name === 'build')!;
+  const runtime = () => stages.at(-1)!;
+  const buildSources = () => JSON.parse(`[${/const SOURCES = \[([^\]]*)\]/.exec(readFileSync(path.join(ROOT, 'scripts/build.mjs'), 'utf8'))![1].replace(/'/g, '"')}]`) as string[];
 
-  it('builds on a pinned node 20 bookworm-slim image, without the optional embedded engine', () => {
-    expect(all('FROM')).toEqual([expect.stringMatching(/^node:20\.\d+\.\d+-bookworm-slim$/)]);
-    const install = all('RUN').find((r) => r.includes('npm install'));
-    expect(install).toMatch(/npm install\b.*--omit=optional/);
-    expect(install).toMatch(/--omit=dev/);
+  it('has a build stage and a runtime stage on one pinned Node LTS slim image', () => {
+    expect(stages.map((st) => st.name)).toEqual(['build', 'runtime']);
+    for (const st of stages) expect(st.from).toMatch(/^node:\d+\.\d+\.\d+-(bookworm|trixie)-slim$/);
+    expect(new Set(stages.map((st) => st.from)).size).toBe(1);
+    // An LTS line: even-numbered, at least the oldest one still supported.
+    const major = Number(/^node:(\d+)\./.exec(stages[0].from)![1]);
+    expect(major % 2).toBe(0);
+    expect(major).toBeGreaterThanOrEqual(22);
   });
 
-  it('copies every source directory the service and the demo load', () => {
-    const copied = all('COPY').map((c) => c.split(/\s+/)[0]);
-    for (const dir of ['proto', 'migrations', 'ingest', 'receiver', 'processor', 'service', 'demo']) {
-      expect(copied, dir).toContain(dir);
-      expect(existsSync(path.join(ROOT, dir)), dir).toBe(true);
+  it('compiles in the build stage: every source directory the build reads, the build script, npm run build', () => {
+    const copied = all(build().lines, 'COPY').flatMap((c) => c.split(/\s+/).slice(0, -1));
+    for (const entry of [...buildSources(), 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.mjs', 'package.json']) {
+      expect(copied, entry).toContain(entry);
+      expect(existsSync(path.join(ROOT, entry)), entry).toBe(true);
     }
+    const runs = all(build().lines, 'RUN');
+    expect(runs.at(-1)).toBe('npm run build');
+    // Full dependencies (TypeScript), but not the embedded engine.
+    expect(runs.find((r) => r.includes('npm install'))).toMatch(/npm pkg delete optionalDependencies\.chdb\s+&& npm install\b(?!.*--omit=dev)/);
   });
 
-  it('runs the service as a non-root user, on port 9201, with a health check', () => {
-    const user = all('USER');
+  it('runs with production dependencies only and the compiled dist/ of the build stage', () => {
+    const install = all(runtime().lines, 'RUN').find((r) => r.includes('npm install'));
+    expect(install).toMatch(/npm install\b.*--omit=dev/);
+    expect(install).toMatch(/--omit=optional/);
+    expect(install).toMatch(/test ! -e node_modules\/chdb/);
+    const copies = all(runtime().lines, 'COPY');
+    expect(copies).toContainEqual(expect.stringMatching(/^--from=build \/app\/dist \.\/dist$/));
+    // No sources in the runtime image: only the package files and dist/.
+    expect(copies.filter((c) => !c.startsWith('--from=build'))).toEqual(['package.json package-lock.json ./']);
+  });
+
+  it('runs node dist/service/main.js as PID 1 under a non-root user, on port 9201, with a health check', () => {
+    const lines = runtime().lines;
+    const user = all(lines, 'USER');
     expect(user.length).toBeGreaterThan(0);
     expect(user.at(-1)).not.toMatch(/^(root|0)(:|$)/);
-    expect(all('EXPOSE')).toEqual(['9201']);
-    expect(all('HEALTHCHECK').join(' ')).toMatch(/\/healthz/);
-    expect(JSON.parse(all('CMD').at(-1)!)).toEqual(['node', '--import', 'tsx', 'service/main.ts']);
+    expect(all(lines, 'EXPOSE')).toEqual(['9201']);
+    expect(all(lines, 'HEALTHCHECK').join(' ')).toMatch(/\/healthz/);
+    expect(JSON.parse(all(lines, 'CMD').at(-1)!)).toEqual(['node', 'dist/service/main.js']);
+    expect(existsSync(path.join(ROOT, 'service/main.ts'))).toBe(true);
   });
 
-  it('.dockerignore keeps local state and dependencies out of the build context', () => {
-    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
-    for (const entry of ['node_modules', 'data', '.git']) expect(ignored).toContain(entry);
+  it('.dockerignore keeps local state, dependencies and old builds out, and lets in what the build stage copies', () => {
+    const entries = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    for (const entry of ['node_modules', 'data', 'dist', '.git']) expect(entries).toContain(entry);
+    // The last matching entry decides, as Docker reads the file; "!" lets a path in again.
+    const ignored = (file: string) => {
+      let result = false;
+      for (const entry of entries) {
+        const negated = entry.startsWith('!');
+        const pattern = negated ? entry.slice(1) : entry;
+        if (file === pattern || file.startsWith(`${pattern}/`)) result = !negated;
+      }
+      return result;
+    };
+    for (const copy of all(build().lines, 'COPY')) {
+      const sources = copy.split(/\s+/).slice(0, -1);
+      for (const source of sources) expect(ignored(source), `${source} is copied but ignored`).toBe(false);
+    }
   });
 });
 

@@ -2,11 +2,12 @@
 // data directory and consumer group, as an orchestrator restarts a crashed container. Each keeps
 // every run, so its log lines survive the kills.
 import { rm } from 'node:fs/promises';
+import { Kafka, logLevel } from 'kafkajs';
 import { sqlUrl, tempDataDir } from './embedded.ts';
 import type { PodHour } from './expenses.ts';
 import { freePort } from './net.ts';
 import { finalRows } from './process-logs.ts';
-import { startServiceProcess, type ServiceProcess } from './service-process.ts';
+import { startServiceProcess, type LogLine, type ServiceProcess } from './service-process.ts';
 
 export interface ProcessorRuns {
   readonly name: string;
@@ -44,13 +45,25 @@ export function kafkaProcessor(name: string, options: KafkaProcessorOptions): Pr
     KAFKA_GROUP_ID: options.groupId,
     DATA_DIR: dataDir,
     SQL_PORT: '0',
-    FLUSH_INTERVAL: '500ms',
-    HOUR_GRACE: '2m',
-    LATE_WINDOW: '10m',
-    IDLE_FINALIZE: '20s',
+    ...FAULT_HOURS_ENV,
     ...options.env,
   };
   return { name, env, dataDir, runs: [] };
+}
+
+/** The hour window of the fault tests' processors (see kafkaProcessor), for a ROLE=all service too. */
+export const FAULT_HOURS_ENV: Readonly<Record<string, string>> = { FLUSH_INTERVAL: '500ms', HOUR_GRACE: '2m', LATE_WINDOW: '10m', IDLE_FINALIZE: '20s' };
+
+/** Creates `topic` with `partitions` partitions on `brokers` and starts a receiver (ROLE=receiver) for it. */
+export async function kafkaReceiver(brokers: readonly string[], topic: string, partitions: number): Promise<ServiceProcess> {
+  const admin = new Kafka({ clientId: 'fault-test-admin', brokers: [...brokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] });
+  } finally {
+    await admin.disconnect();
+  }
+  return startServiceProcess({ env: { ROLE: 'receiver', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC: topic } });
 }
 
 /** Starts a new run; with `waitReady` false it returns as soon as the process is spawned. */
@@ -79,4 +92,9 @@ export async function removeProcessors(processors: readonly ProcessorRuns[]): Pr
     for (const run of p.runs) await run.stop(5_000).catch(() => undefined);
     await rm(p.dataDir, { recursive: true, force: true });
   }
+}
+
+/** The partitions a 'partitions assigned' log line gives the process (empty for any other line). */
+export function assignedPartitions(line: LogLine): number[] {
+  return line.msg === 'partitions assigned' && Array.isArray(line.partitions) ? (line.partitions as number[]) : [];
 }

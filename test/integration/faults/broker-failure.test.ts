@@ -18,6 +18,7 @@ import { startCluster, type ClusterHandle, type ClusterNode } from '../../suppor
 import { kubecostStream } from '../../support/kubecost-stream.ts';
 import { metricValue } from '../../support/net.ts';
 import { finalRows, writeLogs } from '../../support/process-logs.ts';
+import { FAULT_HOURS_ENV } from '../../support/processor-runs.ts';
 import { faultFigures, formatFigures, startSender } from '../../support/remote-write-sender.ts';
 import { startServiceProcess, type ServiceProcess } from '../../support/service-process.ts';
 import { uniqueTopic, waitFor } from '../../support/service.ts';
@@ -56,11 +57,7 @@ describe('a Kafka node killed under load', () => {
         DATA_DIR: dataDir,
         PORT: '0',
         SQL_PORT: '0',
-        FLUSH_INTERVAL: '500ms',
-        HOUR_GRACE: '2m',
-        LATE_WINDOW: '10m',
-        // Longer than the fail-over pause (see test/support/processor-runs.ts).
-        IDLE_FINALIZE: '20s',
+        ...FAULT_HOURS_ENV,
       },
       readyTimeoutMs: 120_000,
     });

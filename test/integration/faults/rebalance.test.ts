@@ -4,7 +4,6 @@
 // read as one shared table would hold them (the highest version of every pod-hour), equal what an
 // uninterrupted processor in another group stored, and what the pure cost model computes from the
 // acknowledged requests.
-import { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlUrl } from '../../support/embedded.ts';
 import { testBrokers } from '../../support/env.ts';
@@ -12,9 +11,9 @@ import { diffPodHours, totalsByCluster } from '../../support/expenses.ts';
 import { modelPodHours } from '../../support/expected-rows.ts';
 import { kubecostStream } from '../../support/kubecost-stream.ts';
 import { errorLines, writeLogs } from '../../support/process-logs.ts';
-import { currentRun, finalRowsOf, kafkaProcessor, removeProcessors, startRun, type ProcessorRuns } from '../../support/processor-runs.ts';
+import { currentRun, finalRowsOf, kafkaProcessor, kafkaReceiver, assignedPartitions, removeProcessors, startRun, type ProcessorRuns } from '../../support/processor-runs.ts';
 import { faultFigures, formatFigures, startSender } from '../../support/remote-write-sender.ts';
-import { startServiceProcess, type LogLine, type ServiceProcess } from '../../support/service-process.ts';
+import { startServiceProcess, type ServiceProcess } from '../../support/service-process.ts';
 import { uniqueTopic, waitFor } from '../../support/service.ts';
 import { sharedTablePodHours } from '../../support/shared-table.ts';
 
@@ -29,7 +28,7 @@ const TENANTS = ['acme', 'acme', 'acme', 'globex', 'globex', 'initech', 'umbrell
 /** About 75 s of steady load. */
 const RATE = 20;
 
-const assigned = (line: LogLine): number[] => (line.msg === 'partitions assigned' && Array.isArray(line.partitions) ? (line.partitions as number[]) : []);
+const assigned = assignedPartitions;
 
 describe('two processors sharing a group, one joining and one dying mid-stream', () => {
   const topic = uniqueTopic('rebalance');
@@ -45,11 +44,7 @@ describe('two processors sharing a group, one joining and one dying mid-stream',
   };
 
   beforeAll(async () => {
-    const admin = new Kafka({ clientId: 'rebalance-test', brokers, logLevel: 0 }).admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }] });
-    await admin.disconnect();
-    receiver = await startServiceProcess({ env: { ROLE: 'receiver', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC: topic } });
+    receiver = await kafkaReceiver(brokers, topic, PARTITIONS);
   });
 
   afterAll(async () => {

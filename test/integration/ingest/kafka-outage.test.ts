@@ -13,6 +13,7 @@ import { modelPodHours } from '../../support/expected-rows.ts';
 import { startBroker, type BrokerHandle } from '../../support/kafka-broker.ts';
 import { kubecostStream } from '../../support/kubecost-stream.ts';
 import { finalRows } from '../../support/process-logs.ts';
+import { FAULT_HOURS_ENV } from '../../support/processor-runs.ts';
 import { decodeMessage } from '../../support/records.ts';
 import { faultFigures, formatFigures, startSender } from '../../support/remote-write-sender.ts';
 import { RW1_HEADERS, snappyCompress, writeRequestV1, type FixtureSeries } from '../../support/remote-write-fixtures.ts';
@@ -94,9 +95,7 @@ describe('Kafka outage', () => {
 
   it('loses nothing acknowledged when the broker restarts under load, and recovers by itself', async () => {
     const topic = uniqueTopic('outage-load');
-    // Receiver and processor in one process; hours close 2 min after their end and settle 10 min
-    // later (event time), the newest by wall clock 20 s after the stream stops (longer than the
-    // outage: see test/support/processor-runs.ts).
+    // Receiver and processor in one process, with the fault tests' hour window.
     const service = await start({
       ROLE: 'all',
       KAFKA_TOPIC: topic,
@@ -104,10 +103,7 @@ describe('Kafka outage', () => {
       KAFKA_TOPIC_PARTITIONS: '3',
       DATA_DIR: dataDir,
       SQL_PORT: '0',
-      FLUSH_INTERVAL: '500ms',
-      HOUR_GRACE: '2m',
-      LATE_WINDOW: '10m',
-      IDLE_FINALIZE: '20s',
+      ...FAULT_HOURS_ENV,
     });
     // 2 h 20 min of scrapes of three clusters from half past an hour 4 hours ago, over about 40 s.
     const requests = kubecostStream({ tenants: ['acme', 'acme', 'globex'], startMs: T0 - 2 * HOUR + 30 * MIN, scrapes: 140 });

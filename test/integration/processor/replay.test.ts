@@ -7,16 +7,15 @@
 // HOUR_GRACE and LATE_WINDOW short enough that hours settle and offsets are committed while it runs.
 //
 // FAULT_PROCESSOR_KILLS sets the number of kills (default 10).
-import { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBrokers } from '../../support/env.ts';
 import { diffPodHours, totalsByCluster, type PodHour } from '../../support/expenses.ts';
 import { modelPodHours } from '../../support/expected-rows.ts';
 import { kubecostStream } from '../../support/kubecost-stream.ts';
 import { errorLines, writeLogs } from '../../support/process-logs.ts';
-import { currentRun, finalRowsOf, kafkaProcessor, removeProcessors, startRun, type ProcessorRuns } from '../../support/processor-runs.ts';
+import { currentRun, finalRowsOf, kafkaProcessor, kafkaReceiver, removeProcessors, startRun, type ProcessorRuns } from '../../support/processor-runs.ts';
 import { faultFigures, formatFigures, startSender, type Sender } from '../../support/remote-write-sender.ts';
-import { startServiceProcess, type ServiceProcess } from '../../support/service-process.ts';
+import type { ServiceProcess } from '../../support/service-process.ts';
 import { uniqueTopic } from '../../support/service.ts';
 
 const HOUR = 3_600_000;
@@ -52,11 +51,7 @@ describe('processor restarts and replays', () => {
   };
 
   beforeAll(async () => {
-    const admin = new Kafka({ clientId: 'processor-replay-test', brokers, logLevel: 0 }).admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }] });
-    await admin.disconnect();
-    receiver = await startServiceProcess({ env: { ROLE: 'receiver', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC: topic } });
+    receiver = await kafkaReceiver(brokers, topic, PARTITIONS);
   });
 
   afterAll(async () => {

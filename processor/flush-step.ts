@@ -10,9 +10,10 @@ import { isReplaying } from './hour-window/partition-state.ts';
 import { moveFloor, settledFloor } from './hour-window/settling.ts';
 import type { ProcessorMetrics } from './metrics.ts';
 import type { Partition } from './partition.ts';
+import { rowVersion } from './row-version.ts';
 import type { RowWriter } from './row-writer.ts';
 
-/** Turns a model row into the stored row: its finality, the write's version and time (epoch ms). */
+/** Turns a model row into the stored row: its finality, the write's version (row-version.ts) and time (epoch ms). */
 export type FinishRow<ModelRow, Row> = (row: ModelRow, final: boolean, version: number, writtenAt: number) => Row;
 
 export interface FlushStepOptions<ModelRow, Row> {
@@ -31,17 +32,14 @@ export type FlushStep = () => Promise<void>;
 
 export function createFlushStep<ModelRow, Row>(options: FlushStepOptions<ModelRow, Row>): FlushStep {
   const { partitions, writer, finishRow, rules, metrics, now } = options;
-  let lastVersion = 0;
-  // Rows of a later write must replace earlier ones: microseconds of wall time, strictly rising.
-  const nextVersion = (): number => (lastVersion = Math.max(lastVersion + 1, now() * 1000));
 
   const rowsToWrite = (t: number): { rows: Row[]; writes: HourWrite[]; finalRows: number } => {
     const rows: Row[] = [];
     const writes: HourWrite[] = [];
     let finalRows = 0;
-    const version = nextVersion();
     for (const p of partitions.values()) {
       for (const write of planFlush(p, t, rules)) {
+        const version = rowVersion(p.next, write.final);
         const hourRows = p.model.rows(write.cluster.tenant, write.cluster.cluster, write.hour);
         for (const row of hourRows) rows.push(finishRow(row, write.final, version, t));
         if (write.final) finalRows += hourRows.length;

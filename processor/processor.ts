@@ -1,8 +1,8 @@
 // The processor: consumes records, feeds the cost model, writes hourly rows, commits offsets.
 //
 // Exactly once, end to end: a sample is counted once by the model (it de-duplicates by series and
-// timestamp); rows are written with a rising version, so the newest replaces the older ones under
-// FINAL; offsets are committed only after the rows the records fed are stored, and never past a
+// timestamp); rows are written with a version that rises with the offset read (row-version.ts), so
+// the rows that saw the most replace the others under FINAL, whatever the clocks say; offsets are committed only after the rows the records fed are stored, and never past a
 // record that still feeds an hour that can change (or the hour before it, which a rebuild needs
 // as context). A restart therefore rebuilds every hour that can still change, exactly.
 //

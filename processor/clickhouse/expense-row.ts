@@ -8,7 +8,7 @@ import { HOUR_MS } from '../../core/hours.ts';
 export interface ExpenseRow extends HourlyRow {
   /** false while the hour is open (provisional), true once it closed (UInt8 column). */
   is_final: boolean;
-  /** Monotonic write version (write time in microseconds): the highest one per key wins. */
+  /** Write version (processor/row-version.ts: from the partition offset read): the highest one per key wins. */
   version: number;
   /** Epoch milliseconds of the write. */
   updated_at: number;
@@ -16,7 +16,7 @@ export interface ExpenseRow extends HourlyRow {
 
 /**
  * The stored row of a pod-hour the cost model computed, written at `writtenAt` (epoch ms). Every
- * row of one write has the same version, higher than any earlier write's.
+ * row of one hour's write has the same version, higher than that of any write that saw less.
  */
 export function toExpenseRow(row: HourlyRow, final: boolean, version: number, writtenAt: number): ExpenseRow {
   return { ...row, is_final: final, version, updated_at: writtenAt };

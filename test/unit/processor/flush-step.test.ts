@@ -67,16 +67,18 @@ function setup(options: { failing?: boolean } = {}) {
 }
 
 describe('the flush step', () => {
-  it('writes the rows of the hours behind, finished with their finality and one version per flush', async () => {
+  // Versions used to be the wall clock's microseconds (one per flush); they come from the offset
+  // read now (row-version.ts): 2^52 + 2 x next offset, plus 1 for final rows.
+  it('writes the rows of the hours behind, finished with their finality and a version from the offset read', async () => {
     const { stored, flush, consumed, clock, registry } = setup();
     consumed(0n, H0, H0 + 10 * MIN);
     consumed(1n, H0 + H, H0 + H + 6 * MIN); // closes hour 0
     await flush();
     expect(stored).toEqual([
-      { hour: H0, pod: 'a', final: true, version: clock.now * 1000, writtenAt: clock.now },
-      { hour: H0, pod: 'b', final: true, version: clock.now * 1000, writtenAt: clock.now },
-      { hour: H0 + H, pod: 'a', final: false, version: clock.now * 1000, writtenAt: clock.now },
-      { hour: H0 + H, pod: 'b', final: false, version: clock.now * 1000, writtenAt: clock.now },
+      { hour: H0, pod: 'a', final: true, version: 2 ** 52 + 5, writtenAt: clock.now },
+      { hour: H0, pod: 'b', final: true, version: 2 ** 52 + 5, writtenAt: clock.now },
+      { hour: H0 + H, pod: 'a', final: false, version: 2 ** 52 + 4, writtenAt: clock.now },
+      { hour: H0 + H, pod: 'b', final: false, version: 2 ** 52 + 4, writtenAt: clock.now },
     ]);
     const metrics = await registry.metrics();
     expect(metricValue(metrics, 'k8s_expenses_processor_rows_written_total', { final: 'true' })).toBe(2);
@@ -85,15 +87,16 @@ describe('the flush step', () => {
     expect(metricValue(metrics, 'k8s_expenses_processor_state_bytes')).toBe(100);
   });
 
-  it('writes nothing again until an hour changes, and versions rise even when the clock stands still', async () => {
-    const { stored, flush, consumed } = setup();
+  it('writes nothing again until an hour changes, and versions rise with the records read, not with the clock', async () => {
+    const { stored, flush, consumed, clock } = setup();
     consumed(0n, H0, H0 + 10 * MIN);
     await flush();
     await flush();
     expect(stored).toHaveLength(2);
     consumed(1n, H0, H0 + 20 * MIN);
+    clock.now -= 10 * MIN;
     await flush();
-    // The flush that wrote nothing took a version too.
+    // One more record read: two more (the final bit sits in between).
     expect(stored.map((r) => r.version)).toEqual([stored[0].version, stored[0].version, stored[0].version + 2, stored[0].version + 2]);
   });
 

@@ -106,7 +106,9 @@ export class ClusterState {
 
   /**
    * Presence series (owner, labels, selectors): only the last non-stale sample of each hour is
-   * read, so only that one is kept. Earlier samples of an hour are accepted but change nothing.
+   * read, so only that one is kept. A sample at or before the one held for its hour changes nothing
+   * and is a duplicate (a resent sample always is one); a stale marker says nothing about presence
+   * and is ignored.
    */
   private addMarks(row: number, timestamps: NumberColumn, values: NumberColumn, stale: NumberColumn | null, start: number, end: number, counts: SampleCounts): void {
     const streams = this.table.streams;
@@ -118,7 +120,7 @@ export class ClusterState {
       }
       const v = values[i];
       if ((stale !== null && stale[i] !== 0) || v !== v) {
-        counts.accepted++; // a stale marker says nothing about presence
+        counts.ignored++;
         continue;
       }
       if (ts < this.evictedBefore) {
@@ -148,7 +150,7 @@ export class ClusterState {
     for (let i = 0; i < buf.n; i++) {
       const t = buf.ts[i];
       if (t - (t % HOUR_MS) !== hour) continue;
-      if (t >= ts) return t === ts ? 'duplicate' : true; // a later sample of the hour is held
+      if (t >= ts) return 'duplicate'; // this one, or a later sample of the hour, is held
       buf.ts[i] = ts;
       return streams.rewrite(row, buf, 0, buf.n, false, true);
     }

@@ -314,7 +314,53 @@ describe('processor', () => {
     await processor.close();
     await log.close();
   });
+
+  // Regression: an hour's "written final" mark was only ever set. An hour closed by silence that a
+  // late sample reopened was rewritten provisional, and stayed provisional for good: it looked
+  // written final already, so closing it again wrote nothing.
+  it('closes again an hour that a sample reopened after it closed by silence', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'proc-'));
+    const rows: StoredRow[] = [];
+    const clock = { now: H0 + 10 * MIN };
+    const { log, processor } = await setup(dir, rows, clock);
+    await append(log, clock.now, [series(H0 + MIN, 2)]);
+    await settle(processor, log);
+    clock.now += 31 * MIN;
+    await settle(processor, log);
+    expect(latest(rows)).toEqual([{ hour: 0, sum: 2, final: true }]);
+    await append(log, clock.now, [series(H0 + 5 * MIN, 3)]); // the cluster is back, with a sample of the hour
+    await settle(processor, log);
+    expect(latest(rows)).toEqual([{ hour: 0, sum: 5, final: false }]);
+    clock.now += 31 * MIN;
+    await settle(processor, log);
+    expect(latest(rows)).toEqual([{ hour: 0, sum: 5, final: true }]);
+    await processor.close();
+    await log.close();
+  });
 });
+
+type CostRow = HourlyRow & { version: number; is_final: boolean };
+
+/** A processor with the cost model on a fresh embedded log; rows go to `stored`. */
+async function costModelSetup(clock: { now: number }) {
+  const log = await openEmbeddedLog({ dir: mkdtempSync(path.join(tmpdir(), 'proc-')), segmentBytes: 1 << 20, logger: silent });
+  const stored: CostRow[] = [];
+  const registry = new Registry();
+  const processor = createProcessor<HourlyRow, CostRow>({
+    consumer: createEmbeddedConsumer(log, 'g', silent),
+    sink: { write: async (rows) => void stored.push(...rows) },
+    createModel: () => createCostModel(),
+    finishRow: (r, final, version) => ({ ...r, version, is_final: final }),
+    rules: { graceMs: 5 * MIN, lateWindowMs: 3 * HOUR_MS, idleFinalizeMs: 30 * MIN },
+    flushIntervalMs: 3_600_000,
+    metrics: createProcessorMetrics(registry),
+    logger: silent,
+    now: () => clock.now,
+  });
+  await processor.start();
+  reading.set(processor, { registry, from: 0n });
+  return { log, processor, stored, registry };
+}
 
 describe('processor with the cost model', () => {
   // Regression: a pod that started in the last scrape interval of an hour has one sample there,
@@ -322,24 +368,8 @@ describe('processor with the cost model', () => {
   // written before that sample arrived and not rewritten after it, so they depended on whether a
   // flush happened in between (and a replay gave other totals than the live run).
   it('rewrites the hour before when a sample gives the first sample of a series its interval', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'proc-'));
-    const log = await openEmbeddedLog({ dir, segmentBytes: 1 << 20, logger: silent });
-    const stored: (HourlyRow & { version: number; is_final: boolean })[] = [];
     const clock = { now: H0 + 2 * HOUR_MS };
-    const registry = new Registry();
-    const processor = createProcessor<HourlyRow, HourlyRow & { version: number; is_final: boolean }>({
-      consumer: createEmbeddedConsumer(log, 'g', silent),
-      sink: { write: async (rows) => void stored.push(...rows) },
-      createModel: () => createCostModel(),
-      finishRow: (r, final, version) => ({ ...r, version, is_final: final }),
-      rules: { graceMs: 5 * MIN, lateWindowMs: 3 * HOUR_MS, idleFinalizeMs: 30 * MIN },
-      flushIntervalMs: 3_600_000,
-      metrics: createProcessorMetrics(registry),
-      logger: silent,
-      now: () => clock.now,
-    });
-    await processor.start();
-    reading.set(processor, { registry, from: 0n });
+    const { log, processor, stored } = await costModelSetup(clock);
     const labels = { __name__: 'container_cpu_allocation', namespace: 'batch', pod: 'report-1', container: 'report', node: 'n1' };
     /** Core-seconds of the pod in the latest row of the hour, and whether that row is final. */
     const latest = (hour: number) => {
@@ -358,6 +388,35 @@ describe('processor with the cost model', () => {
     await append(log, clock.now, [{ labels, samples: [{ t: H0 + HOUR_MS + 25_000, v: 1 }] }]);
     await settle(processor, log);
     expect(latest(H0)).toEqual({ coreSeconds: 55, final: true });
+    await processor.close();
+    await log.close();
+  });
+
+  // Regression: a sender resent a request of an hour that had closed by silence. Its presence
+  // samples (owners) were counted as accepted, so the hour looked changed and was rewritten as
+  // provisional: a resend changes nothing and must not reopen an hour.
+  it('leaves an hour closed by silence alone when a request of it is sent again', async () => {
+    const clock = { now: H0 + 10 * MIN };
+    const { log, processor, stored, registry } = await costModelSetup(clock);
+    const pod = { namespace: 'shop', pod: 'web-1' };
+    const request: PlainSeries[] = [
+      { labels: { __name__: 'container_cpu_allocation', ...pod, container: 'web', node: 'n1' }, samples: [] },
+      { labels: { __name__: 'kube_pod_owner', ...pod, owner_kind: 'StatefulSet', owner_name: 'web' }, samples: [] },
+      { labels: { __name__: 'kube_pod_labels', ...pod, label_team: 'a' }, samples: [] },
+    ];
+    for (const s of request) for (let m = 0; m < 5; m++) s.samples.push({ t: H0 + m * MIN, v: 1 });
+    await append(log, clock.now, request);
+    await settle(processor, log);
+    clock.now += 31 * MIN;
+    await settle(processor, log);
+    const written = stored.length;
+    expect(stored.at(-1)).toMatchObject({ pod: 'web-1', workload: 'web', is_final: true });
+
+    await append(log, clock.now, request);
+    await settle(processor, log);
+    expect(stored.length).toBe(written);
+    expect(metricValue(await registry.metrics(), 'k8s_expenses_processor_samples_total', { result: 'accepted' })).toBe(15);
+    expect(metricValue(await registry.metrics(), 'k8s_expenses_processor_samples_total', { result: 'duplicate' })).toBe(15);
     await processor.close();
     await log.close();
   });

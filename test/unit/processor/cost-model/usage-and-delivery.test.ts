@@ -71,6 +71,19 @@ describe('delivery', () => {
     expect(twice.rows()).toEqual(once.rows());
   });
 
+  // Regression: presence series (owners, labels, selectors) keep only the last sample of each hour,
+  // and the earlier samples of a resent request were counted as accepted. The processor took that
+  // as a change and rewrote the hour (reopening it when it had closed by silence).
+  it('a resent presence sample is a duplicate, and a presence stale marker changes nothing', () => {
+    const feed = new Feed();
+    const owner = L.owner(web1, 'StatefulSet', 'web');
+    expect(feed.add(owner, every(H, H + 60 * MIN, MIN, 1))).toMatchObject({ accepted: 60, duplicate: 0 });
+    const rows = feed.rows();
+    expect(feed.add(owner, every(H, H + 60 * MIN, MIN, 1))).toMatchObject({ accepted: 0, duplicate: 60 });
+    expect(feed.add(owner, [[H + 60 * MIN, 'stale']])).toMatchObject({ accepted: 0, ignored: 1 });
+    expect(feed.rows()).toEqual(rows);
+  });
+
   it('out-of-order arrival: shuffled input gives identical rows', () => {
     const build = (shuffle: boolean) => {
       const feed = new Feed();

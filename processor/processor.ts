@@ -57,7 +57,13 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
   const { consumer, metrics } = options;
   const log = options.logger.child({ component: 'processor' });
   const partitions = new Map<number, Partition<ModelRow>>();
-  const starting = new Map<number, Promise<Partition<ModelRow>>>();
+  const starting = new Map<number, Promise<Partition<ModelRow> | undefined>>();
+  // Revocations per partition: a batch that was on its way across one (waiting for its partition's
+  // start, a broker round trip) belongs to the previous owner's turn and is dropped, so it neither
+  // recreates the state the revocation dropped nor leads to a commit for a partition that another
+  // process owns now.
+  const revocations = new Map<number, number>();
+  const revocationsOf = (partition: number): number => revocations.get(partition) ?? 0;
   let closed = false;
   let flushing: Promise<void> | undefined;
   let inFlight = 0;
@@ -89,26 +95,38 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
     now: options.now ?? Date.now,
   });
 
-  const partitionFor = async (partition: number): Promise<Partition<ModelRow>> => {
+  /** The partition's state, started when needed; undefined when it was revoked meanwhile. */
+  const partitionFor = async (partition: number): Promise<Partition<ModelRow> | undefined> => {
     const existing = partitions.get(partition);
     if (existing) return existing;
     let pending = starting.get(partition);
     if (!pending) {
+      const turn = revocationsOf(partition);
       pending = consumer.partitionStart(partition).then((start) => {
+        if (revocationsOf(partition) !== turn) return undefined;
         const state = openPartition(partition, start, options.createModel(), log);
         partitions.set(partition, state);
         return state;
       });
-      starting.set(partition, pending);
-      void pending.finally(() => starting.delete(partition));
+      const started = pending;
+      starting.set(partition, started);
+      void started.finally(() => {
+        if (starting.get(partition) === started) starting.delete(partition);
+      });
     }
     return pending;
   };
 
   const onRecords = async (partition: number, records: InboundRecord[], end: bigint): Promise<void> => {
     inFlight++;
+    const turn = revocationsOf(partition);
     try {
-      feedRecords(await partitionFor(partition), records, end);
+      const state = await partitionFor(partition);
+      if (!state || revocationsOf(partition) !== turn) {
+        log.warn({ partition, records: records.length, from: records[0]?.offset.toString() }, 'dropping a batch of a partition revoked while it was on its way (its new owner reads it)');
+        return;
+      }
+      feedRecords(state, records, end);
     } finally {
       if (--inFlight === 0) idle?.();
     }
@@ -127,7 +145,9 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
         onRecords,
         onRevoked(revoked) {
           for (const partition of revoked) {
+            revocations.set(partition, revocationsOf(partition) + 1);
             partitions.delete(partition);
+            starting.delete(partition);
             metrics.consumerLag.remove({ partition: String(partition) });
           }
         },

@@ -24,6 +24,12 @@ export function createProcessorMetrics(registry: Registry) {
       labelNames: ['final'] as const,
       registers,
     }),
+    rowsDropped: new Counter({
+      name: 'k8s_expenses_processor_rows_dropped_total',
+      help: 'Computed rows not written, by reason: non_finite (a number that is not finite; logged once per cluster and hour)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     writeFailures: new Counter({
       name: 'k8s_expenses_processor_write_failures_total',
       help: 'Failed ClickHouse writes, by error code (README, Operations); every one is retried, nothing is committed meanwhile',

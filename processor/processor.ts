@@ -92,6 +92,7 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
     commit: (commits) => consumer.commit(commits),
     rules: options.rules,
     metrics,
+    log,
     now: options.now ?? Date.now,
   });
 

@@ -17,8 +17,15 @@ export interface ExpenseRow extends HourlyRow {
 /**
  * The stored row of a pod-hour the cost model computed, written at `writtenAt` (epoch ms). Every
  * row of one hour's write has the same version, higher than that of any write that saw less.
+ * Undefined for a row with a number that is not finite: JSON would carry it as null, which
+ * ClickHouse stores as 0, a silent wrong cost (the model refuses the samples that could cause it,
+ * so this is the last guard, not the rule).
  */
-export function toExpenseRow(row: HourlyRow, final: boolean, version: number, writtenAt: number): ExpenseRow {
+export function toExpenseRow(row: HourlyRow, final: boolean, version: number, writtenAt: number): ExpenseRow | undefined {
+  for (const name of NUMBER_COLUMNS) {
+    const value = row[name] as number | null;
+    if (value !== null && !Number.isFinite(value)) return undefined;
+  }
   return { ...row, is_final: final, version, updated_at: writtenAt };
 }
 
@@ -59,6 +66,8 @@ export const EXPENSE_COLUMNS: readonly (readonly [name: keyof ExpenseRow, type: 
   ['updated_at', "DateTime64(3, 'UTC')"],
 ];
 
+/** The model's number columns (Float64, nullable or not). */
+const NUMBER_COLUMNS = EXPENSE_COLUMNS.filter(([, type]) => type === 'Float64' || type === 'Nullable(Float64)').map(([name]) => name as keyof HourlyRow);
 
 /** "2024-05-01 13:00:00.000": the text form DateTime64(3) parses without best-effort settings. */
 export function formatDateTime64(ms: number): string {

@@ -10,6 +10,12 @@ import type { SampleCounts, NumberColumn } from './types.ts';
 import type { WordArena } from './word-arena.ts';
 
 const MAX_TS = 2 ** 53;
+/**
+ * The largest value a sample may have (RULES.md section 1). No quantity, counter or price comes near
+ * it, and below it every product the rules form (value x interval x price, summed over an hour)
+ * stays far inside the doubles: a sample of 1e308 once overflowed a cost to Infinity.
+ */
+export const MAX_SAMPLE_VALUE = 1e18;
 const scratch = new SampleBuffer();
 
 /** A repeated sample keeps the larger value; a value beats a stale marker. Order-independent. */
@@ -67,7 +73,7 @@ export class ClusterState {
       const ts = timestamps[i];
       let v = values[i];
       const isStale = (stale !== null && stale[i] !== 0) || v !== v;
-      if (!Number.isInteger(ts) || ts < 0 || ts >= MAX_TS || (!isStale && (v < 0 || v === Infinity))) {
+      if (!Number.isInteger(ts) || ts < 0 || ts >= MAX_TS || (!isStale && (v < 0 || v > MAX_SAMPLE_VALUE))) {
         counts.invalid++;
         continue;
       }

@@ -84,7 +84,7 @@ export interface SampleCounts {
   duplicate: number;
   /** Not a cost series (or a cost series the model does not use, such as a pod-level cgroup). */
   ignored: number;
-  /** Unusable: bad timestamp, infinite or negative value, required label missing, series too long. */
+  /** Unusable: bad timestamp, negative value or one above 1e18 (infinite), required label missing, series too long. */
   invalid: number;
   /** Before a hour already evicted for this cluster: only kept as the series' previous sample. */
   late: number;

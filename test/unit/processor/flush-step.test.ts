@@ -25,7 +25,7 @@ interface StoredRow extends ModelRow {
   writtenAt: number;
 }
 
-function setup(options: { failing?: boolean } = {}) {
+function setup(options: { failing?: boolean; refusing?: string } = {}) {
   const evicted: number[] = [];
   const model: HourlyCostModel<ModelRow> = {
     addHashedSeries: (_t, _c, _h, _l, _ts, _vs, _st, _s, _e, counts = { accepted: 0, duplicate: 0, ignored: 0, invalid: 0 }) => counts,
@@ -45,14 +45,16 @@ function setup(options: { failing?: boolean } = {}) {
     failure: () => undefined,
   };
   const registry = new Registry();
+  const warnings: { fields: object; message: string }[] = [];
   const clock = { now: H0 + 2 * H };
   const flush = createFlushStep<ModelRow, StoredRow>({
     partitions: new Map([[0, p]]),
     writer,
-    finishRow: (row, final, version, writtenAt) => ({ ...row, final, version, writtenAt }),
+    finishRow: (row, final, version, writtenAt) => (row.pod === options.refusing ? undefined : { ...row, final, version, writtenAt }),
     commit: async (list) => void commits.push(...list.map(({ offset, metadata }) => ({ offset, metadata }))),
     rules: RULES,
     metrics: createProcessorMetrics(registry),
+    log: { warn: (fields: object, message: string) => void warnings.push({ fields, message }) },
     now: () => clock.now,
   });
   /** A record at `offset` whose samples fell in `hour`, the cluster's newest sample at `watermark`. */
@@ -63,7 +65,7 @@ function setup(options: { failing?: boolean } = {}) {
     p.tracker.note(offset, hour);
     p.next = offset + 1n;
   };
-  return { p, cluster, stored, commits, evicted, registry, clock, flush, consumed };
+  return { p, cluster, stored, commits, evicted, registry, warnings, clock, flush, consumed };
 }
 
 describe('the flush step', () => {
@@ -122,5 +124,19 @@ describe('the flush step', () => {
     expect(cluster.floor).toBe(-Infinity);
     expect(evicted).toEqual([]);
     expect(commits).toEqual([]);
+  });
+
+  // Regression: a row with a cost that was not finite was stored with 0 in its place.
+  it('stores no row the finishing refuses (a number that is not finite), counts each and logs once per cluster-hour', async () => {
+    const { stored, flush, consumed, registry, warnings } = setup({ refusing: 'b' });
+    consumed(0n, H0, H0 + 10 * MIN);
+    await flush();
+    consumed(1n, H0, H0 + 20 * MIN);
+    await flush();
+    expect(stored.map((r) => r.pod)).toEqual(['a', 'a']);
+    expect(metricValue(await registry.metrics(), 'k8s_expenses_processor_rows_dropped_total', { reason: 'non_finite' })).toBe(2);
+    expect(metricValue(await registry.metrics(), 'k8s_expenses_processor_rows_written_total')).toBe(2);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].fields).toMatchObject({ tenant: 't', cluster: 'c', hour: new Date(H0).toISOString() });
   });
 });

@@ -144,6 +144,20 @@ describe('delivery', () => {
     expect(model.hours()).toEqual([]);
   });
 
+  // Regression: a sample of 1e308 was accepted; its cost (value x interval x price) overflowed to
+  // Infinity, which the row's JSON carried as null and ClickHouse stored as a cost of 0.
+  it('a value whose products cannot stay finite is invalid, as a quantity and as a price', () => {
+    const feed = new Feed();
+    expect(feed.add(L.cpuAlloc(web1), [[H, 1e308], [H + MIN, 1e18 * 1.5]])).toMatchObject({ accepted: 0, invalid: 2 });
+    expect(feed.add(L.cpuPrice('node-a'), [[H, 1e308]])).toMatchObject({ accepted: 0, invalid: 1 });
+    expect(feed.rows()).toEqual([]);
+    // Up to the bound, every number of the row stays finite.
+    feed.add(L.cpuAlloc(web1), [[H, 1e18]]);
+    feed.add(L.cpuPrice('node-a'), [[H, 1e18]]);
+    const row = feed.row('web-1');
+    expect(Number.isFinite(row.cpu_cost) && Number.isFinite(row.total_cost)).toBe(true);
+  });
+
   it('invalid samples are counted and not stored', () => {
     const model = createCostModel();
     const counts = model.addSeries('acme', 'prod', keyOf(L.cpuAlloc(web1)), L.cpuAlloc(web1), [H + 0.5, -1, H, H + MIN], [1, 1, Infinity, -2], null);

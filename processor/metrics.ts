@@ -24,6 +24,11 @@ export function createProcessorMetrics(registry: Registry) {
       labelNames: ['final'] as const,
       registers,
     }),
+    rowsDeleted: new Counter({
+      name: 'k8s_expenses_processor_rows_deleted_total',
+      help: 'Deletion rows written: keys a rewrite of their hour no longer has (e.g. an __unmounted__ row taken over by its pod)',
+      registers,
+    }),
     rowsDropped: new Counter({
       name: 'k8s_expenses_processor_rows_dropped_total',
       help: 'Computed rows not written, by reason: non_finite (a number that is not finite; logged once per cluster and hour)',

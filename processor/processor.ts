@@ -13,7 +13,7 @@
 import type { Logger } from 'pino';
 import type { InboundRecord, RecordConsumer } from '../ingest/record-log.ts';
 import type { HourlyCostModel } from './cost-model-port.ts';
-import { createFlushStep, type FinishRow } from './flush-step.ts';
+import { createFlushStep, type FinishRow, type RowDeletion } from './flush-step.ts';
 import type { LifecycleRules } from './hour-window/hour-lifecycle.ts';
 import type { ProcessorMetrics } from './metrics.ts';
 import { openPartition, type Partition } from './partition.ts';
@@ -27,6 +27,8 @@ export interface ProcessorOptions<ModelRow, Row> {
   createModel(): HourlyCostModel<ModelRow>;
   /** The one place a model row becomes a stored row (finality, version, write time). */
   finishRow: FinishRow<ModelRow, Row>;
+  /** Deletion rows for keys a rewrite of their hour no longer has (without it, stored rows are only replaced). */
+  deletion?: RowDeletion<ModelRow, Row>;
   rules: LifecycleRules;
   flushIntervalMs: number;
   metrics: ProcessorMetrics;
@@ -89,6 +91,7 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
     partitions,
     writer,
     finishRow: options.finishRow,
+    deletion: options.deletion,
     commit: (commits) => consumer.commit(commits),
     rules: options.rules,
     metrics,

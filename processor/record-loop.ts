@@ -28,10 +28,15 @@ export interface RecordFeed {
   newestSample: number;
   /** The hash of the series being fed (core/hash.ts halves). */
   readonly seriesHash: Uint32Array;
+  /**
+   * The record lies after the backlog this process took over with its partition: an hour it opens
+   * was never written by anyone (every record an earlier owner saw lies in the backlog).
+   */
+  afterBacklog: boolean;
 }
 
 export function newRecordFeed(): RecordFeed {
-  return { counts: { accepted: 0, duplicate: 0, ignored: 0, invalid: 0, late: 0 }, tooLate: 0, newestSample: -Infinity, seriesHash: new Uint32Array(2) };
+  return { counts: { accepted: 0, duplicate: 0, ignored: 0, invalid: 0, late: 0 }, tooLate: 0, newestSample: -Infinity, seriesHash: new Uint32Array(2), afterBacklog: false };
 }
 
 export function resetFeed(feed: RecordFeed): void {
@@ -84,7 +89,7 @@ export function feedRecord<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: 
       // Series of a record mostly span the same hours: marking them once is enough (no flush
       // can run before the record is done).
       if (fromHour !== markedFrom || toHour !== markedTo || (reachesBack && !markedBack)) {
-        markChanged(cluster, fromHour, toHour, reachesBack);
+        markChanged(cluster, fromHour, toHour, reachesBack, feed.afterBacklog);
         markedFrom = fromHour;
         markedTo = toHour;
         markedBack = reachesBack;
@@ -142,6 +147,7 @@ export function createRecordLoop<ModelRow>(options: RecordLoopOptions): RecordLo
       if (record.offset < p.next) continue; // already seen (a re-delivery after a rebalance)
       metrics.records.inc();
       resetFeed(feed);
+      feed.afterBacklog = record.offset >= p.replayEnd;
       try {
         if (record.formatVersion !== FORMAT_VERSION) throw new Error(`unsupported format-version ${record.formatVersion}`);
         const rec = decodeRecord(record.value);

@@ -1,7 +1,8 @@
 // One row of k8s_expenses: property names are the column names, so rows map 1:1 to the table
-// (migrations/0001_k8s_expenses.sql). The cost model computes the pod-hour (HourlyRow);
-// toExpenseRow() alone turns it into the stored row (finality, version, write time), and the sink
-// only encodes what it is given.
+// (migrations/0004_k8s_expenses_deletion_rows.sql). The cost model computes the pod-hour
+// (HourlyRow); toExpenseRow() alone turns it into the stored row (finality, version, write time),
+// deletionRow() makes the row that deletes a key gone from its hour, and the sink only encodes what
+// it is given.
 import type { HourlyRow } from '../cost-model/index.ts';
 import { HOUR_MS } from '../../core/hours.ts';
 
@@ -10,6 +11,8 @@ export interface ExpenseRow extends HourlyRow {
   is_final: boolean;
   /** Write version (processor/row-version.ts: from the partition offset read): the highest one per key wins. */
   version: number;
+  /** A deletion row: the key is gone from its hour (FINAL leaves it out). Default false. */
+  is_deleted?: boolean;
   /** Epoch milliseconds of the write. */
   updated_at: number;
 }
@@ -28,6 +31,66 @@ export function toExpenseRow(row: HourlyRow, final: boolean, version: number, wr
   }
   return { ...row, is_final: final, version, updated_at: writtenAt };
 }
+
+/**
+ * A row's key within its (tenant, cluster, hour): namespace and pod, the namespace's length first
+ * so that no two keys read alike whatever their characters.
+ */
+export function expenseRowKey(row: Pick<HourlyRow, 'namespace' | 'pod'>): string {
+  return `${row.namespace.length}:${row.namespace}${row.pod}`;
+}
+
+function parseRowKey(key: string): { namespace: string; pod: string } {
+  const colon = key.indexOf(':');
+  const length = Number(key.slice(0, colon));
+  if (colon < 1 || !Number.isSafeInteger(length) || colon + 1 + length > key.length) throw new TypeError(`not a row key: ${JSON.stringify(key)}`);
+  return { namespace: key.slice(colon + 1, colon + 1 + length), pod: key.slice(colon + 1 + length) };
+}
+
+/**
+ * The row that deletes `key` (expenseRowKey) of an hour whose rewrite no longer has it: the key,
+ * is_deleted, the write's finality, version and time, nothing else (zeros, nulls and empty strings).
+ */
+export function deletionRow(tenant: string, cluster: string, hour: number, key: string, final: boolean, version: number, writtenAt: number): ExpenseRow {
+  return {
+    tenant_id: tenant,
+    cluster,
+    ...parseRowKey(key),
+    hour,
+    workload_kind: '',
+    workload: '',
+    node: '',
+    minutes: 0,
+    cpu_core_hours: 0,
+    cpu_cost: 0,
+    ram_byte_hours: 0,
+    ram_cost: 0,
+    gpu_hours: 0,
+    gpu_cost: 0,
+    pv_byte_hours: 0,
+    pv_cost: 0,
+    network_cost: 0,
+    load_balancer_cost: 0,
+    total_cost: 0,
+    cpu_request_avg: null,
+    cpu_usage_avg: null,
+    ram_request_avg: null,
+    ram_usage_avg: null,
+    cpu_efficiency: null,
+    ram_efficiency: null,
+    total_efficiency: null,
+    labels: {},
+    price_defaulted: false,
+    workload_inferred: false,
+    is_final: final,
+    version,
+    is_deleted: true,
+    updated_at: writtenAt,
+  };
+}
+
+/** How the processor deletes rows that vanish from an hour of k8s_expenses: keys and deletion rows. */
+export const expenseRowDeletion = { keyOf: expenseRowKey, deletionRow } as const;
 
 /** The table's columns in order, with their ClickHouse types (a test compares them with the table). */
 export const EXPENSE_COLUMNS: readonly (readonly [name: keyof ExpenseRow, type: string])[] = [
@@ -63,6 +126,7 @@ export const EXPENSE_COLUMNS: readonly (readonly [name: keyof ExpenseRow, type: 
   ['workload_inferred', 'UInt8'],
   ['is_final', 'UInt8'],
   ['version', 'UInt64'],
+  ['is_deleted', 'UInt8'],
   ['updated_at', "DateTime64(3, 'UTC')"],
 ];
 
@@ -118,6 +182,7 @@ export function encodeExpenseRow(row: ExpenseRow): Record<string, unknown> {
     workload_inferred: row.workload_inferred ? 1 : 0,
     is_final: row.is_final ? 1 : 0,
     version: row.version,
+    is_deleted: row.is_deleted ? 1 : 0,
     updated_at: formatDateTime64(row.updated_at),
   };
 }

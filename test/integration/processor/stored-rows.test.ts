@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOUR_MS } from '../../../core/hours.ts';
-import { toExpenseRow, type ExpenseRow } from '../../../processor/clickhouse/expense-row.ts';
+import { expenseRowDeletion, toExpenseRow, type ExpenseRow } from '../../../processor/clickhouse/expense-row.ts';
 import { createExpenseSink } from '../../../processor/clickhouse/expense-sink.ts';
 import { migrate } from '../../../processor/clickhouse/migrations.ts';
 import { createCostModel, type HourlyRow } from '../../../processor/cost-model/index.ts';
@@ -54,6 +54,7 @@ async function startProcessor(commits = new Map<number, StoredCommit>(), fresh =
     sink: createExpenseSink(engine.client, { database }),
     createModel: () => createCostModel(),
     finishRow: toExpenseRow,
+    deletion: expenseRowDeletion,
     rules: { graceMs: 5 * MIN, lateWindowMs: 3 * HOUR_MS, idleFinalizeMs: 10 * HOUR_MS },
     flushIntervalMs: 3_600_000,
     metrics: createProcessorMetrics(registry),
@@ -63,9 +64,12 @@ async function startProcessor(commits = new Map<number, StoredCommit>(), fresh =
   return { consumer, processor, registry, offset: Number(commits.get(0)?.offset ?? 0n) };
 }
 
-/** Delivers one record of the given series (tenant acme, cluster prod) and flushes. */
-async function feed(r: Running, series: PlainSeries[]): Promise<void> {
-  await r.consumer.deliver(0, [inboundRecord(BigInt(r.offset++), series, { tenant: 'acme', cluster: 'prod', timestamp: Date.now() })]);
+/** Delivers one record of each list of series (tenant acme, cluster prod) in one batch, and flushes. */
+async function feed(r: Running, ...records: PlainSeries[][]): Promise<void> {
+  await r.consumer.deliver(
+    0,
+    records.map((series) => inboundRecord(BigInt(r.offset++), series, { tenant: 'acme', cluster: 'prod', timestamp: Date.now() })),
+  );
   await r.processor.flush();
 }
 
@@ -88,4 +92,77 @@ describe('stored rows', () => {
     expect(metricValue(await r.registry.metrics(), 'k8s_expenses_processor_samples_total', { result: 'invalid' })).toBe(10);
     await r.processor.close();
   });
+
+  // Regression: a pod's PV samples arrived first and were written as the namespace's
+  // __unmounted__ row; its CPU allocation for the same hour came next, and the pod's own row then
+  // carried the PV cost while the __unmounted__ row stayed: sum(pv_cost) under FINAL doubled.
+  it('deletes a row that a recomputation of its hour no longer has', async () => {
+    const r = await startProcessor();
+    await feed(r, pvSeries());
+    expect(await latestRows()).toEqual([{ pod: '__unmounted__', pv_cost: expect.closeTo(PV_COST, 12), is_final: 0 }]);
+    await feed(r, [cpuSeries()]);
+    expect(await latestRows()).toEqual([{ pod: 'db-0', pv_cost: expect.closeTo(PV_COST, 12), is_final: 0 }]);
+    expect(await pvCostSum()).toBeCloseTo(PV_COST, 12);
+    // Every stored version is still there (merges have not run): the deletion is a newer row.
+    expect(await queryRows(engine.client, `SELECT count() AS n FROM ${database}.k8s_expenses WHERE pod = '__unmounted__'`)).toEqual([{ n: '2' }]);
+    await r.processor.close();
+  });
+
+  it('deletes such a row after a restart too, knowing what was stored from the table', async () => {
+    const commits = new Map<number, StoredCommit>();
+    const a = await startProcessor(commits);
+    await feed(a, pvSeries());
+    await a.processor.close();
+    // The hour is open: nothing was committed past its record, the restart reads it again.
+    expect(commits.get(0)?.offset).toBe(0n);
+
+    // The restart reads both records before it writes: its rows never had the __unmounted__ key,
+    // which it learns from the table.
+    const b = await startProcessor(commits, false);
+    b.consumer.ends.set(0, 1n);
+    await feed(b, pvSeries(), [cpuSeries()]);
+    expect(await latestRows()).toEqual([{ pod: 'db-0', pv_cost: expect.closeTo(PV_COST, 12), is_final: 0 }]);
+    await b.processor.close();
+  });
+
+  it('lets neither the rows nor the deletions of a replay that has not caught up win over more complete rows', async () => {
+    const commits = new Map<number, StoredCommit>();
+    const a = await startProcessor(commits);
+    await feed(a, pvSeries());
+    await feed(a, [cpuSeries()]);
+    // Killed: the hour is open, nothing is committed past its first record.
+
+    const b = await startProcessor(commits, false);
+    b.consumer.ends.set(0, 2n);
+    await feed(b, pvSeries()); // b's model has only the __unmounted__ row now
+    expect(await latestRows()).toEqual([{ pod: 'db-0', pv_cost: expect.closeTo(PV_COST, 12), is_final: 0 }]);
+    await feed(b, [cpuSeries()]);
+    expect(await latestRows()).toEqual([{ pod: 'db-0', pv_cost: expect.closeTo(PV_COST, 12), is_final: 0 }]);
+    await b.processor.close();
+  });
 });
+
+const POD = { namespace: 'shop', pod: 'db-0' };
+/** 1 GiB for 10 minutes at 0.0015 $/GiB-h. */
+const PV_COST = (10 / 60) * 0.0015;
+
+function pvSeries(): PlainSeries[] {
+  return [
+    at({ __name__: 'pod_pvc_allocation', ...POD, persistentvolumeclaim: 'data-db-0', persistentvolume: 'pv-1' }, minutes(0, 10), 2 ** 30),
+    at({ __name__: 'pv_hourly_cost', persistentvolume: 'pv-1' }, minutes(0, 10), 0.0015),
+  ];
+}
+
+function cpuSeries(): PlainSeries {
+  return at({ __name__: 'container_cpu_allocation', ...POD, container: 'db', node: 'n1' }, minutes(0, 10), 0.25);
+}
+
+/** The latest rows of the hour, as FINAL shows them. */
+function latestRows() {
+  return queryRows<{ pod: string; pv_cost: number; is_final: number }>(engine.client, `SELECT pod, pv_cost, is_final FROM ${database}.k8s_expenses FINAL ORDER BY pod`);
+}
+
+async function pvCostSum(): Promise<number> {
+  const [{ pv }] = await queryRows<{ pv: number }>(engine.client, `SELECT sum(pv_cost) AS pv FROM ${database}.k8s_expenses FINAL`);
+  return pv;
+}

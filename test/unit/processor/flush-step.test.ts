@@ -23,13 +23,24 @@ interface StoredRow extends ModelRow {
   final: boolean;
   version: number;
   writtenAt: number;
+  deleted?: true;
 }
 
-function setup(options: { failing?: boolean; refusing?: string } = {}) {
+interface SetupOptions {
+  failing?: boolean;
+  refusing?: string;
+  /** Follow keys and write deletion rows; the table holds `table` (keys and version by hour) before the first write. */
+  deletion?: { table?: Map<number, { keys: Set<string>; version: number }> };
+}
+
+function setup(options: SetupOptions = {}) {
   const evicted: number[] = [];
+  /** The pods the model has rows for, in every hour. */
+  const pods = ['a', 'b'];
+  const reads: number[][] = [];
   const model: HourlyCostModel<ModelRow> = {
     addHashedSeries: (_t, _c, _h, _l, _ts, _vs, _st, _s, _e, counts = { accepted: 0, duplicate: 0, ignored: 0, invalid: 0 }) => counts,
-    rows: (_tenant, _cluster, hour) => [{ hour, pod: 'a' }, { hour, pod: 'b' }],
+    rows: (_tenant, _cluster, hour) => pods.map((pod) => ({ hour, pod })),
     evictBefore: (_tenant, _cluster, hour) => void evicted.push(hour),
     stateBytes: () => 100,
   };
@@ -42,6 +53,10 @@ function setup(options: { failing?: boolean; refusing?: string } = {}) {
       if (options.failing) throw new Error('not stored');
       stored.push(...rows);
     },
+    async storedKeys(_tenant, _cluster, hours) {
+      reads.push([...hours]);
+      return options.deletion?.table ?? new Map();
+    },
     failure: () => undefined,
   };
   const registry = new Registry();
@@ -51,21 +66,28 @@ function setup(options: { failing?: boolean; refusing?: string } = {}) {
     partitions: new Map([[0, p]]),
     writer,
     finishRow: (row, final, version, writtenAt) => (row.pod === options.refusing ? undefined : { ...row, final, version, writtenAt }),
+    deletion: options.deletion && {
+      keyOf: (row) => row.pod,
+      deletionRow: (_tenant, _cluster, hour, pod, final, version, writtenAt) => ({ hour, pod, final, version, writtenAt, deleted: true }),
+    },
     commit: async (list) => void commits.push(...list.map(({ offset, metadata }) => ({ offset, metadata }))),
     rules: RULES,
     metrics: createProcessorMetrics(registry),
     log: { warn: (fields: object, message: string) => void warnings.push({ fields, message }) },
     now: () => clock.now,
   });
-  /** A record at `offset` whose samples fell in `hour`, the cluster's newest sample at `watermark`. */
-  const consumed = (offset: bigint, hour: number, watermark: number) => {
-    markChanged(cluster, hour, hour);
+  /**
+   * A record at `offset` whose samples fell in `hour`, the cluster's newest sample at `watermark`;
+   * `afterBacklog`: it came after the backlog the process took over (no one wrote its hours before).
+   */
+  const consumed = (offset: bigint, hour: number, watermark: number, afterBacklog = false) => {
+    markChanged(cluster, hour, hour, false, afterBacklog);
     cluster.watermark = Math.max(cluster.watermark, watermark);
     cluster.lastArrival = clock.now;
     p.tracker.note(offset, hour);
     p.next = offset + 1n;
   };
-  return { p, cluster, stored, commits, evicted, registry, warnings, clock, flush, consumed };
+  return { p, cluster, stored, commits, evicted, registry, warnings, clock, flush, consumed, pods, reads };
 }
 
 describe('the flush step', () => {
@@ -138,5 +160,65 @@ describe('the flush step', () => {
     expect(metricValue(await registry.metrics(), 'k8s_expenses_processor_rows_written_total')).toBe(2);
     expect(warnings).toHaveLength(1);
     expect(warnings[0].fields).toMatchObject({ tenant: 't', cluster: 'c', hour: new Date(H0).toISOString() });
+  });
+
+  it('writes a deletion row, with the write\'s version, for a key its hour no longer has', async () => {
+    const { stored, flush, consumed, pods, reads, registry } = setup({ deletion: {} });
+    consumed(0n, H0, H0 + 10 * MIN, true);
+    await flush();
+    pods.splice(1, 1); // pod b's row moved elsewhere
+    consumed(1n, H0, H0 + 20 * MIN, true);
+    await flush();
+    consumed(2n, H0, H0 + 30 * MIN, true);
+    await flush();
+    const v = (next: number) => 2 ** 52 + 2 * next;
+    expect(stored.map((r) => [r.pod, r.version, r.deleted ?? false])).toEqual([
+      ['a', v(1), false],
+      ['b', v(1), false],
+      ['a', v(2), false],
+      ['b', v(2), true],
+      ['a', v(3), false],
+    ]);
+    expect(metricValue(await registry.metrics(), 'k8s_expenses_processor_rows_deleted_total')).toBe(1);
+    expect(metricValue(await registry.metrics(), 'k8s_expenses_processor_rows_written_total')).toBe(4);
+    // Hours opened after the backlog were never written by anyone: nothing is read.
+    expect(reads).toEqual([]);
+  });
+
+  it('reads what the table holds for an hour it did not open itself, once, and deletes what the hour no longer has', async () => {
+    const table = new Map([[H0, { keys: new Set(['a', 'z']), version: 5 }]]);
+    const { stored, flush, consumed, reads } = setup({ deletion: { table } });
+    consumed(0n, H0, H0 + 10 * MIN);
+    await flush();
+    consumed(1n, H0, H0 + 20 * MIN);
+    await flush();
+    expect(reads).toEqual([[H0]]);
+    expect(stored.map((r) => [r.pod, r.deleted ?? false])).toEqual([
+      ['a', false],
+      ['b', false],
+      ['z', true],
+      ['a', false],
+      ['b', false],
+    ]);
+  });
+
+  it('deletes again what it read from the table while its writes are below the rows it read', async () => {
+    // Rows stored before a restart by a process that had read further (a higher version).
+    const table = new Map([[H0, { keys: new Set(['z']), version: 2 ** 52 + 100 }]]);
+    const { stored, flush, consumed } = setup({ deletion: { table } });
+    consumed(0n, H0, H0 + 10 * MIN);
+    await flush();
+    consumed(1n, H0, H0 + 20 * MIN);
+    await flush();
+    expect(stored.filter((r) => r.deleted).map((r) => r.pod)).toEqual(['z', 'z']);
+  });
+
+  it('keeps the key of a row it could not store, so the row stored before stays', async () => {
+    const { stored, flush, consumed } = setup({ deletion: {}, refusing: 'b' });
+    consumed(0n, H0, H0 + 10 * MIN, true);
+    await flush();
+    consumed(1n, H0, H0 + 20 * MIN, true);
+    await flush();
+    expect(stored.some((r) => r.deleted)).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeExpenseRow, EXPENSE_COLUMNS, formatDateTime64, toExpenseRow, type ExpenseRow } from '../../../../processor/clickhouse/expense-row.ts';
+import { deletionRow, encodeExpenseRow, EXPENSE_COLUMNS, expenseRowKey, formatDateTime64, toExpenseRow, type ExpenseRow } from '../../../../processor/clickhouse/expense-row.ts';
 
 const HOUR = Date.UTC(2024, 4, 1, 13);
 
@@ -76,6 +76,25 @@ describe('toExpenseRow', () => {
     ['an infinite average', { cpu_usage_avg: -Infinity }],
   ])('refuses a row with %s', (_what, change) => {
     expect(toExpenseRow({ ...modelRow, ...change }, true, 7, HOUR)).toBeUndefined();
+  });
+});
+
+describe('deletion rows', () => {
+  it.each([
+    ['shop', 'web-1'],
+    ['a:b', '1:x'],
+    ['', '__cluster__'],
+    ['12', '3'],
+  ])('keep the key %s/%s of the row they delete', (namespace, pod) => {
+    const key = expenseRowKey({ namespace, pod });
+    const deletion = deletionRow('t', 'c', HOUR, key, false, 9, HOUR + 1);
+    expect(deletion).toMatchObject({ tenant_id: 't', cluster: 'c', namespace, pod, hour: HOUR, is_deleted: true, is_final: false, version: 9, total_cost: 0, labels: {} });
+    expect(expenseRowKey(deletion)).toBe(key);
+    expect(encodeExpenseRow(deletion)).toMatchObject({ is_deleted: 1, version: 9 });
+  });
+
+  it('tell keys apart whatever their characters', () => {
+    expect(expenseRowKey({ namespace: 'a', pod: 'bc' })).not.toBe(expenseRowKey({ namespace: 'ab', pod: 'c' }));
   });
 });
 

@@ -43,12 +43,14 @@ export async function startProcessorRole(
   const processor: Processor = createProcessor<HourlyRow, ExpenseRow>({
     consumer,
     sink,
-    createModel: () =>
+    createModel: (admitSeries) =>
       createCostModel({
         maxSampleGapMs: config.MAX_SAMPLE_GAP,
         defaultScrapeIntervalMs: config.DEFAULT_SCRAPE_INTERVAL,
         defaultPrices: { cpuCoreHour: config.DEFAULT_CPU_PRICE, ramGiBHour: config.DEFAULT_RAM_PRICE, gpuHour: config.DEFAULT_GPU_PRICE },
+        admitSeries,
       }),
+    maxSeriesPerTenant: config.TENANT_MAX_SERIES,
     finishRow: toExpenseRow,
     deletion: expenseRowDeletion,
     rules: { graceMs: config.HOUR_GRACE, lateWindowMs: config.LATE_WINDOW, idleFinalizeMs: config.IDLE_FINALIZE },

@@ -14,8 +14,14 @@ export function createProcessorMetrics(registry: Registry) {
     }),
     samples: new Counter({
       name: 'k8s_expenses_processor_samples_total',
-      help: 'Samples consumed, by result: accepted, duplicate, ignored (not a cost series), invalid, too_late (past LATE_WINDOW)',
+      help: 'Samples consumed, by result: accepted, duplicate, ignored (not a cost series), invalid, too_late (past LATE_WINDOW), over_limit (of a new series over TENANT_MAX_SERIES)',
       labelNames: ['result'] as const,
+      registers,
+    }),
+    seriesDropped: new Counter({
+      name: 'k8s_expenses_processor_series_dropped_total',
+      help: 'New series dropped, by reason: tenant_max_series (the tenant holds TENANT_MAX_SERIES active series); counted each time a record brings one',
+      labelNames: ['reason'] as const,
       registers,
     }),
     rowsWritten: new Counter({

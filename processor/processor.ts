@@ -12,19 +12,25 @@
 // flush timer, readiness, and an orderly close.
 import type { Logger } from 'pino';
 import type { InboundRecord, RecordConsumer } from '../ingest/record-log.ts';
-import type { HourlyCostModel } from './cost-model-port.ts';
+import type { AdmitSeries, HourlyCostModel } from './cost-model-port.ts';
 import { createFlushStep, type FinishRow, type RowDeletion } from './flush-step.ts';
 import type { LifecycleRules } from './hour-window/hour-lifecycle.ts';
 import type { ProcessorMetrics } from './metrics.ts';
 import { openPartition, type Partition } from './partition.ts';
 import { createRecordLoop } from './record-loop.ts';
 import { createRowWriter, type RowSink } from './row-writer.ts';
+import { createTenantSeriesLimit } from './tenant-series.ts';
 
 export interface ProcessorOptions<ModelRow, Row> {
   consumer: RecordConsumer;
   sink: RowSink<Row>;
-  /** One model per partition, so a revoked partition's state goes away whole. */
-  createModel(): HourlyCostModel<ModelRow>;
+  /**
+   * One model per partition, so a revoked partition's state goes away whole. `admitSeries` (set
+   * when maxSeriesPerTenant is) is to be asked before a new series is stored.
+   */
+  createModel(admitSeries?: AdmitSeries): HourlyCostModel<ModelRow>;
+  /** TENANT_MAX_SERIES: active series per tenant over this processor's partitions (0 or unset: no bound). */
+  maxSeriesPerTenant?: number;
   /** The one place a model row becomes a stored row (finality, version, write time). */
   finishRow: FinishRow<ModelRow, Row>;
   /** Deletion rows for keys a rewrite of their hour no longer has (without it, stored rows are only replaced). */
@@ -73,6 +79,8 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
   let timer: NodeJS.Timeout | undefined;
 
   const feedRecords = createRecordLoop<ModelRow>({ metrics, log, maxSampleGapMs: options.maxSampleGapMs ?? 300_000 });
+  const seriesLimit = options.maxSeriesPerTenant ? createTenantSeriesLimit(options.maxSeriesPerTenant, log) : undefined;
+  const recountSeries = (): void => seriesLimit?.recount([...partitions.values()].map((p) => p.model));
   const writer = createRowWriter<Row>({
     sink: options.sink,
     // Closing pauses reading for good: a write that heals then must not restart it.
@@ -108,7 +116,7 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
       const turn = revocationsOf(partition);
       pending = consumer.partitionStart(partition).then((start) => {
         if (revocationsOf(partition) !== turn) return undefined;
-        const state = openPartition(partition, start, options.createModel(), log);
+        const state = openPartition(partition, start, options.createModel(seriesLimit?.admit), log);
         partitions.set(partition, state);
         return state;
       });
@@ -138,7 +146,7 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
 
   const flush = (): Promise<void> => {
     // One flush at a time; a flush asked for during one runs right after it.
-    const run = (flushing ?? Promise.resolve()).then(flushOnce);
+    const run = (flushing ?? Promise.resolve()).then(flushOnce).then(recountSeries);
     flushing = run.catch((err: unknown) => log.error({ err }, 'flush failed'));
     return run;
   };
@@ -154,6 +162,7 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
             starting.delete(partition);
             metrics.consumerLag.remove({ partition: String(partition) });
           }
+          recountSeries();
         },
       });
       timer = setInterval(() => void flush().catch(() => undefined), options.flushIntervalMs);

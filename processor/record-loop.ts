@@ -20,6 +20,8 @@ export interface RecordFeed {
   readonly counts: SampleCounts;
   /** Samples before their cluster's floor: dropped. */
   tooLate: number;
+  /** New series dropped because their tenant is at TENANT_MAX_SERIES (their samples: counts.overLimit). */
+  seriesOverLimit: number;
   /**
    * Newest sample time given to the model so far (-Infinity: none). A record can fail half-way (a
    * malformed labels block is only found when a new series' labels are read): what it fed before
@@ -36,13 +38,14 @@ export interface RecordFeed {
 }
 
 export function newRecordFeed(): RecordFeed {
-  return { counts: { accepted: 0, duplicate: 0, ignored: 0, invalid: 0, late: 0 }, tooLate: 0, newestSample: -Infinity, seriesHash: new Uint32Array(2), afterBacklog: false };
+  return { counts: { accepted: 0, duplicate: 0, ignored: 0, invalid: 0, late: 0 }, tooLate: 0, seriesOverLimit: 0, newestSample: -Infinity, seriesHash: new Uint32Array(2), afterBacklog: false };
 }
 
 export function resetFeed(feed: RecordFeed): void {
   const { counts } = feed;
-  counts.accepted = counts.duplicate = counts.ignored = counts.invalid = counts.late = 0;
+  counts.accepted = counts.duplicate = counts.ignored = counts.invalid = counts.late = counts.overLimit = 0;
   feed.tooLate = 0;
+  feed.seriesOverLimit = 0;
   feed.newestSample = -Infinity;
 }
 
@@ -73,6 +76,7 @@ export function feedRecord<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: 
       if (t > max) max = t;
     }
     const accepted = counts.accepted;
+    const overLimit = counts.overLimit;
     if (min >= cluster.floor) {
       seriesHash(rec, s, feed.seriesHash);
       model.addHashedSeries(cluster.tenant, cluster.cluster, feed.seriesHash, labels, timestamps, values, stale, from, to, counts);
@@ -80,6 +84,7 @@ export function feedRecord<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: 
       min = feedOnTime(model, cluster, rec, s, labels, feed);
       if (min === Infinity) continue;
     }
+    if (counts.overLimit !== overLimit) feed.seriesOverLimit++;
     if (max > cluster.watermark) cluster.watermark = max;
     if (max > feed.newestSample) feed.newestSample = max;
     if (counts.accepted > accepted) {
@@ -121,8 +126,10 @@ function feedOnTime<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: Cluster
 }
 
 function countSamples(metrics: ProcessorMetrics, feed: RecordFeed): void {
-  const { counts, tooLate } = feed;
+  const { counts, tooLate, seriesOverLimit } = feed;
   if (counts.accepted) metrics.samples.inc({ result: 'accepted' }, counts.accepted);
+  if (counts.overLimit) metrics.samples.inc({ result: 'over_limit' }, counts.overLimit);
+  if (seriesOverLimit) metrics.seriesDropped.inc({ reason: 'tenant_max_series' }, seriesOverLimit);
   if (counts.duplicate) metrics.samples.inc({ result: 'duplicate' }, counts.duplicate);
   if (counts.ignored) metrics.samples.inc({ result: 'ignored' }, counts.ignored);
   if (counts.invalid) metrics.samples.inc({ result: 'invalid' }, counts.invalid);

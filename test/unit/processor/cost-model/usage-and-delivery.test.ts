@@ -158,6 +158,20 @@ describe('delivery', () => {
     expect(Number.isFinite(row.cpu_cost) && Number.isFinite(row.total_cost)).toBe(true);
   });
 
+  it('asks before storing a new cost series of a tenant, and drops it when told no', () => {
+    let room = 1;
+    const asked: string[] = [];
+    const feed = new Feed({ admitSeries: (tenant) => (asked.push(tenant), room-- > 0) });
+    expect(feed.add(L.cpuAlloc(web1), every(H, H + 3 * MIN, MIN, 1))).toMatchObject({ accepted: 3 });
+    expect(feed.add(L.cpuAlloc({ pod: 'web-2' }), every(H, H + 3 * MIN, MIN, 1))).toMatchObject({ accepted: 0, overLimit: 3 });
+    // Held series are not asked about again; series that are not cost series never are.
+    feed.add(L.cpuAlloc(web1), [[H + 3 * MIN, 1]]);
+    feed.add({ __name__: 'up', job: 'x' }, [[H, 1]]);
+    expect(asked).toEqual(['acme', 'acme']);
+    expect(feed.model.seriesByTenant()).toEqual(new Map([['acme', 1]]));
+    expect(feed.rows().map((r) => r.pod)).toEqual(['web-1']);
+  });
+
   it('invalid samples are counted and not stored', () => {
     const model = createCostModel();
     const counts = model.addSeries('acme', 'prod', keyOf(L.cpuAlloc(web1)), L.cpuAlloc(web1), [H + 0.5, -1, H, H + MIN], [1, 1, Infinity, -2], null);

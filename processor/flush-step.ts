@@ -15,6 +15,7 @@ import { createHourRows, type FinishRow, type RowDeletion } from './hour-rows.ts
 import type { ProcessorMetrics } from './metrics.ts';
 import type { Partition } from './partition.ts';
 import { rowVersion } from './row-version.ts';
+import { createSampleAgeGauge, type SampleAgeGauge } from './sample-age.ts';
 import type { RowWriter } from './row-writer.ts';
 import { readStoredHours } from './stored-hours.ts';
 
@@ -32,6 +33,8 @@ export interface FlushStepOptions<ModelRow, Row> {
   metrics: ProcessorMetrics;
   log: Pick<Log, 'warn'>;
   now: () => number;
+  /** The newest-sample age gauge (default: one of its own). */
+  sampleAge?: SampleAgeGauge;
 }
 
 /** Runs one flush; resolves once its rows are stored and its offsets committed. */
@@ -46,6 +49,7 @@ interface Written {
 export function createFlushStep<ModelRow, Row>(options: FlushStepOptions<ModelRow, Row>): FlushStep {
   const { partitions, writer, rules, metrics, now, deletion } = options;
   const addHourRows = createHourRows(options);
+  const sampleAge = options.sampleAge ?? createSampleAgeGauge(metrics.newestSampleAge);
 
   const rowsToWrite = (t: number): { rows: Row[]; written: Written[]; finalRows: number; deletions: number } => {
     const rows: Row[] = [];
@@ -94,11 +98,9 @@ export function createFlushStep<ModelRow, Row>(options: FlushStepOptions<ModelRo
     let bytes = 0;
     for (const p of partitions.values()) {
       bytes += p.model.stateBytes();
-      for (const c of p.clusters.values()) {
-        open += c.hours.size;
-        if (Number.isFinite(c.watermark)) metrics.newestSampleAge.set({ tenant: c.tenant, cluster: c.cluster }, Math.max(0, (t - c.watermark) / 1000));
-      }
+      for (const c of p.clusters.values()) open += c.hours.size;
     }
+    sampleAge.update(partitions.values(), t);
     metrics.openHours.set(open);
     metrics.stateBytes.set(bytes);
   };

@@ -63,7 +63,7 @@ export function createProcessorMetrics(registry: Registry) {
     stateBytes: new Gauge({ name: 'k8s_expenses_processor_state_bytes', help: 'Estimated bytes of cost-model state', registers }),
     newestSampleAge: new Gauge({
       name: 'k8s_expenses_processor_newest_sample_age_seconds',
-      help: 'Age of the newest sample seen per tenant and cluster; alert when it grows (a cluster stopped sending)',
+      help: 'Age of the newest sample seen per tenant and cluster; alert when it grows (a cluster stopped sending). Past 500 clusters in one process, the others are tenant="other", cluster="other" (their largest age)',
       labelNames: ['tenant', 'cluster'] as const,
       registers,
     }),

@@ -18,6 +18,7 @@ import type { LifecycleRules } from './hour-window/hour-lifecycle.ts';
 import type { ProcessorMetrics } from './metrics.ts';
 import { openPartition, type Partition } from './partition.ts';
 import { createRecordLoop } from './record-loop.ts';
+import { createSampleAgeGauge } from './sample-age.ts';
 import { createRowWriter, type RowSink } from './row-writer.ts';
 import { createTenantSeriesLimit } from './tenant-series.ts';
 
@@ -95,6 +96,7 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
     retryDelayMs: options.retryDelayMs ?? 500,
     maxRetryDelayMs: options.maxRetryDelayMs ?? 30_000,
   });
+  const sampleAge = createSampleAgeGauge(metrics.newestSampleAge);
   const flushOnce = createFlushStep<ModelRow, Row>({
     partitions,
     writer,
@@ -105,6 +107,7 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
     metrics,
     log,
     now: options.now ?? Date.now,
+    sampleAge,
   });
 
   /** The partition's state, started when needed; undefined when it was revoked meanwhile. */
@@ -158,6 +161,8 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
         onRevoked(revoked) {
           for (const partition of revoked) {
             revocations.set(partition, revocationsOf(partition) + 1);
+            const gone = partitions.get(partition);
+            if (gone) sampleAge.forget(gone.clusters.values());
             partitions.delete(partition);
             starting.delete(partition);
             metrics.consumerLag.remove({ partition: String(partition) });

@@ -52,42 +52,21 @@ function parseRowKey(key: string): { namespace: string; pod: string } {
  * is_deleted, the write's finality, version and time, nothing else (zeros, nulls and empty strings).
  */
 export function deletionRow(tenant: string, cluster: string, hour: number, key: string, final: boolean, version: number, writtenAt: number): ExpenseRow {
-  return {
-    tenant_id: tenant,
-    cluster,
-    ...parseRowKey(key),
-    hour,
-    workload_kind: '',
-    workload: '',
-    node: '',
-    minutes: 0,
-    cpu_core_hours: 0,
-    cpu_cost: 0,
-    ram_byte_hours: 0,
-    ram_cost: 0,
-    gpu_hours: 0,
-    gpu_cost: 0,
-    pv_byte_hours: 0,
-    pv_cost: 0,
-    network_cost: 0,
-    load_balancer_cost: 0,
-    total_cost: 0,
-    cpu_request_avg: null,
-    cpu_usage_avg: null,
-    ram_request_avg: null,
-    ram_usage_avg: null,
-    cpu_efficiency: null,
-    ram_efficiency: null,
-    total_efficiency: null,
-    labels: {},
-    price_defaulted: false,
-    workload_inferred: false,
-    is_final: final,
-    version,
-    is_deleted: true,
-    updated_at: writtenAt,
-  };
+  const row: Record<string, unknown> = {};
+  for (const [name, type] of EXPENSE_COLUMNS) row[name] = EMPTY_BY_TYPE[type] === MAP ? {} : EMPTY_BY_TYPE[type];
+  return { ...(row as unknown as ExpenseRow), tenant_id: tenant, cluster, ...parseRowKey(key), hour, is_final: final, version, is_deleted: true, updated_at: writtenAt };
 }
+
+const MAP = Symbol('a new empty map');
+/** What a deletion row holds in a column of each type (its key, flags and version are set apart). */
+const EMPTY_BY_TYPE: Readonly<Record<string, unknown>> = {
+  'LowCardinality(String)': '',
+  String: '',
+  Float64: 0,
+  'Nullable(Float64)': null,
+  'Map(String, String)': MAP,
+  UInt8: false,
+};
 
 /** How the processor deletes rows that vanish from an hour of k8s_expenses: keys and deletion rows. */
 export const expenseRowDeletion = { keyOf: expenseRowKey, deletionRow } as const;

@@ -1,13 +1,9 @@
 // The processor's metrics labelled by tenant and cluster stay bounded whatever the traffic: a
 // sender inventing cluster names must not grow /metrics without limit.
-import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { HOUR_MS } from '../../../core/hours.ts';
-import { createProcessorMetrics } from '../../../processor/metrics.ts';
-import { createProcessor } from '../../../processor/processor.ts';
 import { createFakeConsumer, inboundRecord } from '../../support/fake-consumer.ts';
-import { summingModel, type StoredRow, type SumRow } from './summing-model.ts';
+import { startSummingProcessor } from './summing-model.ts';
 
 const H0 = Date.UTC(2026, 10, 23, 10);
 const MIN = 60_000;
@@ -24,18 +20,7 @@ describe('metrics by tenant and cluster', () => {
     const consumer = createFakeConsumer();
     const registry = new Registry();
     const now = H0 + 30 * MIN;
-    const processor = createProcessor<SumRow, StoredRow>({
-      consumer,
-      sink: { write: async () => undefined },
-      createModel: summingModel,
-      finishRow: (r, final, version) => ({ ...r, final, version }),
-      rules: { graceMs: 5 * MIN, lateWindowMs: 3 * HOUR_MS, idleFinalizeMs: 30 * MIN },
-      flushIntervalMs: 3_600_000,
-      metrics: createProcessorMetrics(registry),
-      logger: pino({ level: 'silent' }),
-      now: () => now,
-    });
-    await processor.start();
+    const processor = await startSummingProcessor(consumer, { now: () => now, registry });
     // 600 clusters; cluster i's newest sample is i seconds after H0 (the last ones are the freshest).
     const records = Array.from({ length: 600 }, (_, i) =>
       inboundRecord(BigInt(i), [{ labels: { __name__: 'm', pod: 'p' }, samples: [{ t: H0 + i * 1000, v: 1 }] }], { cluster: `c${i}`, timestamp: now }),

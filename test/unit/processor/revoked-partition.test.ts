@@ -1,33 +1,17 @@
 // Partitions taken away by a rebalance: their state goes, and nothing of theirs is committed by
 // this process any more (the new owner commits them), even for a batch that was on its way.
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { HOUR_MS } from '../../../core/hours.ts';
-import { createProcessorMetrics } from '../../../processor/metrics.ts';
-import { createProcessor } from '../../../processor/processor.ts';
 import { createFakeConsumer, inboundRecord } from '../../support/fake-consumer.ts';
-import { summingModel, type StoredRow, type SumRow } from './summing-model.ts';
+import { startSummingProcessor, type StoredRow } from './summing-model.ts';
 
-const silent = pino({ level: 'silent' });
 const H0 = Date.UTC(2026, 10, 23, 10);
 const MIN = 60_000;
 
 async function start() {
   const consumer = createFakeConsumer();
   const stored: StoredRow[] = [];
-  const processor = createProcessor<SumRow, StoredRow>({
-    consumer,
-    sink: { write: async (rows) => void stored.push(...rows) },
-    createModel: summingModel,
-    finishRow: (r, final, version) => ({ ...r, final, version }),
-    rules: { graceMs: 5 * MIN, lateWindowMs: 3 * HOUR_MS, idleFinalizeMs: 30 * MIN },
-    flushIntervalMs: 3_600_000,
-    metrics: createProcessorMetrics(new Registry()),
-    logger: silent,
-    now: () => H0 + 3 * HOUR_MS,
-  });
-  await processor.start();
+  const processor = await startSummingProcessor(consumer, { now: () => H0 + 3 * HOUR_MS, stored });
   return { consumer, processor, stored };
 }
 

@@ -1,34 +1,16 @@
 // Which stored row wins under FINAL after a restart: the one that has seen more of the partition,
 // whatever the clocks of the processes that wrote them say. Batches are delivered by hand, so a
 // restart can flush half-way through its replay.
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { HOUR_MS } from '../../../core/hours.ts';
-import { createProcessorMetrics } from '../../../processor/metrics.ts';
-import { createProcessor } from '../../../processor/processor.ts';
 import { createFakeConsumer, inboundRecord, type StoredCommit } from '../../support/fake-consumer.ts';
-import { summingModel, type StoredRow, type SumRow } from './summing-model.ts';
+import { startSummingProcessor, type StoredRow } from './summing-model.ts';
 
-const silent = pino({ level: 'silent' });
 const H0 = Date.UTC(2026, 10, 23, 10);
 const MIN = 60_000;
 
 async function start(commits: Map<number, StoredCommit>, stored: StoredRow[], now: () => number) {
   const consumer = createFakeConsumer(commits);
-  const processor = createProcessor<SumRow, StoredRow>({
-    consumer,
-    sink: { write: async (rows) => void stored.push(...rows) },
-    createModel: summingModel,
-    finishRow: (r, final, version) => ({ ...r, final, version }),
-    rules: { graceMs: 5 * MIN, lateWindowMs: 3 * HOUR_MS, idleFinalizeMs: 30 * MIN },
-    flushIntervalMs: 3_600_000,
-    metrics: createProcessorMetrics(new Registry()),
-    logger: silent,
-    now,
-  });
-  await processor.start();
-  return { consumer, processor };
+  return { consumer, processor: await startSummingProcessor(consumer, { now, stored }) };
 }
 
 /** Record `offset`: one sample of its own series in hour 0, worth 10^offset, so a sum tells which records an hour has seen. */

@@ -1,7 +1,12 @@
 // A model for the processor's tests: one row per (tenant, cluster, hour), the sum of its sample
 // values, each (series, timestamp) counted once. The cost model plugs into the same port.
-import { hourOf } from '../../../core/hours.ts';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { HOUR_MS, hourOf } from '../../../core/hours.ts';
+import type { RecordConsumer } from '../../../ingest/record-log.ts';
 import type { HourlyCostModel, SampleCounts } from '../../../processor/cost-model-port.ts';
+import { createProcessorMetrics } from '../../../processor/metrics.ts';
+import { createProcessor, type Processor } from '../../../processor/processor.ts';
 
 export interface SumRow {
   tenant: string;
@@ -46,4 +51,22 @@ export function summingModel(): HourlyCostModel<SumRow> {
     },
     stateBytes: () => 0,
   };
+}
+
+/** A processor with the summing model over `consumer`, rows to `stored`, on a clock the test sets. */
+export async function startSummingProcessor(consumer: RecordConsumer, options: { now: () => number; stored?: StoredRow[]; registry?: Registry }): Promise<Processor> {
+  const stored = options.stored ?? [];
+  const processor = createProcessor<SumRow, StoredRow>({
+    consumer,
+    sink: { write: async (rows) => void stored.push(...rows) },
+    createModel: summingModel,
+    finishRow: (r, final, version) => ({ ...r, final, version }),
+    rules: { graceMs: 5 * 60_000, lateWindowMs: 3 * HOUR_MS, idleFinalizeMs: 30 * 60_000 },
+    flushIntervalMs: 3_600_000,
+    metrics: createProcessorMetrics(options.registry ?? new Registry()),
+    logger: pino({ level: 'silent' }),
+    now: options.now,
+  });
+  await processor.start();
+  return processor;
 }

@@ -90,6 +90,8 @@ describe('deletion rows', () => {
     const deletion = deletionRow('t', 'c', HOUR, key, false, 9, HOUR + 1);
     expect(deletion).toMatchObject({ tenant_id: 't', cluster: 'c', namespace, pod, hour: HOUR, is_deleted: true, is_final: false, version: 9, total_cost: 0, labels: {} });
     expect(expenseRowKey(deletion)).toBe(key);
+    expect(Object.keys(deletion).sort()).toEqual(EXPENSE_COLUMNS.map(([name]) => name).sort());
+    expect(Object.values(deletion)).not.toContain(undefined);
     expect(encodeExpenseRow(deletion)).toMatchObject({ is_deleted: 1, version: 9 });
   });
 

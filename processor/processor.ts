@@ -2,9 +2,11 @@
 //
 // Exactly once, end to end: a sample is counted once by the model (it de-duplicates by series and
 // timestamp); rows are written with a version that rises with the offset read (row-version.ts), so
-// the rows that saw the most replace the others under FINAL, whatever the clocks say; offsets are committed only after the rows the records fed are stored, and never past a
-// record that still feeds an hour that can change (or the hour before it, which a rebuild needs
-// as context). A restart therefore rebuilds every hour that can still change, exactly.
+// the rows that saw the most replace the others under FINAL, whatever the clocks say, and a key an
+// hour no longer has gets a deletion row (hour-rows.ts); offsets are committed only after the rows
+// the records fed are stored, and never past a record that still feeds an hour that can change (or
+// the hour before it, which a rebuild needs as context). A restart therefore rebuilds every hour
+// that can still change, exactly.
 //
 // Split by role: hour-window/ decides (which hours are written, settle, may be committed),
 // record-loop.ts feeds records to the model, flush-step.ts writes and commits through

@@ -143,7 +143,7 @@ describe('processor', () => {
     await a.processor.close();
     await a.log.close();
 
-    // Versions come from the wall clock, which moves on across a restart.
+    // Versions come from the offsets read, not from the clock (which moves on across a restart here).
     clock.now += 1000;
     const second: StoredRow[] = [];
     const b = await setup(dir, second, clock);

@@ -38,9 +38,8 @@ import { migrate } from '../processor/clickhouse/migrations.ts';
 import { createCostModel, type HourlyRow } from '../processor/cost-model/index.ts';
 import { createProcessorMetrics } from '../processor/metrics.ts';
 import { createProcessor } from '../processor/processor.ts';
-import { prepareRecords } from '../receiver/cluster-records.ts';
-import { decodeRemoteWrite } from '../receiver/decode/index.ts';
 import { kubecostRequests } from './kubecost-traffic.ts';
+import { receiverRecords } from './receiver-records.ts';
 import { threadCpuSeconds } from './proc-stats.ts';
 
 const execFileAsync = promisify(execFile);
@@ -85,17 +84,9 @@ function buildRecords(): { records: OutboundRecord[]; samples: number; requests:
   let requests = 0;
   const now = Date.now();
   for (const req of kubecostRequests({ seed: 1, tenants: TENANTS, tenantNames, seriesPerTenant: SERIES, samplesPerRequest: 2000, startMs, scrapes: SCRAPES })) {
-    const { write } = decodeRemoteWrite(req.body, req.contentType, 64 * 2 ** 20);
-    const prepared = prepareRecords(write, req.tenant, now, {
-      clusterLabel: 'cluster_id',
-      maxSampleFutureMs: 600_000,
-      maxRecordBytes: 900 * 1024,
-      maxLabelsPerSeries: 40,
-      maxLabelNameBytes: 1024,
-      maxLabelValueBytes: 4096,
-    });
+    const prepared = receiverRecords(req, now);
     records.push(...prepared.records);
-    samples += prepared.samplesAccepted;
+    samples += prepared.samples;
     requests++;
   }
   return { records, samples, requests };

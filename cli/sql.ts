@@ -1,19 +1,22 @@
-// `npm run -s sql -- [--format JSONEachRow] "<query>"`: one read-only query of the project's tables,
-// printed as an aligned table or as one JSON object per line. With CLICKHOUSE_URL it asks the server
+// `npm run -s sql -- [--format <ClickHouse format>] "<query>"`: one read-only query of the project's
+// tables, printed exactly as ClickHouse writes it in that format (its table by default; CSV for a
+// spreadsheet, JSONEachRow for a program). With CLICKHOUSE_URL it asks the server
 // directly; otherwise it goes through the running service's SQL endpoint (SQL_HOST:SQL_PORT), since
 // only one process may own the embedded engine's data directory. Errors go to stderr; the exit code
 // is 1 for a refused or failed query and 2 for bad usage or configuration.
 import { createServerClient } from '../processor/clickhouse/client.ts';
 import { clickHouseErrorCode } from '../processor/clickhouse/errors.ts';
-import { parseOutputFormat, runReadQuery, type OutputFormat } from '../query/read-query.ts';
+import { DEFAULT_FORMAT, formatList, isSilentWhenEmpty, parseOutputFormat, runReadQuery, type OutputFormat } from '../query/read-query.ts';
 import { checkReadOnlyQuery } from '../query/sql-guard.ts';
 import { ConfigError, loadConfig, type Config } from '../service/config.ts';
 
-const USAGE = `usage: npm run -s sql -- [--format JSONEachRow] "<query>"
+const USAGE = `usage: npm run -s sql -- [--format <format>] "<query>"
   Runs one read-only query (SELECT, WITH ... SELECT, DESCRIBE, SHOW TABLES, EXPLAIN) of the tables
   k8s_expenses, k8s_expenses_final and schema_migrations. Without a query argument, reads it from stdin.
-  --format table         an aligned table (default)
-  --format JSONEachRow   one JSON object per line`;
+  --format <format>   how ClickHouse writes the result, by its own format names:
+                      ${DEFAULT_FORMAT} (a table, the default), CSVWithNames or CSV (for a
+                      spreadsheet), TSVWithNames, TSV, JSONEachRow (one JSON object per line), ...
+                      all of: ${formatList()}`;
 
 class UsageError extends Error {}
 class QueryError extends Error {}
@@ -29,11 +32,12 @@ function parseArgs(argv: string[]): { help: boolean; format: OutputFormat; sql: 
     if (arg === '--format') formatText = argv[++i] ?? '';
     else if (arg.startsWith('--format=')) formatText = arg.slice('--format='.length);
     else if (arg === '-h' || arg === '--help') help = true;
-    else if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
+    // A query may start with a comment ("-- Cost by namespace\nSELECT ..."): only --word is an option.
+    else if (/^--[A-Za-z][\w-]*(?:=|$)/.test(arg)) throw new UsageError(`unknown option ${arg}`);
     else words.push(arg);
   }
   const format = parseOutputFormat(formatText);
-  if (!format) throw new UsageError(`unknown format ${JSON.stringify(formatText)}: use JSONEachRow or table`);
+  if (!format) throw new UsageError(`unknown format ${JSON.stringify(formatText)}: use one of ${formatList()}`);
   return { help, format, sql: words.length > 0 ? words.join(' ') : undefined };
 }
 
@@ -48,8 +52,9 @@ async function queryServer(config: Config, sql: string, format: OutputFormat): P
   if (!checked.ok) throw new QueryError(checked.message);
   const client = createServerClient(config, { scoped: true });
   try {
-    // readonly=2: no writes, while the client may still send its own output settings.
-    return await runReadQuery(client, checked.sql, format, { settings: { readonly: '2' } });
+    // readonly=2: no writes, while the client may still send its own output settings. No colour
+    // codes in the table, whatever the server decides about terminals.
+    return await runReadQuery(client, checked.sql, format, { settings: { readonly: '2', output_format_pretty_color: 0 } });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (clickHouseErrorCode(err) === UNKNOWN_DATABASE) throw new QueryError(`${message} (create it with npm run migrate)`);
@@ -65,7 +70,7 @@ async function queryEndpoint(config: Config, sql: string, format: OutputFormat):
   const base = `http://${host.includes(':') ? `[${host}]` : host}:${config.SQL_PORT}`;
   let response: Response;
   try {
-    response = await fetch(`${base}/query${format === 'JSONEachRow' ? '?format=JSONEachRow' : ''}`, {
+    response = await fetch(`${base}/query?format=${format}`, {
       method: 'POST',
       headers: { 'content-type': 'text/plain; charset=utf-8' },
       body: sql,
@@ -102,6 +107,8 @@ async function main(argv: string[]): Promise<number> {
     if (sql === undefined || sql.trim() === '') throw new UsageError('no query given');
     const output = config.CLICKHOUSE_URL ? await queryServer(config, sql, format) : await queryEndpoint(config, sql, format);
     process.stdout.write(output);
+    // ClickHouse's table formats write nothing for no rows; say so where a person looks.
+    if (output === '' && isSilentWhenEmpty(format)) process.stderr.write('0 rows\n');
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {

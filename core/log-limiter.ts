@@ -26,6 +26,23 @@ export interface LogLimiter {
   allow(cause: string): LogDecision;
 }
 
+/**
+ * Writes a warning when the limiter lets `cause` through, saying how many were held back before it.
+ * The cause is what makes two lines "the same": a message and the error it reports, not their data.
+ */
+export function warnLimited(
+  log: { warn(obj: object, msg?: string): void },
+  limiter: LogLimiter,
+  cause: string,
+  obj: object,
+  msg: string,
+): void {
+  const { allowed, suppressed } = limiter.allow(cause);
+  if (!allowed) return;
+  if (suppressed === 0) log.warn(obj, msg);
+  else log.warn({ ...obj, suppressed }, `${msg} (${suppressed} more like this since the last one)`);
+}
+
 export function createLogLimiter(options: LogLimiterOptions = {}): LogLimiter {
   const burst = options.burst ?? 6;
   const burstWindowMs = options.burstWindowMs ?? 15_000;

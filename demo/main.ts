@@ -25,7 +25,7 @@ const USAGE = `usage: npm run demo -- [options]
   --exporter-only      serve the exporter, send nothing
 env: DEMO_TOKEN (bearer token, when the service uses TENANTS_FILE), PORT, TENANT_HEADER`;
 
-const FIRST_QUERY = 'npm run -s sql -- "SELECT namespace, round(sum(total_cost), 4) AS cost FROM k8s_expenses FINAL GROUP BY namespace ORDER BY cost DESC"';
+const FIRST_QUERY = 'npm run -s sql -- "SELECT namespace, round(sum(total_cost), 6) AS cost FROM k8s_expenses FINAL GROUP BY namespace ORDER BY cost DESC"';
 
 function fail(message: string): never {
   process.stderr.write(`demo: ${message}\n`);

@@ -5,7 +5,10 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { RecordConsumer } from '../ingest/record-log.ts';
+import { errorMessage } from '../core/errors.ts';
+import { createLogLimiter, warnLimited } from '../core/log-limiter.ts';
 import { withRetry } from '../core/retry.ts';
+import { redactUrl } from './clickhouse/client.ts';
 import type { ClickHouseConfig } from './clickhouse/config.ts';
 import type { ProcessorConfig } from './config.ts';
 import { isRetriable } from './clickhouse/errors.ts';
@@ -24,19 +27,34 @@ export interface ProcessorRole {
   close(): Promise<void>;
 }
 
+export interface ProcessorRoleOptions {
+  /** Aborts waiting for ClickHouse (a shutdown before the role is up). */
+  signal?: AbortSignal;
+  /** Told what the role waits for while ClickHouse is not there yet, for /ready. */
+  onWaiting?: (reason: string) => void;
+}
+
 export async function startProcessorRole(
   config: ProcessorConfig & ClickHouseConfig,
   client: ClickHouseClient,
   consumer: RecordConsumer,
   registry: Registry,
   logger: Logger,
+  options: ProcessorRoleOptions = {},
 ): Promise<ProcessorRole> {
   const database = config.CLICKHOUSE_DATABASE;
+  const target = config.CLICKHOUSE_URL ? `ClickHouse at ${redactUrl(config.CLICKHOUSE_URL)} (CLICKHOUSE_URL)` : 'the embedded ClickHouse engine';
+  const warnings = createLogLimiter();
   // A server may still be starting (docker compose): wait for it rather than fail start-up.
   await withRetry(() => migrate(client, { database, ttl: config.CLICKHOUSE_TTL, logger }), {
     isRetriable,
     maxDelayMs: 5000,
-    onRetry: (err, attempt, delayMs) => logger.warn({ err, attempt, delayMs }, 'ClickHouse not ready for migrations yet; retrying'),
+    signal: options.signal,
+    onRetry: (err, attempt, delayMs) => {
+      const waiting = `waiting for ${target} to apply the migrations: ${errorMessage(err)}`;
+      options.onWaiting?.(waiting);
+      warnLimited(logger, warnings, errorMessage(err), { error: errorMessage(err), attempt, retryInMs: delayMs }, `${waiting}; retrying`);
+    },
   });
   const sink = createExpenseSink(client, { database });
   const metrics = createProcessorMetrics(registry);

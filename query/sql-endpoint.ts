@@ -1,13 +1,14 @@
 // The read-only SQL endpoint behind `npm run sql` when the service owns the embedded engine (only one
-// process may open its data directory). POST /query with the SQL text as the body answers an aligned
-// table, or one JSON object per line with ?format=JSONEachRow. Only plain reads of the project's
+// process may open its data directory). POST /query with the SQL text as the body answers what
+// ClickHouse writes in the format named by ?format= (ClickHouse's names: CSV, TSVWithNames,
+// JSONEachRow, ...; PrettyCompactMonoBlock, its table, by default). Only plain reads of the project's
 // tables pass (query/sql-guard.ts); there is no authentication, so it listens on
 // loopback unless SQL_HOST says otherwise.
 import type { ClickHouseClient } from '@clickhouse/client';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { clickHouseErrorCode, isRetriable } from '../processor/clickhouse/errors.ts';
 import type { Log } from '../core/log.ts';
-import { parseOutputFormat, runReadQuery } from './read-query.ts';
+import { contentType, formatList, parseOutputFormat, runReadQuery } from './read-query.ts';
 import { checkReadOnlyQuery } from './sql-guard.ts';
 import type { ClickHouseConfig } from '../processor/clickhouse/config.ts';
 import type { QueryConfig } from './config.ts';
@@ -47,7 +48,7 @@ export function buildSqlEndpoint(client: ClickHouseClient, config: Pick<ClickHou
   app.post<{ Querystring: { format?: string }; Body: string | undefined }>('/query', async (req, reply) => {
     const fail = (status: number, error: SqlErrorCode, message: string) => reply.code(status).send({ error, message });
     const format = parseOutputFormat(req.query.format);
-    if (!format) return fail(400, 'bad_request', `unknown format ${JSON.stringify(req.query.format)}: use JSONEachRow or table`);
+    if (!format) return fail(400, 'bad_request', `unknown format ${JSON.stringify(req.query.format)}: use one of ${formatList()}`);
     const checked = checkReadOnlyQuery(typeof req.body === 'string' ? req.body : '', { database: config.CLICKHOUSE_DATABASE });
     if (!checked.ok) {
       logger.info({ reason: checked.message }, 'sql endpoint refused a query');
@@ -57,8 +58,7 @@ export function buildSqlEndpoint(client: ClickHouseClient, config: Pick<ClickHou
     try {
       const text = await runReadQuery(client, checked.sql, format);
       logger.info({ ms: Math.round(performance.now() - started), format }, 'sql endpoint query');
-      const type = format === 'JSONEachRow' ? 'application/x-ndjson' : 'text/plain';
-      return reply.type(`${type}; charset=utf-8`).send(text);
+      return reply.type(contentType(format)).send(text);
     } catch (err) {
       const { status, error } = queryErrorStatus(err);
       if (status === 500) logger.error({ err }, 'sql endpoint query failed');

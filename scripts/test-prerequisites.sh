@@ -3,7 +3,8 @@
 # this machine, so a fresh CI machine needs nothing beyond Node and apt (as root).
 #
 # - Debian packages: prometheus (prometheus, promtool), victoria-metrics, kcat, docker-compose,
-#   openjdk-17-jre-headless, maven.
+#   openjdk-17-jre-headless, maven; bsdutils (script) and python3, which play a terminal for the
+#   tests of the service's terminal behaviour.
 #   Missing ones are installed with apt-get when running as root; otherwise the script says what
 #   to install and fails.
 # - java (OpenJDK 17) and mvn (Apache Maven) fetch and run the Kafka broker; installed the same way.
@@ -23,6 +24,8 @@ declare -A PACKAGE_OF=(
   [docker-compose]=docker-compose
   [java]=openjdk-17-jre-headless
   [mvn]=maven
+  [script]=bsdutils
+  [python3]=python3
 )
 
 say() { printf 'test-prerequisites: %s\n' "$*" >&2; }

@@ -7,6 +7,8 @@ import { createEmbeddedConsumer, createEmbeddedPublisher } from '../ingest/embed
 import { createKafka } from '../ingest/kafka/kafka-client.ts';
 import { createKafkaConsumer } from '../ingest/kafka/kafka-consumer.ts';
 import { createKafkaPublisher } from '../ingest/kafka/kafka-publisher.ts';
+import { createPlatformaticConsumer } from '../ingest/kafka-platformatic/consumer.ts';
+import { createPlatformaticPublisher } from '../ingest/kafka-platformatic/publisher.ts';
 import type { RecordConsumer, RecordPublisher } from '../ingest/record-log.ts';
 import { ConfigError, type Config } from './config.ts';
 
@@ -43,11 +45,27 @@ export async function openTransport(config: Config, logger: Logger): Promise<Tra
     };
   }
 
-  const kafka = createKafka(
-    { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, requestTimeoutMs: Math.min(config.KAFKA_PRODUCE_TIMEOUT, 30_000), retries: config.KAFKA_RETRIES },
-    logger,
-  );
+  const clientOptions = { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, requestTimeoutMs: Math.min(config.KAFKA_PRODUCE_TIMEOUT, 30_000), retries: config.KAFKA_RETRIES };
   const topic = { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_TOPIC_PARTITIONS, replicationFactor: config.KAFKA_REPLICATION_FACTOR };
+  // Throwaway switch for the Kafka client comparison (bench/KAFKA-CLIENTS.md): not a configuration
+  // variable, removed when one client is adopted.
+  if (process.env.K8S_EXPENSES_KAFKA_CLIENT === 'platformatic') {
+    const publisher = receives
+      ? createPlatformaticPublisher(clientOptions, { ...topic, produceTimeoutMs: config.KAFKA_PRODUCE_TIMEOUT, compression: config.KAFKA_COMPRESSION, maxGroupBytes: 8 * 1024 * 1024 }, logger)
+      : undefined;
+    publisher?.start();
+    const consumer = processes ? createPlatformaticConsumer(clientOptions, { ...topic, groupId: config.KAFKA_GROUP_ID }, logger) : undefined;
+    return {
+      description: `Kafka ${config.KAFKA_BROKERS.join(',')} topic ${config.KAFKA_TOPIC} (@platformatic/kafka)`,
+      publisher,
+      consumer,
+      async close() {
+        await publisher?.close();
+      },
+    };
+  }
+
+  const kafka = createKafka(clientOptions, logger);
   const publisher = receives
     ? createKafkaPublisher(
         kafka,

@@ -1,7 +1,10 @@
 // Consumes the topic with a kafkajs consumer group. Offsets are committed only by the processor
 // (never automatically), after the rows they fed are stored.
-import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import type { Logger } from 'pino';
+import { errorMessage } from '../../core/errors.ts';
+import { warnLimited } from '../../core/log-limiter.ts';
+import { retryUntilConnected, type KafkaClient } from './kafka-client.ts';
 import { ensureTopic, type TopicOptions } from './topic.ts';
 import { parseRecordKey, type ConsumerHandlers, type InboundRecord, type PartitionStart, type RecordConsumer } from '../record-log.ts';
 
@@ -9,7 +12,7 @@ export interface KafkaConsumerOptions extends TopicOptions {
   groupId: string;
 }
 
-export function createKafkaConsumer(kafka: Kafka, options: KafkaConsumerOptions, logger: Logger): RecordConsumer {
+export function createKafkaConsumer(kafka: KafkaClient, options: KafkaConsumerOptions, logger: Logger): RecordConsumer {
   const log = logger.child({ component: 'kafka-consumer', topic: options.topic, group: options.groupId });
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
@@ -23,7 +26,9 @@ export function createKafkaConsumer(kafka: Kafka, options: KafkaConsumerOptions,
   let assigned = new Set<number>();
   let running = false;
   let crashed = false;
-  let closing = false;
+  // pause() before run() would throw in kafkajs: remembered, and applied once consuming starts.
+  let pauseWanted = false;
+  const closed = new AbortController();
   let starting: Promise<void> | undefined;
 
   const toRecords = (batch: EachBatchPayload['batch']): InboundRecord[] =>
@@ -57,39 +62,32 @@ export function createKafkaConsumer(kafka: Kafka, options: KafkaConsumerOptions,
       consumer.on(consumer.events.CRASH, (event) => {
         crashed = true;
         // kafkajs restarts the consumer itself after a retriable crash: only a final one is an error.
-        const restart = event.payload.restart;
-        log[restart ? 'warn' : 'error']({ err: event.payload.error, restart }, restart ? 'consumer crashed; kafkajs restarts it' : 'consumer crashed and will not restart');
+        const { error, restart } = event.payload;
+        if (restart) warnLimited(log, kafka.warnings, `crash: ${errorMessage(error)}`, { err: error, restart }, 'consumer crashed; kafkajs restarts it');
+        else log.error({ err: error, restart }, 'consumer crashed and will not restart');
       });
       consumer.on(consumer.events.FETCH_START, () => {
         crashed = false;
       });
-      starting = (async () => {
-        let delay = 250;
-        while (!closing) {
-          try {
-            await admin.connect();
-            // A processor may start before any receiver created the topic; subscribing to a missing topic fails.
-            await ensureTopic(admin, options);
-            await consumer.connect();
-            await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
-            await consumer.run({
-              autoCommit: false,
-              eachBatchAutoResolve: true,
-              partitionsConsumedConcurrently: 1,
-              eachBatch: async ({ batch }) => {
-                if (batch.messages.length === 0) return;
-                await handlers.onRecords(batch.partition, toRecords(batch), BigInt(batch.highWatermark));
-              },
-            });
-            running = true;
-            return;
-          } catch (err) {
-            log.warn({ err, retryInMs: delay }, 'cannot start consuming from Kafka yet');
-            await new Promise((r) => setTimeout(r, delay).unref());
-            delay = Math.min(delay * 2, 5000);
-          }
-        }
-      })();
+      const startOnce = async () => {
+        await admin.connect();
+        // A processor may start before any receiver created the topic; subscribing to a missing topic fails.
+        await ensureTopic(admin, options);
+        await consumer.connect();
+        await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
+        await consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: true,
+          partitionsConsumedConcurrently: 1,
+          eachBatch: async ({ batch }) => {
+            if (batch.messages.length === 0) return;
+            await handlers.onRecords(batch.partition, toRecords(batch), BigInt(batch.highWatermark));
+          },
+        });
+        running = true;
+        if (pauseWanted) consumer.pause([{ topic: options.topic }]);
+      };
+      starting = retryUntilConnected(kafka, log, { doing: 'start consuming from' }, startOnce, closed.signal);
     },
 
     async partitionStart(partition) {
@@ -107,16 +105,18 @@ export function createKafkaConsumer(kafka: Kafka, options: KafkaConsumerOptions,
     },
 
     pause() {
-      consumer.pause([{ topic: options.topic }]);
+      pauseWanted = true;
+      if (running) consumer.pause([{ topic: options.topic }]);
     },
     resume() {
-      consumer.resume([{ topic: options.topic }]);
+      pauseWanted = false;
+      if (running) consumer.resume([{ topic: options.topic }]);
     },
     isReady() {
       return running && !crashed;
     },
     async close() {
-      closing = true;
+      closed.abort();
       await starting;
       await consumer.disconnect();
       await admin.disconnect();

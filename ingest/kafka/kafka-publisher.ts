@@ -2,11 +2,14 @@
 // retries and a bounded wait, merging concurrent requests into one sendBatch.
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import kafkajs, { CompressionTypes, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
+import kafkajs, { CompressionTypes, type Admin, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { errorMessage } from '../../core/errors.ts';
+import { warnLimited } from '../../core/log-limiter.ts';
 import { createGroupCommit } from '../group-commit.ts';
 import { FORMAT_VERSION } from '../record-format.ts';
 import { PublishError, recordKey, type OutboundRecord, type RecordPublisher } from '../record-log.ts';
+import { retryUntilConnected, type KafkaClient } from './kafka-client.ts';
 import { ensureTopic, type TopicOptions } from './topic.ts';
 
 export interface KafkaPublisherOptions extends TopicOptions {
@@ -53,7 +56,7 @@ function toMessage(record: OutboundRecord): Message {
   };
 }
 
-export function createKafkaPublisher(kafka: Kafka, options: KafkaPublisherOptions, logger: Logger): KafkaPublisher {
+export function createKafkaPublisher(kafka: KafkaClient, options: KafkaPublisherOptions, logger: Logger): KafkaPublisher {
   const log = logger.child({ component: 'kafka-publisher', topic: options.topic });
   const compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
   if (compression === CompressionTypes.GZIP) useGzipCodec();
@@ -63,6 +66,8 @@ export function createKafkaPublisher(kafka: Kafka, options: KafkaPublisherOption
   let healthy = false;
   let closed = false;
   let connecting: Promise<void> | undefined;
+  // Ends the connect loop's wait on close, so a process that never reached Kafka stops at once.
+  const closing = new AbortController();
   let probeTimer: NodeJS.Timeout | undefined;
 
   const newProducer = (): Producer =>
@@ -87,7 +92,7 @@ export function createKafkaPublisher(kafka: Kafka, options: KafkaPublisherOption
     if (closed) return;
     healthy = false;
     connected = false;
-    log.warn({ err }, 'Kafka send failed; reconnecting with a new producer');
+    warnLimited(log, kafka.warnings, `send failed: ${errorMessage(err)}`, { err }, 'Kafka send failed; reconnecting with a new producer');
     const old = producer;
     producer = undefined;
     void old?.disconnect().catch(() => undefined);
@@ -123,7 +128,7 @@ export function createKafkaPublisher(kafka: Kafka, options: KafkaPublisherOption
       const offsets = await admin.fetchTopicMetadata({ topics: [options.topic] });
       healthy = offsets.topics.length === 1;
     } catch (err) {
-      if (healthy) log.warn({ err }, 'Kafka readiness probe failed');
+      if (healthy) warnLimited(log, kafka.warnings, `probe failed: ${errorMessage(err)}`, { err }, 'Kafka readiness probe failed');
       healthy = false;
     }
   };
@@ -137,6 +142,11 @@ export function createKafkaPublisher(kafka: Kafka, options: KafkaPublisherOption
     if (topic === 'created') log.info({ partitions: options.partitions }, 'created Kafka topic');
     producer = newProducer();
     await producer.connect();
+    if (closed) {
+      // Closed while this attempt was under way: close() already let go of what it could see.
+      await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+      return;
+    }
     connected = true;
     healthy = true;
     log.info('connected to Kafka');
@@ -144,18 +154,8 @@ export function createKafkaPublisher(kafka: Kafka, options: KafkaPublisherOption
 
   function connect(): void {
     if (connecting || closed) return;
-    connecting = (async () => {
-      let delay = 250;
-      while (!closed && !connected) {
-        try {
-          await connectOnce();
-        } catch (err) {
-          log.warn({ err, retryInMs: delay }, 'cannot reach Kafka yet');
-          await new Promise((r) => setTimeout(r, delay).unref());
-          delay = Math.min(delay * 2, 5000);
-        }
-      }
-    })().finally(() => {
+    const what = { doing: 'reach', meanwhile: 'remote-write requests get 503 meanwhile' };
+    connecting = retryUntilConnected(kafka, log, what, connectOnce, closing.signal).finally(() => {
       connecting = undefined;
     });
   }
@@ -188,6 +188,7 @@ export function createKafkaPublisher(kafka: Kafka, options: KafkaPublisherOption
     async close() {
       await group.drain();
       closed = true;
+      closing.abort();
       if (probeTimer) clearInterval(probeTimer);
       await Promise.allSettled([producer?.disconnect(), admin?.disconnect()]);
       connected = false;

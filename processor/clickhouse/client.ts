@@ -7,8 +7,9 @@
 // every query, including the CREATE DATABASE of the migrations.
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 import type { ClickHouseConfig } from './config.ts';
+import { clientLogOption } from './client-log.ts';
 import { clickHouseErrorCode } from './errors.ts';
 import { checkIdentifier } from './identifier.ts';
 import type { Log } from '../../core/log.ts';
@@ -40,24 +41,31 @@ export class ClickHouseOpenError extends Error {
 export async function openClickHouse(config: ClickHouseOpenConfig, logger: Log): Promise<ClickHouseClient> {
   if (config.CLICKHOUSE_URL) {
     logger.info({ url: redactUrl(config.CLICKHOUSE_URL), database: config.CLICKHOUSE_DATABASE }, 'using the ClickHouse server');
-    return createServerClient(config, { scoped: false });
+    return createServerClient(config, { scoped: false, log: logger });
   }
   return openEmbedded(config, logger);
 }
 
 /**
  * A client of the ClickHouse server at CLICKHOUSE_URL. `scoped` makes CLICKHOUSE_DATABASE the
- * default database (for users' unqualified table names; the database must exist).
+ * default database (for users' unqualified table names; the database must exist). The client's own
+ * messages go to `log` (default: dropped, the caller reports every failure it sees).
  */
-export function createServerClient(config: Pick<ClickHouseOpenConfig, 'CLICKHOUSE_URL' | 'CLICKHOUSE_USER' | 'CLICKHOUSE_PASSWORD' | 'CLICKHOUSE_DATABASE'>, options: { scoped: boolean }): ClickHouseClient {
+export function createServerClient(
+  config: Pick<ClickHouseOpenConfig, 'CLICKHOUSE_URL' | 'CLICKHOUSE_USER' | 'CLICKHOUSE_PASSWORD' | 'CLICKHOUSE_DATABASE'>,
+  options: { scoped: boolean; log?: Log },
+): ClickHouseClient {
   if (!config.CLICKHOUSE_URL) throw new ClickHouseOpenError('CLICKHOUSE_URL is not set');
+  // Credentials in the URL win (the client warns when both are given, even for the defaults).
+  const inUrl = new URL(config.CLICKHOUSE_URL).username !== '';
   return createClient({
     url: config.CLICKHOUSE_URL,
-    username: config.CLICKHOUSE_USER,
-    password: config.CLICKHOUSE_PASSWORD,
+    username: inUrl ? undefined : config.CLICKHOUSE_USER,
+    password: inUrl ? undefined : config.CLICKHOUSE_PASSWORD,
     database: options.scoped ? config.CLICKHOUSE_DATABASE : undefined,
     application: APPLICATION,
     clickhouse_settings: { output_format_json_quote_64bit_integers: QUOTE_64BIT_INTEGERS },
+    log: options.log ? clientLogOption(options.log) : { level: ClickHouseLogLevel.OFF },
   });
 }
 
@@ -71,11 +79,16 @@ async function openEmbedded(config: ClickHouseOpenConfig, logger: Log): Promise<
   } catch (err) {
     throw new ClickHouseOpenError(await describeOpenFailure(path, err), { cause: err });
   }
-  const client = createClient({ connection, application: APPLICATION });
+  const client = createClient({ connection, application: APPLICATION, log: clientLogOption(logger) });
   // Session state of the embedded engine, set once: it keeps SETs and USE for the life of the
   // process (which is also why no query may pass per-query settings through this client).
   const database = checkIdentifier(config.CLICKHOUSE_DATABASE, 'CLICKHOUSE_DATABASE');
   await client.command({ query: `SET output_format_json_quote_64bit_integers = ${QUOTE_64BIT_INTEGERS}` });
+  // The engine chooses colours and the table's charset by this process's stdout and locale, not by
+  // where the text goes: a service started in a terminal would send escape codes (or ASCII borders
+  // under LANG=C) to \`npm run sql\`. A server answering over HTTP writes neither.
+  await client.command({ query: 'SET output_format_pretty_color = 0' });
+  await client.command({ query: "SET output_format_pretty_grid_charset = 'UTF-8'" });
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
   await client.command({ query: `USE ${database}` });
   logger.info({ path, database }, 'using the embedded ClickHouse engine');

@@ -29,7 +29,8 @@ export function encodeCommitMetadata(floor: number, clusters: ReadonlyMap<string
   for (const [id, clusterFloor] of [...clusters].sort((a, b) => b[1] - a[1])) {
     const entry = JSON.stringify(id).length + String(clusterFloor).length + 2;
     if (length + entry > MAX_METADATA_CHARS) break;
-    (metadata.clusters ??= {})[id] = clusterFloor;
+    // A prototype-less object: an id such as "__proto__" must be stored as data, not as the prototype.
+    (metadata.clusters ??= Object.create(null) as Record<string, number>)[id] = clusterFloor;
     length += entry;
   }
   return JSON.stringify(metadata);

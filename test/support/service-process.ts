@@ -1,15 +1,14 @@
 // Runs the service as a separate process, as an operator would, for what an in-process service
 // cannot show: signals (SIGHUP reload), start-up failures and exit codes, and the JSON log lines.
 //
-// The child is `node --import tsx service/main.ts`, a single process, so its pid is the service's
-// own. (`npx tsx service/main.ts` would put npm and the tsx CLI in between; neither forwards
-// SIGHUP, and npm dies on it, leaving the service orphaned and not reloaded.)
+// The child is `node dist/service/main.js`, the compiled service exactly as the image and `npm
+// start` run it (test/support/build-setup.ts builds dist/ before the integration tests), a single
+// process, so its pid is the service's own.
 //
-// `npmStart: true` runs `npm start` itself, exactly as documented (npm -> sh -> tsx -> node). It
-// gets its own process group and every signal goes to the whole group, as a terminal's Ctrl-C
-// would: a SIGKILL then leaves no orphan holding the data directory, and a SIGTERM reaches the
-// service once (tsx sees that the service got it and does not send it again). The process counts
-// as exited when the last of them has closed the output pipes.
+// `npmStart: true` runs `npm start` itself, exactly as documented (npm -> sh -> node). It gets its
+// own process group and every signal goes to the whole group, as a terminal's Ctrl-C would: a
+// SIGKILL then leaves no orphan holding the data directory. The process counts as exited when the
+// last of them has closed the output pipes.
 //
 // PORT=0 lets the service pick its port; the handle then takes its URL from the start-up line.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -52,13 +51,19 @@ export interface ServiceProcessOptions {
 }
 
 function spawnService(env: Record<string, string>, npmStart = false): ChildProcess {
-  const [command, args] = npmStart ? ['npm', ['start']] : [process.execPath, ['--import', 'tsx', 'service/main.ts']];
+  const [command, args] = npmStart ? ['npm', ['start']] : [process.execPath, ['dist/service/main.js']];
   return spawn(command, args, {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...kafkaClientSwitch(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: npmStart,
   });
+}
+
+/** The Kafka client comparison's throwaway switch (service/transport.ts), passed on when set. */
+function kafkaClientSwitch(): Record<string, string> {
+  const value = process.env.K8S_EXPENSES_KAFKA_CLIENT;
+  return value ? { K8S_EXPENSES_KAFKA_CLIENT: value } : {};
 }
 
 /** Sends `signal` to the process, or to its whole group when it leads one; false when already gone. */

@@ -23,6 +23,7 @@ const ALLOWED: Record<string, string[]> = {
 /** Packages only an adapter may import, so the rest of the code does not know which client is in use. */
 const PACKAGE_OWNERS: Record<string, string[]> = {
   kafkajs: ['ingest/kafka'],
+  '@platformatic/kafka': ['ingest/kafka-platformatic'],
   chdb: ['processor/clickhouse'],
   '@clickhouse/client': ['processor', 'query', 'service', 'cli'],
   fastify: ['receiver', 'query', 'service'],

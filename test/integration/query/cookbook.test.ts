@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExpenseSink } from '../../../processor/clickhouse/expense-sink.ts';
 import { deletionRow, expenseRowKey, type ExpenseRow } from '../../../processor/clickhouse/expense-row.ts';
 import { migrate } from '../../../processor/clickhouse/migrations.ts';
-import { runReadQuery } from '../../../query/read-query.ts';
+import { DEFAULT_FORMAT, runReadQuery } from '../../../query/read-query.ts';
 import { checkReadOnlyQuery } from '../../../query/sql-guard.ts';
 import { expenseRow, hourAgo, openTestEngine, queryRows, type TestEngine } from '../../support/clickhouse-engine.ts';
 
@@ -30,6 +30,8 @@ function seed(): { rows: ExpenseRow[]; finalCostByNamespace: Map<string, number>
     { namespace: 'shop', pod: 'web-2', workload: 'web', team: 'storefront', cost: 0.25 },
     { namespace: 'batch', pod: 'etl-1', workload: 'etl', team: 'data', cost: 1 },
     { namespace: 'kube-system', pod: 'dns-1', workload: 'coredns', team: '', cost: 0.125 },
+    // A pod's first minutes: a fraction of a cent, which must not print as 0.
+    { namespace: 'sidecars', pod: 'proxy-1', workload: 'proxy', team: 'mesh', cost: 0.000_003_814_697_265_625 },
   ];
   for (const cluster of ['prod', 'staging']) {
     for (let h = 1; h <= 48; h++) {
@@ -83,17 +85,23 @@ describe('COOKBOOK.md', () => {
     if (!checked.ok) return;
     const rows = await queryRows(engine.client, checked.sql);
     expect(rows.length).toBeGreaterThan(0);
-    // And as a table, the way `npm run sql` prints it.
-    expect(await runReadQuery(engine.client, checked.sql, 'table')).toMatch(/\d+ rows?\n$/);
+    // And as ClickHouse's table, the way `npm run sql` prints it by default: one line per row
+    // between the header and the bottom border.
+    const table = (await runReadQuery(engine.client, checked.sql, DEFAULT_FORMAT)).split('\n');
+    expect(table.at(-2)).toMatch(/^ *└─.*┘$/);
+    expect(table.filter((l) => /^ *\d+\. │/.test(l))).toHaveLength(rows.length);
   });
 
   it('gets the latest versions with FINAL and with argMax alike, and not without them', async () => {
     const byFinal = await queryRows<{ namespace: string; cost: number }>(engine.client, titled('Cost by namespace, last 7 days'));
     const byArgMax = await queryRows<{ namespace: string; cost: number }>(engine.client, titled('Cost by namespace, last 7 days, with argMax'));
-    const expected = [...expectedCost].map(([namespace, cost]) => ({ namespace, cost: Math.round(cost * 100) / 100 }));
+    const expected = [...expectedCost].map(([namespace, cost]) => ({ namespace, cost: Math.round(cost * 1e6) / 1e6 }));
     expected.sort((a, b) => b.cost - a.cost || a.namespace.localeCompare(b.namespace));
     expect(byFinal.map(({ namespace, cost }) => ({ namespace, cost }))).toEqual(expected);
     expect(byArgMax).toEqual(expected);
+    // Every namespace shows a cost, the one of a few micro-dollars an hour included.
+    for (const row of byFinal) expect(row.cost, row.namespace).toBeGreaterThan(0);
+    expect(byFinal.find((r) => r.namespace === 'sidecars')?.cost).toBe(0.000381);
     const naive = titled('Cost by namespace, last 7 days').replace(' FINAL', '');
     expect(await queryRows(engine.client, naive)).not.toEqual(byFinal);
     // The deleted key counts with argMax unless its latest row is dropped as a deletion.
@@ -111,14 +119,27 @@ describe('COOKBOOK.md', () => {
     expect(await queryRows(engine.client, `SELECT count() AS n FROM ${DATABASE}.k8s_expenses_final WHERE namespace = 'gone'`)).toEqual([{ n: '0' }]);
   });
 
+  it('shares kube-system over the other namespaces without changing the total', async () => {
+    const shared = await queryRows<{ namespace: string; cost: number; shared_namespaces: number }>(engine.client, titled('Cost by namespace, idle and kube-system shared, last 7 days'));
+    expect(shared.map((r) => r.namespace).sort()).toEqual(['batch', 'shop', 'sidecars']);
+    const total = [...expectedCost.values()].reduce((a, b) => a + b, 0);
+    expect(shared.reduce((sum, r) => sum + r.cost, 0)).toBeCloseTo(total, 3);
+    // kube-system's cost, split in proportion to cost: batch 1 for every 0.75 of shop (and the few
+    // micro-dollars of sidecars).
+    const kubeSystem = expectedCost.get('kube-system')!;
+    const weights = 1 + 0.75 + 2 ** -18;
+    expect(shared.find((r) => r.namespace === 'batch')!.shared_namespaces).toBeCloseTo((kubeSystem * 1) / weights, 3);
+    expect(shared.find((r) => r.namespace === 'sidecars')!.cost).toBeGreaterThan(0);
+  });
+
   it('reports the open hour as provisional', async () => {
     const rows = await queryRows<{ cluster: string; provisional_rows: string; share_default_priced: number }>(
       engine.client,
       titled('Latest hour, provisional rows and default-priced cost per cluster'),
     );
     expect(rows.map((r) => [r.cluster, r.provisional_rows])).toEqual([
-      ['prod', '4'],
-      ['staging', '4'],
+      ['prod', '5'],
+      ['staging', '5'],
     ]);
   });
 });

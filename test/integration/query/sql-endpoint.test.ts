@@ -37,13 +37,32 @@ async function post(sql: string, query = ''): Promise<{ status: number; type: st
 }
 
 describe('SQL endpoint', () => {
-  it('answers a query as an aligned table', async () => {
+  it("answers ClickHouse's own table (PrettyCompactMonoBlock) by default, without colour codes", async () => {
     const { status, type, body } = await post(COST_BY_NAMESPACE);
     expect(status).toBe(200);
     expect(type).toBe('text/plain; charset=utf-8');
     expect(body).toBe(
-      ['┌─namespace───┬─cost─┐', '│ shop        │  1.5 │', '│ kube-system │ 0.25 │', '└─────────────┴──────┘', '2 rows', ''].join('\n'),
+      ['   ┌─namespace───┬─cost─┐', '1. │ shop        │  1.5 │', '2. │ kube-system │ 0.25 │', '   └─────────────┴──────┘', ''].join('\n'),
     );
+    expect(body).not.toContain('\u001b');
+  });
+
+  it.each([
+    ['CSV', 'text/csv', '"shop",1.5\n"kube-system",0.25\n'],
+    ['CSVWithNames', 'text/csv', '"namespace","cost"\n"shop",1.5\n"kube-system",0.25\n'],
+    ['TSV', 'text/tab-separated-values', 'shop\t1.5\nkube-system\t0.25\n'],
+    ['TSVWithNames', 'text/tab-separated-values', 'namespace\tcost\nshop\t1.5\nkube-system\t0.25\n'],
+    ['csvwithnames', 'text/csv', '"namespace","cost"\n"shop",1.5\n"kube-system",0.25\n'],
+  ])('answers ?format=%s exactly as ClickHouse writes it', async (format, type, expected) => {
+    const answer = await post(COST_BY_NAMESPACE, `?format=${format}`);
+    expect(answer.status).toBe(200);
+    expect(answer.type).toBe(`${type}; charset=utf-8`);
+    expect(answer.body).toBe(expected);
+  });
+
+  it('leaves no format behind in the engine: the next query without one gets the table again', async () => {
+    await post('SELECT 1 AS x', '?format=CSV');
+    expect((await post('SELECT 1 AS x')).body).toBe(['   ┌─x─┐', '1. │ 1 │', '   └───┘', ''].join('\n'));
   });
 
   it('answers JSON lines with ?format=JSONEachRow, 64-bit integers quoted', async () => {
@@ -84,8 +103,10 @@ describe('SQL endpoint', () => {
     expect(JSON.parse(body)).toMatchObject({ error: 'query_failed', message: expect.stringMatching(/no_such_column/) });
   });
 
-  it('refuses an unknown format and an empty body', async () => {
-    expect((await post('SELECT 1', '?format=CSV')).status).toBe(400);
+  it('refuses an unknown format, listing the known ones, and an empty body', async () => {
+    const unknown = await post('SELECT 1', '?format=XML');
+    expect(unknown.status).toBe(400);
+    expect(JSON.parse(unknown.body)).toEqual({ error: 'bad_request', message: expect.stringMatching(/^unknown format "XML": use one of PrettyCompactMonoBlock, .*CSVWithNames, .*JSONEachRow/) });
     expect(JSON.parse((await post('')).body)).toEqual({ error: 'query_refused', message: 'the query is empty' });
   });
 
@@ -122,7 +143,8 @@ describe('npm run sql', () => {
 
   function sqlCli(args: string[], port: number, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn('npx', ['tsx', 'cli/sql.ts', ...args], {
+      // The compiled tool, as `npm run sql` runs it (test/support/build-setup.ts builds dist/).
+      const child = spawn(process.execPath, ['dist/cli/sql.js', ...args], {
         cwd: root,
         env: { ...process.env, CLICKHOUSE_URL: '', SQL_HOST: '127.0.0.1', SQL_PORT: String(port) },
         stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -139,11 +161,25 @@ describe('npm run sql', () => {
 
   const port = () => Number(new URL(endpoint.url).port);
 
-  it('prints a table', async () => {
+  it("prints ClickHouse's table by default", async () => {
     const result = await sqlCli([COST_BY_NAMESPACE], port());
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/│ shop        │  1\.5 │\n/);
-    expect(result.stdout).toMatch(/2 rows\n$/);
+    expect(result.stdout).toBe(['   ┌─namespace───┬─cost─┐', '1. │ shop        │  1.5 │', '2. │ kube-system │ 0.25 │', '   └─────────────┴──────┘', ''].join('\n'));
+  });
+
+  it('prints CSV with a header for a spreadsheet, and TSV', async () => {
+    const csv = await sqlCli(['--format', 'CSVWithNames', COST_BY_NAMESPACE], port());
+    expect(csv.code, csv.stderr).toBe(0);
+    expect(csv.stdout).toBe('"namespace","cost"\n"shop",1.5\n"kube-system",0.25\n');
+    const tsv = await sqlCli(['--format=TSV', COST_BY_NAMESPACE], port());
+    expect(tsv.stdout).toBe('shop\t1.5\nkube-system\t0.25\n');
+  });
+
+  it('says "0 rows" on stderr when the table is empty (ClickHouse writes nothing)', async () => {
+    const result = await sqlCli(["SELECT pod FROM k8s_expenses WHERE pod = 'none'"], port());
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe('0 rows\n');
   });
 
   it('prints JSON lines', async () => {
@@ -153,6 +189,14 @@ describe('npm run sql', () => {
       { namespace: 'shop', cost: 1.5 },
       { namespace: 'kube-system', cost: 0.25 },
     ]);
+  });
+
+  it("runs a query given as an argument that starts with a comment, as the cookbook's do", async () => {
+    // Regression: "-- Cost by namespace ..." was taken for an unknown option.
+    const result = await sqlCli(['--format', 'CSV', `-- Cost by namespace\n${COST_BY_NAMESPACE}`], port());
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe('"shop",1.5\n"kube-system",0.25\n');
+    expect((await sqlCli(['--colour', 'SELECT 1'], port())).stderr).toMatch(/^sql: unknown option --colour/);
   });
 
   it('reads the query from stdin', async () => {
@@ -183,6 +227,7 @@ describe('npm run sql', () => {
   it('explains its usage', async () => {
     const result = await sqlCli(['--format', 'XML', 'SELECT 1'], port());
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/unknown format "XML"[\s\S]*usage: npm run -s sql/);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/unknown format "XML": use one of PrettyCompactMonoBlock, .*CSV, CSVWithNames, .*TSV, TSVWithNames, .*JSONEachRow[\s\S]*usage: npm run -s sql/);
   });
 });

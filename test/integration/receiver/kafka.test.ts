@@ -81,6 +81,6 @@ describe('receiver to Kafka', () => {
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${service.url}/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ ready: true, checks: [{ name: 'record-log', ready: true }] });
+    expect(await ready.json()).toEqual({ ready: true, checks: [{ name: 'kafka', ready: true }] });
   });
 });

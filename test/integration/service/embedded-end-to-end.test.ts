@@ -65,7 +65,9 @@ describe('npm start with no configuration', () => {
       const [tenant, cluster] = c.split('/');
       expect(lines.some((l) => l.includes(tenant) && l.includes(cluster)), `a row for ${c} in\n${result.stdout}`).toBe(true);
     }
-    expect(lines.at(-1)).toBe(`${clusters.length} rows`);
+    // ClickHouse's own table (PrettyCompactMonoBlock): a numbered line per row, then the bottom border.
+    expect(lines.filter((l) => /^\d+\. │/.test(l))).toHaveLength(clusters.length);
+    expect(lines.at(-1)).toMatch(/^ +└─.*┘$/);
   });
 
   it('answers JSON lines with --format JSONEachRow: every tenant and cluster, each hour, positive costs, the finished hour final', async () => {

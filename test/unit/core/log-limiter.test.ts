@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogLimiter } from '../../../core/log-limiter.ts';
+import { createLogLimiter, warnLimited } from '../../../core/log-limiter.ts';
 
 describe('createLogLimiter', () => {
   it('lets at most 6 lines through in the first 15 s, whatever the causes', () => {
@@ -45,5 +45,19 @@ describe('createLogLimiter', () => {
     expect(limiter.allow('a').allowed).toBe(true);
     expect(limiter.allow('c').allowed).toBe(false);
     t += 1;
+  });
+});
+
+describe('warnLimited', () => {
+  it('writes a held-back count with the next line of the same cause, and nothing in between', () => {
+    let t = 0;
+    const limiter = createLogLimiter({ now: () => t });
+    const lines: { obj: object; msg?: string }[] = [];
+    const log = { warn: (obj: object, msg?: string) => lines.push({ obj, msg }) };
+    for (; t <= 60_000; t += 5_000) warnLimited(log, limiter, 'kafka down', { broker: 'b:9092' }, 'cannot reach Kafka');
+    expect(lines).toEqual([
+      { obj: { broker: 'b:9092' }, msg: 'cannot reach Kafka' },
+      { obj: { broker: 'b:9092', suppressed: 11 }, msg: 'cannot reach Kafka (11 more like this since the last one)' },
+    ]);
   });
 });

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseTenantsFile } from '../../../receiver/tenants-file.ts';
 import { configSchema, loadConfig } from '../../../service/config.ts';
+import { CLICKHOUSE_PLUGIN, DASHBOARD_FILE, loadDashboard } from '../../support/grafana.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
@@ -23,6 +24,7 @@ const THIRD_PARTY_IMAGES: Record<string, RegExp> = {
   kafka: /^apache\/kafka:\d+\.\d+\.\d+$/,
   clickhouse: /^clickhouse\/clickhouse-server:\d+\.\d+\.\d+(\.\d+)?$/,
   prometheus: /^prom\/prometheus:v\d+\.\d+\.\d+$/,
+  grafana: /^grafana\/grafana:\d+\.\d+\.\d+$/,
 };
 
 interface Service {
@@ -174,8 +176,8 @@ describe('docker-compose.yml', () => {
     expect(run('docker-compose', ['-f', COMPOSE_FILE, 'config', '-q']).status).toBe(0);
   });
 
-  it('runs Kafka, ClickHouse, the migration job, receiver, processor, demo exporter and Prometheus', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['clickhouse', 'demo-exporter', 'kafka', 'migrate', 'processor', 'prometheus', 'receiver']);
+  it('runs Kafka, ClickHouse, the migration job, receiver, processor, demo exporter, Prometheus and Grafana', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['clickhouse', 'demo-exporter', 'grafana', 'kafka', 'migrate', 'processor', 'prometheus', 'receiver']);
   });
 
   it('pins the official images and builds the project image from the Dockerfile', () => {
@@ -199,16 +201,23 @@ describe('docker-compose.yml', () => {
     expect(environment(service('processor')).ROLE).toBe('processor');
   });
 
-  it('runs commands that exist in the image', () => {
+  it('runs compiled commands that exist in the image (node dist/..., built from a source file)', () => {
+    const compiled = (command: string[]) => {
+      expect(command[0]).toBe('node');
+      const script = /^dist\/(.+)\.js$/.exec(command[1]);
+      expect(script, command.join(' ')).not.toBeNull();
+      expect(existsSync(path.join(ROOT, `${script![1]}.ts`)), `${script![1]}.ts`).toBe(true);
+      expect(command.join(' ')).not.toMatch(/tsx|--import|--loader/);
+    };
     const migrate = commandOf(service('migrate'));
-    expect(migrate.slice(0, 3)).toEqual(['node', '--import', 'tsx']);
-    expect(existsSync(path.join(ROOT, migrate[3]))).toBe(true);
-    expect(migrate[3]).toBe('cli/migrate.ts');
+    compiled(migrate);
+    expect(migrate).toEqual(['node', 'dist/cli/migrate.js']);
     const exporter = commandOf(service('demo-exporter'));
-    expect(exporter.slice(0, 4)).toEqual(['node', '--import', 'tsx', 'demo/main.ts']);
+    compiled(exporter);
+    expect(exporter[1]).toBe('dist/demo/main.js');
     expect(exporter).toContain('--exporter-only');
     expect(flag(exporter, '--host')).toBe('0.0.0.0');
-    // The receiver and the processor run the image's default command (service/main.ts).
+    // The receiver and the processor run the image's default command (dist/service/main.js).
     expect(service('receiver').command).toBeUndefined();
     expect(service('processor').command).toBeUndefined();
   });
@@ -281,11 +290,12 @@ describe('docker-compose.yml', () => {
   });
 
   it('keeps state in named volumes and mounts only files of deploy/', () => {
-    expect(Object.keys(compose.volumes ?? {}).sort()).toEqual(['clickhouse-data', 'kafka-data', 'prometheus-data']);
+    expect(Object.keys(compose.volumes ?? {}).sort()).toEqual(['clickhouse-data', 'grafana-data', 'kafka-data', 'prometheus-data']);
     const named = (name: string) => mounts(service(name)).filter((m) => !path.isAbsolute(m.source));
     expect(named('kafka')).toEqual([{ source: 'kafka-data', target: environment(service('kafka')).KAFKA_LOG_DIRS, readOnly: false }]);
     expect(named('clickhouse')).toEqual([{ source: 'clickhouse-data', target: '/var/lib/clickhouse', readOnly: false }]);
     expect(named('prometheus')).toEqual([{ source: 'prometheus-data', target: flag(commandOf(service('prometheus')), '--storage.tsdb.path'), readOnly: false }]);
+    expect(named('grafana')).toEqual([{ source: 'grafana-data', target: '/var/lib/grafana', readOnly: false }]);
     for (const [name, s] of Object.entries(compose.services)) {
       for (const m of mounts(s).filter((x) => path.isAbsolute(x.source))) {
         expect(m.source.startsWith(path.join(ROOT, 'deploy')), `${name} mounts ${m.source}`).toBe(true);
@@ -340,39 +350,167 @@ describe('deploy/prometheus/prometheus.yml', () => {
 });
 
 describe('Dockerfile and .dockerignore', () => {
+  // No Docker engine runs here: the image is checked by reading its instructions.
   const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
   const instructions = dockerfile
     .replace(/\\\n/g, ' ')
     .split('\n')
     .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
-  const all = (keyword: string) => instructions.filter((l) => l.startsWith(`${keyword} `)).map((l) => l.slice(keyword.length + 1).trim());
+  /** The instructions of each stage, by its name (AS ...), in order. */
+  const stages: { from: string; name: string; lines: string[] }[] = [];
+  for (const line of instructions) {
+    const from = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
+    if (from) stages.push({ from: from[1], name: from[2] ?? '', lines: [] });
+    else stages.at(-1)?.lines.push(line);
+  }
+  const all = (lines: string[], keyword: string) => lines.filter((l) => l.startsWith(`${keyword} `)).map((l) => l.slice(keyword.length + 1).trim());
+  const build = () => stages.find((st) => st.name === 'build')!;
+  const runtime = () => stages.at(-1)!;
+  const buildSources = () => JSON.parse(`[${/const SOURCES = \[([^\]]*)\]/.exec(readFileSync(path.join(ROOT, 'scripts/build.mjs'), 'utf8'))![1].replace(/'/g, '"')}]`) as string[];
 
-  it('builds on a pinned node 20 bookworm-slim image, without the optional embedded engine', () => {
-    expect(all('FROM')).toEqual([expect.stringMatching(/^node:20\.\d+\.\d+-bookworm-slim$/)]);
-    const install = all('RUN').find((r) => r.includes('npm install'));
-    expect(install).toMatch(/npm install\b.*--omit=optional/);
-    expect(install).toMatch(/--omit=dev/);
+  it('has a build stage and a runtime stage on one pinned Node LTS slim image', () => {
+    expect(stages.map((st) => st.name)).toEqual(['build', 'runtime']);
+    for (const st of stages) expect(st.from).toMatch(/^node:\d+\.\d+\.\d+-(bookworm|trixie)-slim$/);
+    expect(new Set(stages.map((st) => st.from)).size).toBe(1);
+    // An LTS line: even-numbered, at least the oldest one still supported.
+    const major = Number(/^node:(\d+)\./.exec(stages[0].from)![1]);
+    expect(major % 2).toBe(0);
+    expect(major).toBeGreaterThanOrEqual(22);
   });
 
-  it('copies every source directory the service and the demo load', () => {
-    const copied = all('COPY').map((c) => c.split(/\s+/)[0]);
-    for (const dir of ['proto', 'migrations', 'ingest', 'receiver', 'processor', 'service', 'demo']) {
-      expect(copied, dir).toContain(dir);
-      expect(existsSync(path.join(ROOT, dir)), dir).toBe(true);
+  it('compiles in the build stage: every source directory the build reads, the build script, npm run build', () => {
+    const copied = all(build().lines, 'COPY').flatMap((c) => c.split(/\s+/).slice(0, -1));
+    for (const entry of [...buildSources(), 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.mjs', 'package.json']) {
+      expect(copied, entry).toContain(entry);
+      expect(existsSync(path.join(ROOT, entry)), entry).toBe(true);
     }
+    const runs = all(build().lines, 'RUN');
+    expect(runs.at(-1)).toBe('npm run build');
+    // Full dependencies (TypeScript), but not the embedded engine.
+    expect(runs.find((r) => r.includes('npm install'))).toMatch(/npm pkg delete optionalDependencies\.chdb\s+&& npm install\b(?!.*--omit=dev)/);
   });
 
-  it('runs the service as a non-root user, on port 9201, with a health check', () => {
-    const user = all('USER');
+  it('runs with production dependencies only and the compiled dist/ of the build stage', () => {
+    const install = all(runtime().lines, 'RUN').find((r) => r.includes('npm install'));
+    expect(install).toMatch(/npm install\b.*--omit=dev/);
+    expect(install).toMatch(/--omit=optional/);
+    expect(install).toMatch(/test ! -e node_modules\/chdb/);
+    const copies = all(runtime().lines, 'COPY');
+    expect(copies).toContainEqual(expect.stringMatching(/^--from=build \/app\/dist \.\/dist$/));
+    // No sources in the runtime image: only the package files and dist/.
+    expect(copies.filter((c) => !c.startsWith('--from=build'))).toEqual(['package.json package-lock.json ./']);
+  });
+
+  it('runs node dist/service/main.js as PID 1 under a non-root user, on port 9201, with a health check', () => {
+    const lines = runtime().lines;
+    const user = all(lines, 'USER');
     expect(user.length).toBeGreaterThan(0);
     expect(user.at(-1)).not.toMatch(/^(root|0)(:|$)/);
-    expect(all('EXPOSE')).toEqual(['9201']);
-    expect(all('HEALTHCHECK').join(' ')).toMatch(/\/healthz/);
-    expect(JSON.parse(all('CMD').at(-1)!)).toEqual(['node', '--import', 'tsx', 'service/main.ts']);
+    expect(all(lines, 'EXPOSE')).toEqual(['9201']);
+    expect(all(lines, 'HEALTHCHECK').join(' ')).toMatch(/\/healthz/);
+    expect(JSON.parse(all(lines, 'CMD').at(-1)!)).toEqual(['node', 'dist/service/main.js']);
+    expect(existsSync(path.join(ROOT, 'service/main.ts'))).toBe(true);
   });
 
-  it('.dockerignore keeps local state and dependencies out of the build context', () => {
-    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
-    for (const entry of ['node_modules', 'data', '.git']) expect(ignored).toContain(entry);
+  it('.dockerignore keeps local state, dependencies and old builds out, and lets in what the build stage copies', () => {
+    const entries = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    for (const entry of ['node_modules', 'data', 'dist', '.git']) expect(entries).toContain(entry);
+    // The last matching entry decides, as Docker reads the file; "!" lets a path in again.
+    const ignored = (file: string) => {
+      let result = false;
+      for (const entry of entries) {
+        const negated = entry.startsWith('!');
+        const pattern = negated ? entry.slice(1) : entry;
+        if (file === pattern || file.startsWith(`${pattern}/`)) result = !negated;
+      }
+      return result;
+    };
+    for (const copy of all(build().lines, 'COPY')) {
+      const sources = copy.split(/\s+/).slice(0, -1);
+      for (const source of sources) expect(ignored(source), `${source} is copied but ignored`).toBe(false);
+    }
+  });
+});
+
+describe('Grafana: docker-compose.yml and deploy/grafana/provisioning', () => {
+  const GRAFANA_DIR = path.join(ROOT, 'deploy/grafana');
+  // Where the image reads provisioning files (GF_PATHS_PROVISIONING).
+  const DATASOURCES = '/etc/grafana/provisioning/datasources';
+  const DASHBOARD_PROVIDERS = '/etc/grafana/provisioning/dashboards';
+
+  interface DatasourcesFile {
+    apiVersion: number;
+    datasources: { name: string; uid: string; type: string; jsonData: Record<string, unknown>; secureJsonData?: Record<string, string> }[];
+  }
+  interface ProvidersFile {
+    apiVersion: number;
+    providers: { name: string; type: string; folder?: string; allowUiUpdates?: boolean; options: { path: string } }[];
+  }
+
+  const grafana = () => service('grafana');
+  const provisioned = <T>(containerDir: string, file: string): T => {
+    const dir = hostPath(grafana(), containerDir);
+    expect(dir, `${containerDir} is not mounted`).toBeDefined();
+    return yamlToJson<T>(readFileSync(path.join(dir!, file), 'utf8'));
+  };
+  /** Grafana's `$VAR` / `${VAR}` lookups in provisioning values, from the service's environment. */
+  const resolved = (value: unknown): unknown => {
+    if (typeof value !== 'string') return value;
+    const env = environment(grafana());
+    return value.replace(/\$\{(\w+)\}|\$(\w+)/g, (_m, braced?: string, bare?: string) => {
+      const name = (braced ?? bare)!;
+      if (env[name] === undefined) throw new Error(`provisioning refers to ${name}, which the grafana service does not set`);
+      return env[name];
+    });
+  };
+
+  it('installs the ClickHouse data source plugin, pinned, before Grafana starts', () => {
+    const env = environment(grafana());
+    expect(env.GF_PLUGINS_PREINSTALL_SYNC).toMatch(new RegExp(`^${CLICKHOUSE_PLUGIN}@\\d+\\.\\d+\\.\\d+$`));
+    // Deprecated: Grafana 12 only translates it into preinstall_sync.
+    expect(env.GF_INSTALL_PLUGINS).toBeUndefined();
+  });
+
+  it('serves port 3000 on loopback to anonymous viewers, with the admin password the README gives', () => {
+    const env = environment(grafana());
+    expect(ports(grafana())).toEqual([{ hostIp: '127.0.0.1', published: 3000, target: 3000 }]);
+    expect([env.GF_AUTH_ANONYMOUS_ENABLED, env.GF_AUTH_ANONYMOUS_ORG_ROLE]).toEqual(['true', 'Viewer']);
+    expect(env.GF_SECURITY_ADMIN_PASSWORD ?? 'admin').not.toBe('admin');
+    const credentials = `\`${env.GF_SECURITY_ADMIN_USER}\` / \`${env.GF_SECURITY_ADMIN_PASSWORD}\``;
+    expect(readFileSync(path.join(ROOT, 'README.md'), 'utf8').includes(credentials), `README.md should give ${credentials}`).toBe(true);
+  });
+
+  it('starts once ClickHouse is healthy and is health-checked on /api/health', () => {
+    expect(dependencies(grafana())).toEqual({ clickhouse: 'service_healthy' });
+    expect((grafana().healthcheck?.test as string[]).join(' ')).toContain('http://127.0.0.1:3000/api/health');
+  });
+
+  it('mounts the provisioning folders and the dashboards where the dashboard provider looks for them', () => {
+    expect(hostPath(grafana(), DATASOURCES)).toBe(path.join(GRAFANA_DIR, 'provisioning/datasources'));
+    expect(hostPath(grafana(), DASHBOARD_PROVIDERS)).toBe(path.join(GRAFANA_DIR, 'provisioning/dashboards'));
+    const { apiVersion, providers } = provisioned<ProvidersFile>(DASHBOARD_PROVIDERS, 'k8s-expenses.yaml');
+    expect(apiVersion).toBe(1);
+    expect(providers).toHaveLength(1);
+    expect(providers[0]).toMatchObject({ type: 'file', allowUiUpdates: false });
+    expect(hostPath(grafana(), providers[0].options.path)).toBe(path.dirname(DASHBOARD_FILE));
+    expect(hostPath(grafana(), environment(grafana()).GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH)).toBe(DASHBOARD_FILE);
+  });
+
+  it("provisions the data source the dashboard selects: the compose ClickHouse, with the stack's user, password and database", () => {
+    const { apiVersion, datasources } = provisioned<DatasourcesFile>(DATASOURCES, 'k8s-expenses.yaml');
+    expect(apiVersion).toBe(1);
+    expect(datasources).toHaveLength(1);
+    const [ds] = datasources;
+    const selected = loadDashboard().templating.list.find((v) => v.name === 'datasource');
+    expect([ds.type, ds.uid]).toEqual([CLICKHOUSE_PLUGIN, selected?.current?.value]);
+    expect(ds.jsonData).toMatchObject({ host: 'clickhouse', protocol: 'http' });
+    expect(ports(service('clickhouse')).map((p) => p.target)).toContain(ds.jsonData.port);
+    const clickhouse = environment(service('clickhouse'));
+    expect(resolved(ds.jsonData.username)).toBe(clickhouse.CLICKHOUSE_USER);
+    expect(resolved(ds.secureJsonData?.password)).toBe(clickhouse.CLICKHOUSE_PASSWORD);
+    expect(resolved(ds.jsonData.defaultDatabase)).toBe(environment(service('migrate')).CLICKHOUSE_DATABASE);
   });
 });

@@ -288,8 +288,7 @@ describe('processor', () => {
     const { log, processor } = await setup(dir, rows, clock, failing);
     await append(log, clock.now, [series(H0 + MIN, 4), series(H0 + 5 * HOUR_MS, 1)]);
     const flushing = settle(processor, log);
-    await new Promise((r) => setTimeout(r, 60));
-    expect(processor.isReady()).toBe(false);
+    await expect.poll(() => processor.isReady(), { timeout: 10_000 }).toBe(false);
     expect(log.committed('g')).toBeUndefined();
     failing.on = false;
     await flushing;

@@ -17,6 +17,11 @@ describe('commit metadata', () => {
     expect(decodeCommitMetadata(encoded)).toEqual({ floor, clusters: new Map(clusters) });
   });
 
+  it('keeps a cluster id that is also an object property name (regression: "__proto__" was lost)', () => {
+    const map = new Map([['__proto__', 5 * H], ['constructor', 6 * H]]);
+    expect(decodeCommitMetadata(encodeCommitMetadata(4 * H, map))).toEqual({ floor: 4 * H, clusters: map });
+  });
+
   it('round-trips any floors that fit', () => {
     const hour = fc.integer({ min: 0, max: 500_000 }).map((n) => n * H);
     fc.assert(

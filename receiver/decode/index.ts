@@ -1,6 +1,7 @@
 // Entry point of the decode stage: Content-Type → schema, snappy → protobuf → DecodedWrite.
 //
-// Errors are typed so the HTTP layer can map them without parsing messages; all extend DecodeError:
+// Errors are typed so the HTTP layer can map them without parsing messages; all extend DecodeError
+// (a ServiceError whose code follows from its reason, see decode-error.ts):
 //   UnsupportedMediaTypeError ('unsupported_media_type') → 415
 //   SnappyError 'too_large' → 413, 'corrupt_snappy' → 400
 //   ProtobufError 'too_large' → 413, 'malformed' / 'invalid' → 400
@@ -28,13 +29,12 @@ export const PROTO_V1 = 'prometheus.WriteRequest';
 export const PROTO_V2 = 'io.prometheus.write.v2.Request';
 
 /** The Content-Type is not application/x-protobuf, or names a proto= message we do not decode. */
-export class UnsupportedMediaTypeError extends DecodeError {
-  override readonly name = 'UnsupportedMediaTypeError';
-  readonly reason = 'unsupported_media_type' as const;
+export class UnsupportedMediaTypeError extends DecodeError<'unsupported_media_type'> {
+  override name = 'UnsupportedMediaTypeError';
   readonly contentType: string | undefined;
 
   constructor(contentType: string | undefined, message: string) {
-    super(message);
+    super('unsupported_media_type', message);
     this.contentType = contentType;
   }
 }

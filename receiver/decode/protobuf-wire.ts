@@ -17,15 +17,13 @@ export type ProtobufErrorReason = 'malformed' | 'invalid' | 'too_large';
  *   odd labels_refs, symbols[0] not empty, timestamp beyond ±(2^53-1) ms). HTTP 400.
  * - 'too_large': more series, samples or labels than the decode limits allow. HTTP 413.
  */
-export class ProtobufError extends DecodeError {
-  override readonly name = 'ProtobufError';
-  readonly reason: ProtobufErrorReason;
+export class ProtobufError extends DecodeError<ProtobufErrorReason> {
+  override name = 'ProtobufError';
   /** Byte offset in the decompressed body where the problem was detected. */
   readonly offset: number;
 
   constructor(reason: ProtobufErrorReason, message: string, offset: number) {
-    super(`${message} (at byte ${offset})`);
-    this.reason = reason;
+    super(reason, `${message} (at byte ${offset})`);
     this.offset = offset;
   }
 }

@@ -10,7 +10,7 @@ import { isValidTenant } from './tenant.ts';
 
 const sha256Hex = z.string().regex(/^[0-9a-fA-F]{64}$/, { message: 'expected 64 hex characters (a SHA-256 digest)' });
 
-export const tenantsFileSchema = z.object({
+const tenantsFileSchema = z.object({
   tenants: z.array(
     z.object({
       id: z.string().refine(isValidTenant, { message: "expected 1 to 150 characters of letters, digits, '.', '_' or '-'" }),

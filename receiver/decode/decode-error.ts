@@ -8,7 +8,7 @@
 import { ServiceError } from '../../core/errors.ts';
 import type { ReceiverErrorCode } from '../errors.ts';
 
-export type DecodeErrorReason = 'unsupported_media_type' | 'too_large' | 'corrupt_snappy' | 'malformed' | 'invalid';
+type DecodeErrorReason = 'unsupported_media_type' | 'too_large' | 'corrupt_snappy' | 'malformed' | 'invalid';
 
 const CODES = {
   unsupported_media_type: 'unsupported-media-type',

@@ -7,7 +7,7 @@
 
 import { DecodeError } from './decode-error.ts';
 
-export type ProtobufErrorReason = 'malformed' | 'invalid' | 'too_large';
+type ProtobufErrorReason = 'malformed' | 'invalid' | 'too_large';
 
 /**
  * A request body that is not an acceptable protobuf message of the expected schema.
@@ -31,9 +31,9 @@ export class ProtobufError extends DecodeError<ProtobufErrorReason> {
 export const WIRE_VARINT = 0;
 export const WIRE_I64 = 1;
 export const WIRE_LEN = 2;
-export const WIRE_SGROUP = 3;
-export const WIRE_EGROUP = 4;
-export const WIRE_I32 = 5;
+const WIRE_SGROUP = 3;
+const WIRE_EGROUP = 4;
+const WIRE_I32 = 5;
 
 /** Nesting limit for (deprecated) groups inside unknown fields. */
 const MAX_GROUP_DEPTH = 64;
@@ -99,7 +99,7 @@ const HI_SAFE_LIMIT = 0x200000;
  * ProtobufError 'invalid' (no real timestamp in milliseconds comes anywhere near: 2^53 ms is
  * about 285,000 years).
  */
-export function readInt64(buf: Uint8Array, pos: number, end: number): number {
+function readInt64(buf: Uint8Array, pos: number, end: number): number {
   const start = pos;
   // The low 32 bits and the high 32 bits are assembled separately with int32 arithmetic (values
   // of up to 4 bytes return early); current timestamps in ms (~1.7e12 < 2^41) take 6 bytes.
@@ -200,7 +200,7 @@ export function readTag(buf: Uint8Array, pos: number, end: number): number {
  * Skips the value of a field whose tag was just read (`tagPos` is where the tag started, for error
  * offsets). Returns the position after the value. Groups are skipped with their nesting checked.
  */
-export function skipValue(buf: Uint8Array, pos: number, end: number, tag: number, tagPos: number): number {
+function skipValue(buf: Uint8Array, pos: number, end: number, tag: number, tagPos: number): number {
   const wt = tag & 7;
   switch (wt) {
     case WIRE_VARINT:

@@ -45,9 +45,6 @@ import {
   wire,
 } from './protobuf-wire.ts';
 
-export { ProtobufError } from './protobuf-wire.ts';
-export type { ProtobufErrorReason } from './protobuf-wire.ts';
-
 /** Caps on what one request may expand into (memory guard); exceeding one is 'too_large'. */
 export interface DecodeLimits {
   /** Maximum number of series (TimeSeries messages). */

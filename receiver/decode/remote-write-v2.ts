@@ -46,9 +46,6 @@ import {
 import { validateHistogram } from './remote-write-v1.ts';
 import type { DecodeLimits } from './remote-write-v1.ts';
 
-export { ProtobufError } from './protobuf-wire.ts';
-export type { DecodeLimits } from './remote-write-v1.ts';
-
 const REQUEST_FIELDS = fieldMask(4, 5);
 const TIMESERIES_FIELDS = fieldMask(1, 2, 3, 4, 5, 6);
 const SAMPLE_FIELDS = fieldMask(1, 2);

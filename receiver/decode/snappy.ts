@@ -18,7 +18,7 @@
 
 import { DecodeError } from './decode-error.ts';
 
-export type SnappyErrorReason = 'too_large' | 'corrupt_snappy';
+type SnappyErrorReason = 'too_large' | 'corrupt_snappy';
 
 /** A body that cannot be decompressed: 'too_large' maps to HTTP 413, 'corrupt_snappy' to 400. */
 export class SnappyError extends DecodeError<SnappyErrorReason> {

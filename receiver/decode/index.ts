@@ -7,8 +7,8 @@
 //   ProtobufError 'too_large' → 413, 'malformed' / 'invalid' → 400
 
 import { DecodeError } from './decode-error.ts';
-import type { DecodedWrite } from './decoded-write.ts';
-import { decodeWriteRequestV1, type DecodeLimits } from './remote-write-v1.ts';
+import type { DecodedWrite, DecodeLimits } from './decoded-write.ts';
+import { decodeWriteRequestV1 } from './remote-write-v1.ts';
 import { decodeRequestV2 } from './remote-write-v2.ts';
 import { snappyDecode } from './snappy.ts';
 

@@ -5,7 +5,8 @@
 // Every record is noted with the newest hour it fed, which decides when its offset may be committed.
 import type { Logger } from 'pino';
 import { hourOf } from '../core/hours.ts';
-import { decodeRecord, FORMAT_VERSION, seriesHash, seriesLabels, type RecordSeries } from '../ingest/record-format.ts';
+import { decodeRecord, seriesHash, seriesLabels } from '../ingest/record-decoder.ts';
+import { FORMAT_VERSION, type RecordSeries } from '../ingest/record-format.ts';
 import type { InboundRecord } from '../ingest/record-log.ts';
 import type { HourlyCostModel, SampleCounts } from './cost-model-port.ts';
 import { clusterState, markChanged, type ClusterState } from './hour-window/partition-state.ts';

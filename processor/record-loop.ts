@@ -42,7 +42,7 @@ export function newRecordFeed(): RecordFeed {
   return { counts: { accepted: 0, duplicate: 0, ignored: 0, invalid: 0, late: 0 }, tooLate: 0, seriesOverLimit: 0, newestSample: -Infinity, seriesHash: new Uint32Array(2), afterBacklog: false };
 }
 
-export function resetFeed(feed: RecordFeed): void {
+function resetFeed(feed: RecordFeed): void {
   const { counts } = feed;
   counts.accepted = counts.duplicate = counts.ignored = counts.invalid = counts.late = counts.overLimit = 0;
   feed.tooLate = 0;

@@ -64,7 +64,7 @@ export function areaOf(url: string): string | undefined {
   }
   if (p === 'receiver/cluster-records.ts' || p === 'receiver/decode/labels.ts') return 'prepareRecords (validate, group)';
   if (p.startsWith('receiver/decode/')) return 'decode (snappy + protobuf)';
-  if (p === 'ingest/record-format.ts' || p === 'ingest/varint.ts') return 'record encoding';
+  if (p === 'ingest/record-format.ts' || p === 'ingest/record-encoder.ts' || p === 'ingest/record-decoder.ts' || p === 'ingest/varint.ts') return 'record encoding';
   if (p.startsWith('ingest/kafka/') || p === 'ingest/group-commit.ts' || p === 'ingest/record-log.ts') return 'publisher (ours)';
   if (p.startsWith('ingest/embedded/')) return 'embedded log';
   if (p.startsWith('receiver/')) return 'receiver route (ours)';

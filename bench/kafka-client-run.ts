@@ -10,7 +10,7 @@
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { pino } from 'pino';
 import type { Compression } from '../ingest/kafka-platformatic/compression.ts';
-import { decodeRecord } from '../ingest/record-format.ts';
+import { decodeRecord } from '../ingest/record-decoder.ts';
 import type { OutboundRecord } from '../ingest/record-log.ts';
 import { createConsumer, createPublisher, whenReady, type KafkaClientName } from './kafka-client-adapters.ts';
 import { kubecostRequests } from './kubecost-traffic.ts';

@@ -5,7 +5,8 @@
 // Every record is noted with the newest hour it fed, which decides when its offset may be committed.
 import type { Logger } from 'pino';
 import { hourOf } from '../core/hours.ts';
-import { decodeRecord, FORMAT_VERSION, seriesHash, seriesLabels, type RecordSeries } from '../ingest/record-format.ts';
+import { decodeRecord, seriesHash, seriesLabels } from '../ingest/record-decoder.ts';
+import { FORMAT_VERSION, type RecordSeries } from '../ingest/record-format.ts';
 import type { InboundRecord } from '../ingest/record-log.ts';
 import type { HourlyCostModel, SampleCounts } from './cost-model-port.ts';
 import { clusterState, markChanged, type ClusterState } from './hour-window/partition-state.ts';
@@ -41,7 +42,7 @@ export function newRecordFeed(): RecordFeed {
   return { counts: { accepted: 0, duplicate: 0, ignored: 0, invalid: 0, late: 0 }, tooLate: 0, seriesOverLimit: 0, newestSample: -Infinity, seriesHash: new Uint32Array(2), afterBacklog: false };
 }
 
-export function resetFeed(feed: RecordFeed): void {
+function resetFeed(feed: RecordFeed): void {
   const { counts } = feed;
   counts.accepted = counts.duplicate = counts.ignored = counts.invalid = counts.late = counts.overLimit = 0;
   feed.tooLate = 0;

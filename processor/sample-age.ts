@@ -10,7 +10,7 @@ import type { ClusterState, PartitionState } from './hour-window/partition-state
 import { clusterId } from './hour-window/partition-state.ts';
 import type { ProcessorMetrics } from './metrics.ts';
 
-export const MAX_CLUSTER_SERIES = 500;
+const MAX_CLUSTER_SERIES = 500;
 
 export interface SampleAgeGauge {
   /** Sets the age of every cluster held, at `now`. */

@@ -8,7 +8,7 @@
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 
 /** The formats offered, under ClickHouse's names; the first is the default. */
-export const OUTPUT_FORMATS = [
+const OUTPUT_FORMATS = [
   'PrettyCompactMonoBlock',
   'PrettyCompact',
   'Pretty',

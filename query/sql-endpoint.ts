@@ -24,7 +24,7 @@ export interface SqlEndpoint {
 /** The `error` field of the endpoint's JSON error bodies: {"error": ..., "message": ...}. */
 export type SqlErrorCode = 'bad_request' | 'query_refused' | 'query_failed' | 'clickhouse_unavailable' | 'internal';
 
-export const SQL_BODY_LIMIT = 256 * 1024;
+const SQL_BODY_LIMIT = 256 * 1024;
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -39,7 +39,7 @@ export function queryErrorStatus(err: unknown): { status: number; error: SqlErro
   return { status: 500, error: 'internal' };
 }
 
-export function buildSqlEndpoint(client: ClickHouseClient, config: Pick<ClickHouseConfig, 'CLICKHOUSE_DATABASE'>, logger: Log): FastifyInstance {
+function buildSqlEndpoint(client: ClickHouseClient, config: Pick<ClickHouseConfig, 'CLICKHOUSE_DATABASE'>, logger: Log): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: SQL_BODY_LIMIT });
   // The body is SQL whatever the content type says (curl -d sends a form type).
   app.removeAllContentTypeParsers();

@@ -25,9 +25,9 @@ import {
 import { SqlSyntaxError, significantTokens, type Token } from '../processor/clickhouse/sql-tokens.ts';
 
 /** The tables (and views) of the project a user query may read. */
-export const READABLE_TABLES: readonly string[] = ['k8s_expenses', 'k8s_expenses_final', 'schema_migrations'];
+const READABLE_TABLES: readonly string[] = ['k8s_expenses', 'k8s_expenses_final', 'schema_migrations'];
 
-export const MAX_QUERY_LENGTH = 100_000;
+const MAX_QUERY_LENGTH = 100_000;
 
 export type GuardResult =
   /** `sql`: the statement without a trailing semicolon or comment, ready for a FORMAT suffix. */

@@ -3,7 +3,7 @@
 // Pure: no I/O, no clock (the caller passes `now`).
 import type { DecodedWrite } from './decode/decoded-write.ts';
 import { bytesEqual, findLabel, labelValue, validateSeries, type LabelLimits } from './decode/labels.ts';
-import { encodeRecords } from '../ingest/record-format.ts';
+import { encodeRecords } from '../ingest/record-encoder.ts';
 import type { OutboundRecord } from '../ingest/record-log.ts';
 
 const DEFAULT_CLUSTER = 'default';

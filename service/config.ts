@@ -30,7 +30,7 @@ const serviceConfigShape = {
 };
 
 /** Every slice under the heading the README's configuration table gives it. */
-export const configSections = [
+const configSections = [
   { title: 'Service', shape: serviceConfigShape },
   { title: 'Record log (Kafka or embedded)', shape: ingestConfigShape },
   { title: 'Receiver', shape: receiverConfigShape },

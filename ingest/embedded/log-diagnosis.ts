@@ -55,7 +55,7 @@ export interface LogDiagnosis {
   end: bigint;
 }
 
-export function readCommits(dir: string): Commits {
+function readCommits(dir: string): Commits {
   try {
     return JSON.parse(readFileSync(path.join(dir, COMMITS_FILE), 'utf8')) as Commits;
   } catch {
@@ -67,7 +67,7 @@ export function committedOffsets(commits: Commits): bigint[] {
   return Object.values(commits).map((c) => BigInt(c.offset));
 }
 
-export function listSegments(dir: string): { name: string; file: string; base: bigint }[] {
+function listSegments(dir: string): { name: string; file: string; base: bigint }[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .map((name) => ({ name, file: path.join(dir, name), base: parseSegmentName(name) }))

@@ -18,7 +18,7 @@ const LEGACY_RECORD = 1;
 const RECORD = 2;
 const GAP = 3;
 /** Larger than any record the receiver produces; a bigger length can only be corruption. */
-export const MAX_BODY_BYTES = 64 * 1024 * 1024;
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
 /** The smallest body of any kind (a legacy record with empty tenant, cluster and value). */
 const MIN_BODY_BYTES = 13;
 

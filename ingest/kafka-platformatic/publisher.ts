@@ -10,9 +10,8 @@
 import { Admin, compatibilityPartitioner, kOptions, Producer, stringSerializer, type MessageToProduce } from '@platformatic/kafka';
 import type { Logger } from 'pino';
 import { withRetry } from '../../core/retry.ts';
-import { createGroupCommit } from '../group-commit.ts';
-import { FORMAT_VERSION } from '../record-format.ts';
-import { PublishError, recordKey, type OutboundRecord, type RecordPublisher } from '../record-log.ts';
+import { createMergedSends, kafkaMessageOf, publishWithin } from '../kafka-sends.ts';
+import { PublishError, type RecordPublisher } from '../record-log.ts';
 import { brokerErrorId, clientOptions, forceClose, type PlatformaticClientOptions } from './client.ts';
 import { useGzipLevel, type Compression } from './compression.ts';
 import { ensureTopic, type TopicOptions } from './topic.ts';
@@ -32,17 +31,6 @@ export interface PlatformaticPublisher extends RecordPublisher {
 }
 
 type Message = MessageToProduce<Buffer, Buffer, string, string>;
-
-const MESSAGE_TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
-
-function toMessage(topic: string, record: OutboundRecord): Message {
-  return {
-    topic,
-    key: recordKey(record.tenant, record.cluster),
-    value: record.value,
-    headers: { tenant: record.tenant, cluster: record.cluster, 'format-version': String(FORMAT_VERSION) },
-  };
-}
 
 export function createPlatformaticPublisher(client: PlatformaticClientOptions, options: PlatformaticPublisherOptions, logger: Logger): PlatformaticPublisher {
   const log = logger.child({ component: 'kafka-publisher', client: 'platformatic', topic: options.topic });
@@ -90,26 +78,14 @@ export function createPlatformaticPublisher(client: PlatformaticClientOptions, o
     connect();
   };
 
-  const group = createGroupCommit<OutboundRecord[]>({
+  const group = createMergedSends<Message>({
     maxGroupBytes: options.maxGroupBytes,
-    sizeOf: (records) => records.reduce((n, r) => n + r.value.length, 0),
-    async write(batches) {
-      const messages = batches.flat().map((r) => toMessage(options.topic, r));
-      try {
-        await send(messages);
-      } catch (err) {
-        const id = brokerErrorId(err);
-        if (id && MESSAGE_TOO_LARGE.has(id) && messages.length > 1) {
-          // The merged batch exceeds the topic's limit for one partition: one record per send.
-          log.warn({ records: messages.length }, 'merged batch too large for the topic; sending records one by one');
-          for (const m of messages) await send([m]);
-        } else {
-          if (!(err instanceof PublishError)) resetProducer(err);
-          throw err;
-        }
-      }
-      healthy = true;
-    },
+    toMessage: (record) => ({ topic: options.topic, ...kafkaMessageOf(record) }),
+    send,
+    brokerError: brokerErrorId,
+    onSendFailure: resetProducer,
+    onSent: () => void (healthy = true),
+    log,
   });
 
   const probe = async (): Promise<void> => {
@@ -162,18 +138,8 @@ export function createPlatformaticPublisher(client: PlatformaticClientOptions, o
       probeTimer.unref();
     },
 
-    async publish(records) {
-      if (closed) throw new PublishError('the service is shutting down', 'closed');
-      if (!connected) throw new PublishError('Kafka is unreachable', 'unavailable');
-      if (records.length === 0) return;
-      const deadline = AbortSignal.timeout(options.produceTimeoutMs);
-      try {
-        await group.submit([...records], deadline);
-      } catch (err) {
-        if (err instanceof PublishError) throw err;
-        if (deadline.aborted) throw new PublishError(`Kafka did not acknowledge within ${options.produceTimeoutMs} ms`, 'timeout', { cause: err });
-        throw new PublishError(`Kafka rejected the records: ${(err as Error).message}`, 'unavailable', { cause: err });
-      }
+    publish(records) {
+      return publishWithin(group, records, options.produceTimeoutMs, { closed, connected });
     },
 
     isReady() {

@@ -58,7 +58,7 @@ export function createKafka(options: KafkaClientOptions, logger: Logger): KafkaC
 }
 
 /** "Kafka 10.0.0.1:9092,10.0.0.2:9092", for messages that tell an operator what is waited for. */
-export function describeBrokers(kafka: KafkaClient): string {
+function describeBrokers(kafka: KafkaClient): string {
   return `Kafka ${kafka.brokers.join(',')} (KAFKA_BROKERS)`;
 }
 

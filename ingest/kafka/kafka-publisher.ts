@@ -6,9 +6,8 @@ import kafkajs, { CompressionTypes, type Admin, type Message, type Producer } fr
 import type { Logger } from 'pino';
 import { errorMessage } from '../../core/errors.ts';
 import { warnLimited } from '../../core/log-limiter.ts';
-import { createGroupCommit } from '../group-commit.ts';
-import { FORMAT_VERSION } from '../record-format.ts';
-import { PublishError, recordKey, type OutboundRecord, type RecordPublisher } from '../record-log.ts';
+import { createMergedSends, kafkaMessageOf, publishWithin } from '../kafka-sends.ts';
+import { PublishError, type RecordPublisher } from '../record-log.ts';
 import { retryUntilConnected, type KafkaClient } from './kafka-client.ts';
 import { ensureTopic, type TopicOptions } from './topic.ts';
 
@@ -25,8 +24,6 @@ export interface KafkaPublisher extends RecordPublisher {
   /** Connects in the background, retrying until closed; readiness follows. */
   start(): void;
 }
-
-const MESSAGE_TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 
 /**
  * zlib level of produced GZIP batches. kafkajs' own GZIP codec uses zlib's default, level 6,
@@ -46,14 +43,6 @@ const gzipCodec = {
 function useGzipCodec(): void {
   // Through the default export: Node's CommonJS named-export detection does not find this one.
   kafkajs.CompressionCodecs[CompressionTypes.GZIP] = () => gzipCodec;
-}
-
-function toMessage(record: OutboundRecord): Message {
-  return {
-    key: recordKey(record.tenant, record.cluster),
-    value: record.value,
-    headers: { tenant: record.tenant, cluster: record.cluster, 'format-version': String(FORMAT_VERSION) },
-  };
 }
 
 export function createKafkaPublisher(kafka: KafkaClient, options: KafkaPublisherOptions, logger: Logger): KafkaPublisher {
@@ -99,26 +88,14 @@ export function createKafkaPublisher(kafka: KafkaClient, options: KafkaPublisher
     connect();
   };
 
-  const group = createGroupCommit<OutboundRecord[]>({
+  const group = createMergedSends<Message>({
     maxGroupBytes: options.maxGroupBytes,
-    sizeOf: (records) => records.reduce((n, r) => n + r.value.length, 0),
-    async write(batches) {
-      const messages = batches.flat().map(toMessage);
-      try {
-        await send(messages);
-      } catch (err) {
-        const type = (err as { type?: string }).type;
-        if (type && MESSAGE_TOO_LARGE.has(type) && messages.length > 1) {
-          // The merged batch exceeds the topic's limit for one partition: fall back to one record per send.
-          log.warn({ records: messages.length }, 'merged batch too large for the topic; sending records one by one');
-          for (const m of messages) await send([m]);
-        } else {
-          if (!(err instanceof PublishError)) resetProducer(err);
-          throw err;
-        }
-      }
-      healthy = true;
-    },
+    toMessage: kafkaMessageOf,
+    send,
+    brokerError: (err) => (err as { type?: string }).type,
+    onSendFailure: resetProducer,
+    onSent: () => void (healthy = true),
+    log,
   });
 
   const probe = async (): Promise<void> => {
@@ -167,18 +144,8 @@ export function createKafkaPublisher(kafka: KafkaClient, options: KafkaPublisher
       probeTimer.unref();
     },
 
-    async publish(records) {
-      if (closed) throw new PublishError('the service is shutting down', 'closed');
-      if (!connected) throw new PublishError('Kafka is unreachable', 'unavailable');
-      if (records.length === 0) return;
-      const deadline = AbortSignal.timeout(options.produceTimeoutMs);
-      try {
-        await group.submit([...records], deadline);
-      } catch (err) {
-        if (err instanceof PublishError) throw err;
-        if (deadline.aborted) throw new PublishError(`Kafka did not acknowledge within ${options.produceTimeoutMs} ms`, 'timeout', { cause: err });
-        throw new PublishError(`Kafka rejected the records: ${(err as Error).message}`, 'unavailable', { cause: err });
-      }
+    publish(records) {
+      return publishWithin(group, records, options.produceTimeoutMs, { closed, connected });
     },
 
     isReady() {

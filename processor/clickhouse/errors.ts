@@ -118,12 +118,12 @@ export function isRetriable(err: unknown): boolean {
 }
 
 /** Network errors and the client's own timeout: the server cannot be reached (retriable). */
-export const UNAVAILABLE = 'clickhouse-unavailable';
+const UNAVAILABLE = 'clickhouse-unavailable';
 /** A failure no table names: a ClickHouse code not listed, or an error without a code (permanent). */
-export const UNCLASSIFIED = 'clickhouse-error';
+const UNCLASSIFIED = 'clickhouse-error';
 
 /** The stable code of a listed ClickHouse error: its name in kebab case, e.g. UNKNOWN_TABLE -> clickhouse-unknown-table. */
-export function failureCodeOf(description: string): string {
+function failureCodeOf(description: string): string {
   return `clickhouse-${description.split(':', 1)[0].toLowerCase().replaceAll('_', '-')}`;
 }
 

@@ -86,7 +86,7 @@ export async function migrate(client: ClickHouseClient, options: MigrateOptions)
  * Creates the database unless it exists. Checked first so that a user without the right to create
  * databases can still migrate one that an administrator created.
  */
-export async function ensureDatabase(client: ClickHouseClient, database: string): Promise<void> {
+async function ensureDatabase(client: ClickHouseClient, database: string): Promise<void> {
   checkIdentifier(database, 'CLICKHOUSE_DATABASE');
   const result = await client.query({
     query: 'SELECT name FROM system.databases WHERE name = {database:String}',

@@ -37,7 +37,7 @@ const NOT_IMPLEMENTED = 48;
 const ATTEMPTS = 5;
 
 /** The prefix of the temporary tables of a conversion of `table`. */
-export function conversionPrefix(table: string): string {
+function conversionPrefix(table: string): string {
   return `${table}_conversion_`;
 }
 

@@ -15,7 +15,7 @@ const MAX_TS = 2 ** 53;
  * it, and below it every product the rules form (value x interval x price, summed over an hour)
  * stays far inside the doubles: a sample of 1e308 once overflowed a cost to Infinity.
  */
-export const MAX_SAMPLE_VALUE = 1e18;
+const MAX_SAMPLE_VALUE = 1e18;
 const scratch = new SampleBuffer();
 
 /** A repeated sample keeps the larger value; a value beats a stale marker. Order-independent. */

@@ -35,7 +35,7 @@ export function firstAtOrAfter(buf: SampleBuffer, t: number): number {
 }
 
 /** The interval sample i stands for (it must not be stale). */
-export function intervalOf(buf: SampleBuffer, i: number, timing: Timing): number {
+function intervalOf(buf: SampleBuffer, i: number, timing: Timing): number {
   const gap = timing.maxSampleGapMs;
   if (i > 0 && buf.stale[i - 1] === 0) return Math.min(buf.ts[i] - buf.ts[i - 1], gap);
   if (i + 1 < buf.n && buf.stale[i + 1] === 0) return Math.min(buf.ts[i + 1] - buf.ts[i], gap);

@@ -86,11 +86,6 @@ const METRIC_KINDS: ReadonlyMap<string, Kind> = new Map<string, Kind>([
   ['kube_node_labels', Kind.NodeLabels],
 ]);
 
-/** True for the metric names the model reads; the processor may use it to skip other series early. */
-export function isCostMetric(name: string): boolean {
-  return METRIC_KINDS.has(name);
-}
-
 /** What a new series is: a kind and up to three strings (entity, a, b) whose meaning depends on it. */
 export interface Classified {
   kind: Kind;

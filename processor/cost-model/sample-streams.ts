@@ -14,7 +14,7 @@ export { MARK_BITS } from './stream-format.ts';
 const LAST_STALE = 1;
 const LAST_REPEAT = 2;
 /** The first sample of the stream is an anchor (before the evicted hours): never counted itself. */
-export const HAS_ANCHOR = 4;
+const HAS_ANCHOR = 4;
 
 export class SampleStreams {
   addr = new Uint32Array(0);

@@ -6,7 +6,7 @@ import { CLUSTER_MANAGEMENT, UNALLOCATED, UNMOUNTED } from '../sharing/sharing-s
 import { quoteLiteral } from '../sql-values.ts';
 import { ParameterError, shorten } from './parameter-error.ts';
 
-export const CONTROLLER_KINDS = ['deployment', 'statefulset', 'daemonset', 'job'] as const;
+const CONTROLLER_KINDS = ['deployment', 'statefulset', 'daemonset', 'job'] as const;
 type ControllerKind = (typeof CONTROLLER_KINDS)[number];
 
 export type AggregateProperty =

@@ -23,7 +23,7 @@ export interface AllocationQuery {
 }
 
 /** Properties an allocation shows when all its rows agree on them: [response name, row column]. */
-export const PROPERTY_COLUMNS = [
+const PROPERTY_COLUMNS = [
   ['cluster', 'cluster'],
   ['node', 'node'],
   ['namespace', 'p_namespace'],

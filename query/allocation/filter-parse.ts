@@ -46,7 +46,7 @@ const OPS: Record<string, { match: FilterMatch; negated: boolean }> = {
   '!~>:': { match: 'suffix', negated: true },
 };
 
-export const MAX_FILTER_LENGTH = 8192;
+const MAX_FILTER_LENGTH = 8192;
 const MAX_DEPTH = 32;
 const MAX_VALUES = 256;
 

@@ -117,7 +117,7 @@ export interface Allocation {
 export type AllocationSet = Record<string, Allocation>;
 
 /** RFC3339 in UTC without fractions, as Go's time.RFC3339 prints it. */
-export function rfc3339(ms: number): string {
+function rfc3339(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 

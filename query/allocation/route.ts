@@ -11,7 +11,7 @@ import { AllocationError, classifyQueryFailure, errorAnswer } from './errors.ts'
 import { parseAllocationRequest, type QueryParameters } from './request.ts';
 import { answerWindows, toSets, type AllocationRow } from './response.ts';
 
-export const ALLOCATION_PATHS = ['/allocation/compute', '/allocation', '/model/allocation'] as const;
+const ALLOCATION_PATHS = ['/allocation/compute', '/allocation', '/model/allocation'] as const;
 
 export interface AllocationRouteOptions {
   /** Reads {database}.k8s_expenses; only `query` is used. */

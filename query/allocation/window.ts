@@ -22,7 +22,7 @@ const UNIX_PAIR = /^(\d{1,11})[,|-](\d{1,11})$/;
 const RFC3339 = String.raw`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})`;
 const RFC3339_PAIR = new RegExp(`^(${RFC3339}),(${RFC3339})$`);
 
-export const WINDOW_FORMS =
+const WINDOW_FORMS =
   'today, yesterday, week, lastweek, month, lastmonth, a duration (30m, 24h, 7d, 2w, "24h offset 1h"), ' +
   'an RFC3339 pair (2024-05-01T00:00:00Z,2024-05-08T00:00:00Z) or a Unix-second pair (1714521600,1715126400)';
 

@@ -7,10 +7,10 @@ import { literalValues } from '../sql-values.ts';
 import { IDLE, sharingCtes, type SharingSpec } from './sharing-sql.ts';
 
 export const SHARING_HEADING = '## Sharing idle and shared namespaces';
-export const SHARING_RECIPE_TITLE = 'Cost by namespace, idle and kube-system shared, last 7 days';
+const SHARING_RECIPE_TITLE = 'Cost by namespace, idle and kube-system shared, last 7 days';
 
 /** The recipe's rule: the API's shareIdle=true&shareNamespaces=kube-system&shareSplit=weighted&aggregate=namespace. */
-export const RECIPE_SPEC: SharingSpec = {
+const RECIPE_SPEC: SharingSpec = {
   source: 'k8s_expenses FINAL',
   where: 'hour >= now() - INTERVAL 7 DAY',
   bucket: '0',

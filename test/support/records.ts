@@ -1,5 +1,5 @@
 import type { KafkaMessage } from 'kafkajs';
-import { decodeRecord, seriesLabels } from '../../ingest/record-format.ts';
+import { decodeRecord, seriesLabels } from '../../ingest/record-decoder.ts';
 import { parseRecordKey } from '../../ingest/record-log.ts';
 
 /** A consumed Kafka message as plain data: key, headers, and each series' labels and samples. */

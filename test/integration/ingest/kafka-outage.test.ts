@@ -61,13 +61,12 @@ describe('Kafka outage', () => {
       { labels: { __name__: 'container_memory_allocation_bytes', namespace: 'db', pod: 'pg-0', cluster_id: 'c1' }, samples: [{ t: T0 + 60_000, v: 2 ** 31 }, { t: T0 + 120_000, v: 2 ** 32 }] },
     ];
     const body = snappyCompress(writeRequestV1(during));
-    const started = Date.now();
+    // Answered while the broker is still down (it starts again only below): the produce timeout
+    // (3 s) or the lost connection ends the attempt, never the client's own unbounded retries.
     const refused = await post(body);
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(await refused.text()).toMatch(/Kafka/);
-    // Bounded: the produce timeout (3 s) plus scheduling, never kafkajs' unbounded default retries.
-    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(await refused.text()).toMatch(/Kafka.*\((log-timeout|log-unavailable)\)\n$/s);
     await waitFor(async () => (await readiness(service)) === 503, 20_000, 'readiness to turn false');
     // While down, further requests are refused fast rather than queued.
     expect((await post(body)).status).toBe(503);

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../../ingest/kafka/kafka-client.ts';
 import { createKafkaConsumer } from '../../../ingest/kafka/kafka-consumer.ts';
 import { createKafkaPublisher, type KafkaPublisher } from '../../../ingest/kafka/kafka-publisher.ts';
-import { decodeRecord, seriesKey, seriesLabels } from '../../../ingest/record-format.ts';
+import { decodeRecord, seriesKey, seriesLabels } from '../../../ingest/record-decoder.ts';
 import type { OutboundRecord } from '../../../ingest/record-log.ts';
 import { openClickHouse } from '../../../processor/clickhouse/client.ts';
 import { toExpenseRow, type ExpenseRow } from '../../../processor/clickhouse/expense-row.ts';

@@ -93,20 +93,22 @@ describe('receiver limits', () => {
     expect(ok.status).toBe(204);
   });
 
-  it('413 for a decompression bomb: a tiny body declaring 4 GiB, fast and without the memory', async () => {
+  it('413 for a decompression bomb: a tiny body declaring 4 GiB, refused from its header without the memory', async () => {
     const bomb = snappyHeader(4 * 1024 ** 3, [0x00, 0x41]);
     expect(bomb.length).toBeLessThan(10);
+    const before = await rejectedByReason(service.url);
     global.gc?.();
     const rssBefore = process.memoryUsage().rss;
-    const started = performance.now();
     for (let i = 0; i < 20; i++) {
       const res = await post(url(), bomb, HEADERS);
       expect(res.status).toBe(413);
       expect(res.text).toContain('(decoded-too-large)');
+      // The declared size, read from the header: nothing was decompressed to find it out.
       expect(res.text).toMatch(/4294967296 bytes declared.*MAX_DECODED_BYTES/);
     }
-    expect(performance.now() - started).toBeLessThan(2_000);
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * 1024 * 1024);
+    const after = await rejectedByReason(service.url);
+    expect(after['decoded-too-large'] - (before['decoded-too-large'] ?? 0)).toBe(20);
   });
 
   it('413 for an honest body that really decompresses past MAX_DECODED_BYTES', async () => {
@@ -243,13 +245,16 @@ describe('saturation', () => {
     const holders = [holdSlot(1000), holdSlot(1000)];
     await waitFor(async () => (await inflight()) === 2, 5_000, 'two requests in flight');
     const body = bulkyRequest(2, 1, 'container_cpu_allocation', 'sat-1');
+    // The holders keep their slots until destroyed below: a request that waited for a slot instead
+    // of being refused would never be answered here.
     for (let i = 0; i < 50; i++) {
       const res = await post(url(), body, HEADERS);
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBe('1');
       expect(res.text).toContain('(saturated)');
-      expect(res.ms).toBeLessThan(1_000);
     }
+    // None of the refused requests took a slot.
+    expect(await inflight()).toBe(2);
     const before = await rejectedByReason(service.url);
     for (const h of holders) h.destroy();
     await waitFor(async () => (await inflight()) === 0, 5_000, 'the aborted requests to release their slots');
@@ -424,12 +429,12 @@ describe('Kafka down (own broker)', () => {
     expect((await post(`${service.url}/api/v1/write`, good(), HEADERS)).status).toBe(204);
     await broker.stop();
     const before = await rejectedByReason(service.url);
-    const started = Date.now();
+    // Answered while the broker is still down (it starts again only below): the produce deadline,
+    // not the client's own retries, decides when to give up.
     const res = await post(`${service.url}/api/v1/write`, body, HEADERS, 20_000);
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
     expect(res.text).toMatch(/Kafka/);
-    expect(Date.now() - started).toBeLessThan(15_000);
     const after = await rejectedByReason(service.url);
     const reasons = Object.keys(after).filter((k) => after[k] !== (before[k] ?? 0));
     expect(reasons).toHaveLength(1);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, encodeRecords, FORMAT_VERSION, RecordFormatError, seriesHash, seriesKey, seriesLabels } from '../../../ingest/record-format.ts';
+import { decodeRecord, seriesHash, seriesKey, seriesLabels } from '../../../ingest/record-decoder.ts';
+import { encodeRecords } from '../../../ingest/record-encoder.ts';
+import { FORMAT_VERSION, RecordFormatError } from '../../../ingest/record-format.ts';
 import { buildDecodedWrite, type PlainSeries } from '../../support/decoded-write-builder.ts';
 
 const T0 = 1_763_900_000_000;

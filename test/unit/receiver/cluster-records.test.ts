@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, seriesLabels } from '../../../ingest/record-format.ts';
+import { decodeRecord, seriesLabels } from '../../../ingest/record-decoder.ts';
 import { prepareRecords, type RecordOptions } from '../../../receiver/cluster-records.ts';
 import { buildDecodedWrite, type PlainSeries } from '../../support/decoded-write-builder.ts';
 

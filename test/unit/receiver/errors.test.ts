@@ -120,16 +120,26 @@ describe('classifyError', () => {
 });
 
 describe('the README status table', () => {
-  /** Code → status from the rows of "Status codes and what the sender does" (codes are the kebab-case names in backticks). */
-  function documentedCodes(): Map<string, number> {
+  /** The status and codes cells of the rows of "Status codes and what the sender does". */
+  function rows(): Array<{ status: string; codes: string }> {
     const start = readme.indexOf('### Status codes and what the sender does');
     expect(start).toBeGreaterThan(0);
     const section = readme.slice(start, readme.indexOf('\n#', start + 1));
+    // Every table line after the header and its rule.
+    const lines = section.split('\n').filter((line) => line.startsWith('|')).slice(2);
+    return lines.map((line) => {
+      const cells = line.split('|').map((cell) => cell.trim());
+      return { status: cells[1], codes: cells[2] };
+    });
+  }
+
+  /** Code → status (codes are the kebab-case names in backticks). */
+  function documentedCodes(): Map<string, number> {
     const documented = new Map<string, number>();
-    for (const row of section.matchAll(/^\| (\d{3}) \| ([^|]*) \|/gm)) {
-      for (const code of row[2].matchAll(/`([a-z]+(?:-[a-z]+)*)`/g)) {
+    for (const row of rows()) {
+      for (const code of row.codes.matchAll(/`([a-z]+(?:-[a-z]+)*)`/g)) {
         expect(documented.has(code[1]), `${code[1]} is listed twice`).toBe(false);
-        documented.set(code[1], Number(row[1]));
+        documented.set(code[1], Number(row.status));
       }
     }
     return documented;
@@ -138,6 +148,19 @@ describe('the README status table', () => {
   it('lists every code of the registry with its status', () => {
     const documented = documentedCodes();
     for (const [code, spec] of Object.entries(RECEIVER_ERRORS)) expect(documented.get(code), code).toBe(spec.status);
+  });
+
+  it('has a row only for the stored answer (204, see the route tests) and for statuses of the registry, each with its codes', () => {
+    const table = rows();
+    expect(table.map((row) => row.status)).toContain('204');
+    const refusalStatuses = new Set<number>(Object.values(RECEIVER_ERRORS).map((spec) => spec.status));
+    for (const { status, codes } of table) {
+      if (status === '204') expect(codes, 'the 204 row names no code').toBe('');
+      else {
+        expect(refusalStatuses.has(Number(status)), `status "${status}" is not answered by the registry`).toBe(true);
+        expect(codes, `the ${status} row names no code`).toMatch(/`[a-z-]+`/);
+      }
+    }
   });
 
   it('lists no code the registry does not have, nor a status it does not give', () => {

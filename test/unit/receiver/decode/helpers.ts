@@ -435,6 +435,23 @@ export function thrown(fn: () => unknown): unknown {
   throw new Error('expected an exception');
 }
 
+/**
+ * `bytes` behind a view that counts the bytes read by index, and fails once more than `limit`
+ * have been read: a decoder that loops on hostile input fails at once instead of hanging, and
+ * the count bounds the work a decoder does on it.
+ */
+export function countingReads(bytes: Uint8Array, limit: number): { view: Uint8Array; reads: () => number } {
+  let reads = 0;
+  const view = new Proxy(bytes, {
+    get(target, key) {
+      if (typeof key === 'string' && /^\d+$/.test(key) && ++reads > limit) throw new Error(`more than ${limit} byte reads`);
+      const value: unknown = Reflect.get(target, key);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { view, reads: () => reads };
+}
+
 // ---------------------------------------------------------------------------------------------
 // A tiny hand encoder for crafting exact wire bytes
 // ---------------------------------------------------------------------------------------------

@@ -107,6 +107,36 @@ describe('decodeSample', () => {
     expectProtobufError(() => decodeAll(truncatedTimestamp), 'malformed', 3);
   });
 
+  it('decodes any valid encoding of a sample to the same value bits and timestamp', () => {
+    // Prometheus' own shape takes the inline path; reordered, repeated, padded or extended
+    // encodings take the general one. Both must agree with what was encoded.
+    const arbSample = fc.record({
+      hi: fc.integer({ min: 0, max: 0xffffffff }),
+      lo: fc.integer({ min: 0, max: 0xffffffff }),
+      t: fc.oneof(fc.integer({ min: 0, max: 2 ** 49 - 1 }), fc.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER })),
+      timestampFirst: fc.boolean(),
+      omitValue: fc.boolean(),
+      omitTimestamp: fc.boolean(),
+      paddedTag: fc.boolean(),
+      unknown: fc.option(fc.integer({ min: 3, max: 300 }), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(arbSample, (x) => {
+        const value = x.omitValue ? [] : pb.f64bits(1, x.hi, x.lo);
+        const timestamp = x.omitTimestamp ? [] : pb.varint(2, x.t);
+        if (x.paddedTag && value.length > 0) value.splice(0, 1, 0x89, 0x00);
+        const fields = x.timestampFirst ? [...timestamp, ...value] : [...value, ...timestamp];
+        if (x.unknown !== undefined) fields.push(...pb.varint(x.unknown, 7));
+        const { out } = decodeAll(series([fields]));
+        const words = new Uint32Array(out.values.buffer, out.values.byteOffset, 2);
+        expect([words[1], words[0]]).toEqual(x.omitValue ? [0, 0] : [x.hi, x.lo]);
+        expect(out.timestamps[0]).toBe(x.omitTimestamp ? 0 : x.t);
+        expect(out.stale[0]).toBe(!x.omitValue && x.hi === 0x7ff00000 && x.lo === 2 ? 1 : 0);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('never reads a byte past its sample, whatever follows', () => {
     const outcome = (bytes: Uint8Array, end: number, out: SampleColumns) => {
       try {

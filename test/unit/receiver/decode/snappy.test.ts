@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import snappyjs from 'snappyjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { kubecostRequest } from '../../../../bench/kubecost-traffic.ts';
 import { DecodeError } from '../../../../receiver/decode/decode-error.ts';
 import { SnappyError, snappyDecode, snappyDecodedLength } from '../../../../receiver/decode/snappy.ts';
-import { hex, seeded, thrown } from './helpers.ts';
+import { countingReads, hex, seeded, thrown } from './helpers.ts';
 
 const MiB = 1024 * 1024;
 
@@ -96,28 +96,54 @@ describe('snappyDecode round trips against snappyjs.compress', () => {
 });
 
 describe('snappyDecode on hostile input', () => {
-  it('fails fast on the body that makes snappyjs loop forever', () => {
-    const t0 = performance.now();
-    const err = expectSnappyError(() => snappyDecode(hex('0afcf0ffffff'), 64 * MiB), 'corrupt_snappy');
-    expect(performance.now() - t0).toBeLessThan(50);
-    expect(err.message).toMatch(/literal/);
+  /** Decodes `body` through countingReads; returns the error and the bytes read. */
+  function refusal(body: Uint8Array, max: number, reason: 'too_large' | 'corrupt_snappy') {
+    const { view, reads } = countingReads(body, 1000);
+    const allocations = vi.spyOn(Buffer, 'allocUnsafe');
+    try {
+      const err = expectSnappyError(() => snappyDecode(view, max), reason);
+      return { err, reads: reads(), allocated: allocations.mock.calls.map(([n]) => n) };
+    } finally {
+      allocations.mockRestore();
+    }
+  }
+
+  it('stops at once on the body that makes snappyjs loop forever (a 4-byte literal length that wraps negative)', () => {
+    const { err, reads, allocated } = refusal(hex('0afcf0ffffff'), 64 * MiB, 'corrupt_snappy');
+    // The length is read as the unsigned 0xfffffff0 (+1), never as a negative number.
+    expect(err.message).toBe('snappy: literal of 4294967281 bytes runs past the end of the input');
+    expect(reads).toBeLessThanOrEqual(6);
+    expect(allocated).toEqual([10]);
   });
 
-  it('rejects a header declaring ~4 GiB as too_large, before allocating', () => {
+  it('rejects a header declaring ~4 GiB as too_large from the header alone, allocating nothing', () => {
     for (const header of ['ffffffff0f', '8080808010', 'ffffffff7f']) {
-      const body = hex(header + '00' + '41');
-      const t0 = performance.now();
-      const err = expectSnappyError(() => snappyDecode(body, 32 * MiB), 'too_large');
-      expect(performance.now() - t0).toBeLessThan(20);
+      const { err, reads, allocated } = refusal(hex(header + '00' + '41'), 32 * MiB, 'too_large');
       expect(err.declaredLength).toBeGreaterThanOrEqual(2 ** 32 - 1);
+      expect(reads).toBe(5);
+      expect(allocated).toEqual([]);
     }
   });
 
-  it('rejects a declared length no input of this size could produce, even without a limit', () => {
+  it('rejects a declared length no input of this size could produce, even without a limit, allocating nothing', () => {
     // 1 GiB declared in a 7-byte body: at most ~22 output bytes per input byte exist.
-    const t0 = performance.now();
-    expectSnappyError(() => snappyDecode(hex('80808080040041'), Number.MAX_SAFE_INTEGER), 'corrupt_snappy');
-    expect(performance.now() - t0).toBeLessThan(20);
+    const { err, reads, allocated } = refusal(hex('80808080040041'), Number.MAX_SAFE_INTEGER, 'corrupt_snappy');
+    expect(err.message).toMatch(/impossible for 7 input bytes/);
+    expect(reads).toBe(5);
+    expect(allocated).toEqual([]);
+  });
+
+  it('reads no more bytes of a valid body than it has, and allocates its output once (the checks above are not vacuous)', () => {
+    const body = snappyjs.compress(Uint8Array.from({ length: 5000 }, (_, i) => (i * 7) % 13));
+    const { view, reads } = countingReads(body, body.length);
+    const allocations = vi.spyOn(Buffer, 'allocUnsafe');
+    try {
+      expect(snappyDecode(view, 5000).length).toBe(5000);
+      expect(allocations.mock.calls).toEqual([[5000]]);
+    } finally {
+      allocations.mockRestore();
+    }
+    expect(reads()).toBeLessThanOrEqual(body.length);
   });
 
   it('checks the limit against the declared length exactly', () => {

@@ -45,20 +45,20 @@ function holdUpload(url: string, tenant: string, declared: number | undefined, f
   return held;
 }
 
+/** A receiver on the shared broker, warmed up: its topic exists and its producer is connected before the clock matters. */
+async function startReceiver(env: Record<string, string>): Promise<RunningService> {
+  const service = await startTestService({ ROLE: 'receiver', KAFKA_BROKERS: testBrokers().join(','), KAFKA_TOPIC: uniqueTopic('slow-senders'), ...env });
+  await waitReady(service);
+  expect((await post(`${service.url}/api/v1/write`, normalRequest('warm-up'), { ...RW1_HEADERS, 'cloud-account-id': OTHER })).status).toBe(204);
+  return service;
+}
+
 describe('slow senders', () => {
   let service: RunningService;
   const held: Held[] = [];
 
   beforeAll(async () => {
-    service = await startTestService({
-      ROLE: 'receiver',
-      KAFKA_BROKERS: testBrokers().join(','),
-      KAFKA_TOPIC: uniqueTopic('slow-senders'),
-      BODY_TIMEOUT: `${BODY_TIMEOUT_MS}ms`,
-    });
-    await waitReady(service);
-    // The topic exists and the producer is connected before the clock matters.
-    expect((await post(`${service.url}/api/v1/write`, normalRequest('warm-up'), { ...RW1_HEADERS, 'cloud-account-id': OTHER })).status).toBe(204);
+    service = await startReceiver({ BODY_TIMEOUT: `${BODY_TIMEOUT_MS}ms` });
   });
   afterAll(async () => {
     for (const h of held) h.request.destroy();
@@ -110,16 +110,7 @@ describe('slow senders: the per-tenant share of in-flight bytes', () => {
   const PART = 256 * 1024;
 
   beforeAll(async () => {
-    service = await startTestService({
-      ROLE: 'receiver',
-      KAFKA_BROKERS: testBrokers().join(','),
-      KAFKA_TOPIC: uniqueTopic('slow-share'),
-      MAX_INFLIGHT_BYTES: '1MiB',
-      MAX_REQUEST_BYTES: '512KiB',
-      TENANT_INFLIGHT_SHARE: '0.5',
-    });
-    await waitReady(service);
-    expect((await post(`${service.url}/api/v1/write`, normalRequest('warm-up'), { ...RW1_HEADERS, 'cloud-account-id': OTHER })).status).toBe(204);
+    service = await startReceiver({ MAX_INFLIGHT_BYTES: '1MiB', MAX_REQUEST_BYTES: '512KiB', TENANT_INFLIGHT_SHARE: '0.5' });
   });
   afterAll(async () => {
     for (const h of held) h.request.destroy();

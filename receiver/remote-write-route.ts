@@ -160,6 +160,8 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     const label = tenantLabel(tenant);
     const body = request.body as Buffer | undefined;
     if (!body || body.length === 0) throw new ReceiverError('corrupt-snappy', 'the body is empty');
+    // Gone between its last byte and now: its ticket is already released.
+    if (state.closed) throw new ReceiverError('client-aborted', 'the connection closed before the request was handled');
     if (!state.ticket!.takeSlot()) throw new ReceiverError('saturated', `${admission.requests} requests being processed`);
 
     const decodedLength = snappyDecodedLength(body);

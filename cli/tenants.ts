@@ -4,7 +4,7 @@
 // on SIGHUP (`kill -HUP <pid>`).
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { parseTenantsFile, sha256, TenantsFileError, type TenantsFile } from '../receiver/tenants-file.ts';
+import { basicUsernameProblem, parseTenantsFile, sha256, TenantsFileError, type TenantsFile } from '../receiver/tenants-file.ts';
 import { isValidTenant } from '../receiver/tenant.ts';
 
 const USAGE = `usage: npm run -s tenants -- <command> [--file PATH]
@@ -57,6 +57,8 @@ function main(argv: string[]): void {
       }
       case 'add-basic': {
         if (rest.length !== 2) fail(USAGE);
+        const problem = basicUsernameProblem(rest[1]);
+        if (problem) fail(problem);
         const entry = tenantEntry(file, rest[0]);
         if (file.tenants.some((t) => t.basic.some((b) => b.username === rest[1]))) fail(`username "${rest[1]}" already exists`);
         const password = randomBytes(24).toString('base64url');

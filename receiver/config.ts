@@ -33,8 +33,18 @@ export const receiverConfigShape = {
   MAX_LABEL_NAME_BYTES: int(1024, 1, 65_536).describe('Longest label name in bytes'),
   MAX_LABEL_VALUE_BYTES: int(4096, 1, 1_048_576).describe('Longest label value in bytes'),
   MAX_SAMPLE_FUTURE: duration('10m').describe('Samples further in the future than this are rejected'),
-  MAX_INFLIGHT_REQUESTS: int(64, 1, 100_000).describe('Requests processed at once; more answer 503 with Retry-After'),
-  MAX_INFLIGHT_BYTES: size('128MiB').describe('Decompressed bytes held by in-flight requests; more answer 503 with Retry-After'),
+  MAX_INFLIGHT_REQUESTS: int(64, 1, 100_000).describe('Requests processed at once (once their body has arrived); more answer 503 with Retry-After'),
+  MAX_INFLIGHT_BYTES: size('128MiB').describe('Body bytes as they arrive plus decompressed bytes held by in-flight requests; more answer 503 with Retry-After'),
+  TENANT_INFLIGHT_SHARE: z.coerce
+    .number({ message: 'expected a number' })
+    .gt(0, { message: 'expected a fraction above 0' })
+    .max(1, { message: 'expected a fraction of at most 1' })
+    .default(0.5)
+    .describe('Share of MAX_INFLIGHT_REQUESTS and MAX_INFLIGHT_BYTES one tenant may hold, so one tenant cannot starve the others (1 = no per-tenant bound)'),
+  BODY_TIMEOUT: duration('30s')
+    .refine((ms) => ms > 0, { message: 'expected a duration above 0' })
+    .describe('Longest a request body may take to arrive; a slower one ends with 503 and Retry-After (the sender retries it)'),
+  TENANT_MAX_CLUSTERS: int(0, 0, 1_000_000).describe('Distinct clusters per tenant this process accepts, 0 = off (series of further clusters answer 400 too-many-clusters)'),
   TENANT_RATE_LIMIT: z.coerce.number().min(0).default(0).describe('Samples per second per tenant, 0 = off (429 with Retry-After above)'),
   TENANT_RATE_BURST: z.coerce.number().min(0).default(0).describe('Burst of the per-tenant rate limit in samples (0: 10 x the rate)'),
   METRIC_ALLOWLIST: regex.describe('Regex of metric names forwarded to Kafka (unset: all)'),

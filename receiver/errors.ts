@@ -21,6 +21,8 @@ export const RECEIVER_ERRORS = {
   'corrupt-snappy': { status: 400, summary: 'the body is not valid snappy block-compressed data' },
   'corrupt-protobuf': { status: 400, summary: 'the body is not a valid remote-write protobuf message' },
   'invalid-series': { status: 400, summary: 'some series were invalid and dropped; the rest were stored' },
+  // Only with TENANT_MAX_CLUSTERS: the series of known clusters in the same request were stored.
+  'too-many-clusters': { status: 400, summary: 'the tenant is at its limit of distinct clusters (TENANT_MAX_CLUSTERS); series of new clusters were dropped, the rest were stored' },
   // Nobody reads this answer; the code keeps a dropped connection from being counted as Kafka trouble.
   'client-aborted': { status: 400, summary: 'the client closed the connection before the body was complete' },
   // 401/403: credentials (only with a tenants file).
@@ -39,6 +41,8 @@ export const RECEIVER_ERRORS = {
   internal: { status: 500, summary: 'the receiver failed unexpectedly' },
   // 503: temporary; the sender retries the same body, which is harmless downstream.
   saturated: { status: 503, summary: 'the receiver is at its in-flight limit', retryAfterSeconds: 1 },
+  // A slow or stalled upload: never a 4xx, or Prometheus would drop a batch it may still deliver.
+  'body-timeout': { status: 503, summary: 'the body was not complete in time', retryAfterSeconds: 1 },
   'log-unavailable': { status: 503, summary: 'the record log (Kafka) is unavailable', retryAfterSeconds: 1 },
   'log-timeout': { status: 503, summary: 'the record log (Kafka) did not acknowledge in time', retryAfterSeconds: 1 },
   'shutting-down': { status: 503, summary: 'the receiver is shutting down', retryAfterSeconds: 5 },

@@ -4,8 +4,10 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ReceiverConfig } from './config.ts';
 import type { RecordPublisher } from '../ingest/record-log.ts';
+import { createLabelCap } from '../core/label-cap.ts';
 import { createAdmission } from './admission.ts';
-import { createReceiverMetrics } from './metrics.ts';
+import { createClusterLimit } from './cluster-limit.ts';
+import { createReceiverMetrics, MAX_TENANT_LABELS } from './metrics.ts';
 import { remoteWriteRoutes } from './remote-write-route.ts';
 import { tenantFromCredentials } from './credentials.ts';
 import { createRateLimiter } from './rate-limit.ts';
@@ -27,7 +29,7 @@ export async function registerReceiver(
   logger: Logger,
 ): Promise<ReceiverHandle> {
   const metrics = createReceiverMetrics(registry);
-  const admission = createAdmission({ maxRequests: config.MAX_INFLIGHT_REQUESTS, maxBytes: config.MAX_INFLIGHT_BYTES }, (requests, bytes) => {
+  const admission = createAdmission({ maxRequests: config.MAX_INFLIGHT_REQUESTS, maxBytes: config.MAX_INFLIGHT_BYTES, tenantShare: config.TENANT_INFLIGHT_SHARE }, (requests, bytes) => {
     metrics.inflightRequests.set(requests);
     metrics.inflightBytes.set(bytes);
   });
@@ -41,6 +43,9 @@ export async function registerReceiver(
     logger.warn({ header: config.TENANT_HEADER }, 'authentication is off: any well-formed tenant header is accepted (set TENANTS_FILE to require credentials)');
   }
   const limiter = config.TENANT_RATE_LIMIT > 0 ? createRateLimiter(config.TENANT_RATE_LIMIT, config.TENANT_RATE_BURST) : undefined;
+  // With credentials only the tenants of the file can be established, so their labels are bounded
+  // by it; a tenant header can name anything, so the labels are capped (later tenants are `other`).
+  const headerTenantLabel = createLabelCap(MAX_TENANT_LABELS);
 
   await app.register(remoteWriteRoutes, {
     records: {
@@ -54,6 +59,7 @@ export async function registerReceiver(
     },
     maxRequestBytes: config.MAX_REQUEST_BYTES,
     maxDecodedBytes: config.MAX_DECODED_BYTES,
+    bodyTimeoutMs: config.BODY_TIMEOUT,
     publisher,
     admission,
     metrics,
@@ -62,6 +68,8 @@ export async function registerReceiver(
         ? tenantFromCredentials(directory, request.headers.authorization, request.headers[config.TENANT_HEADER], config.TENANT_HEADER)
         : tenantFromHeader(request.headers[config.TENANT_HEADER], config.TENANT_HEADER),
     rateLimit: limiter ? (tenant, samples) => limiter.take(tenant, samples, Date.now()) : undefined,
+    clusterLimit: config.TENANT_MAX_CLUSTERS > 0 ? createClusterLimit(config.TENANT_MAX_CLUSTERS) : undefined,
+    tenantLabel: (tenant) => (directory ? tenant : headerTenantLabel(tenant)),
     isShuttingDown: () => shuttingDown,
   });
   return {

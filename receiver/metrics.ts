@@ -1,6 +1,12 @@
 // The receiver's Prometheus metrics. Failures are counted with a reason label, one counter per kind.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
+/**
+ * Tenants named by a header (authentication off) that keep their own `tenant` label; later ones are
+ * counted under tenant="other", so invented tenant headers cannot grow /metrics without bound.
+ */
+export const MAX_TENANT_LABELS = 100;
+
 export function createReceiverMetrics(registry: Registry) {
   const registers = [registry];
   return {
@@ -55,12 +61,12 @@ export function createReceiverMetrics(registry: Registry) {
     }),
     inflightRequests: new Gauge({
       name: 'k8s_expenses_receiver_inflight_requests',
-      help: 'Remote-write requests being processed',
+      help: 'Remote-write requests being processed (their body has arrived)',
       registers,
     }),
     inflightBytes: new Gauge({
       name: 'k8s_expenses_receiver_inflight_bytes',
-      help: 'Compressed plus decompressed bytes held by requests being processed',
+      help: 'Body bytes received so far plus decompressed bytes held by in-flight requests',
       registers,
     }),
   };

@@ -1,10 +1,13 @@
 // The remote-write endpoint: a thin handler that resolves the tenant, admits the request, decodes
 // it, prepares the records and waits for the record log to acknowledge them.
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorMessage } from '../core/errors.ts';
 import { createLogLimiter } from '../core/log-limiter.ts';
 import { PublishError, type RecordPublisher } from '../ingest/record-log.ts';
 import type { Admission, Ticket } from './admission.ts';
+import { readBody } from './body-reader.ts';
+import { clusterNames, keepAdmittedClusters, type ClusterLimit } from './cluster-limit.ts';
 import { prepareRecords, type RecordOptions } from './cluster-records.ts';
 import { decodeRemoteWrite, remoteWriteVersion, snappyDecodedLength } from './decode/index.ts';
 import { classifyError, ReceiverError } from './errors.ts';
@@ -16,6 +19,8 @@ export interface RemoteWriteOptions {
   records: RecordOptions;
   maxRequestBytes: number;
   maxDecodedBytes: number;
+  /** Longest a body may take to arrive (BODY_TIMEOUT). */
+  bodyTimeoutMs: number;
   publisher: RecordPublisher;
   admission: Admission;
   metrics: ReceiverMetrics;
@@ -23,6 +28,10 @@ export interface RemoteWriteOptions {
   tenantFromRequest(request: FastifyRequest): string;
   /** Optional per-tenant rate limit: returns seconds to wait when over the limit. */
   rateLimit?(tenant: string, samples: number): number | undefined;
+  /** Optional bound on the distinct clusters per tenant (TENANT_MAX_CLUSTERS). */
+  clusterLimit?: ClusterLimit;
+  /** The tenant label of the per-tenant metrics, bounded whatever the traffic (default: the tenant). */
+  tenantLabel?(tenant: string): string;
   isShuttingDown(): boolean;
   now?(): number;
 }
@@ -50,12 +59,18 @@ const ACCEPTED_ENCODINGS = new Set(['snappy', '']);
 export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWriteOptions): Promise<void> {
   const { metrics, publisher, admission } = options;
   const now = options.now ?? Date.now;
+  const tenantLabel = options.tenantLabel ?? ((tenant: string) => tenant);
 
-  // Every body is read as raw bytes; the handler decides whether the media type is supported.
+  // Every body is read as raw bytes, under the body deadline, its bytes charged as they arrive;
+  // the handler decides whether the media type is supported.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxRequestBytes }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', async (request: FastifyRequest, payload: NodeJS.ReadableStream) => {
+    const ticket = request.remoteWrite!.ticket!;
+    return readBody(payload as Readable, { maxBytes: options.maxRequestBytes, timeoutMs: options.bodyTimeoutMs, charge: (bytes) => ticket.grow(bytes) });
+  });
 
-  // Cheap checks before the body is read: shutdown, tenant, encoding, admission.
+  // Cheap checks before the body is read: shutdown, tenant, encoding, declared size. Nothing is
+  // reserved yet: the processing slot is taken once the body is complete.
   app.addHook('onRequest', async (request, reply) => {
     const state: WriteState = { written: { samples: 0, histograms: 0, exemplars: 0 }, started: process.hrtime.bigint() };
     request.remoteWrite = state;
@@ -74,25 +89,29 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     const declared = Number(request.headers['content-length'] ?? 0);
     if (declared > options.maxRequestBytes)
       throw new ReceiverError('body-too-large', `${declared} bytes declared, the limit is ${options.maxRequestBytes} (MAX_REQUEST_BYTES)`);
-    const ticket = admission.tryAcquire(Number.isFinite(declared) ? declared : 0);
-    if (!ticket) throw new ReceiverError('saturated', `${admission.requests} requests and ${admission.bytes} bytes in flight`);
+    const ticket = admission.open(state.tenant);
     state.ticket = ticket;
     // Fastify runs onResponse only for answers it could write: when the client goes away first (a
-    // sender's timeout, a dropped connection, a body that never completes) the slot would never
-    // come back and, after MAX_INFLIGHT_REQUESTS such requests, every request would get 503. The
-    // response's 'close' comes in every case; the slot is released then, or when the handler has
-    // let go of the body if it is still working on it.
+    // sender's timeout, a dropped connection) its bytes and slot would never come back and, after
+    // enough such requests, every request would get 503. The response's 'close' comes in every
+    // case; the ticket is released then, or when the handler has let go of the body if it is still
+    // working on it.
     reply.raw.once('close', () => {
       state.closed = true;
       if (!state.handling) ticket.release();
     });
+    // Checked, not reserved: a body that cannot fit now is refused before it is sent, while a
+    // sender that declares much and sends little holds only what it sent.
+    if (Number.isFinite(declared) && !ticket.fits(declared)) {
+      throw new ReceiverError('saturated', `${admission.bytes} bytes in flight, no room for ${declared} more`);
+    }
   });
 
   app.addHook('onResponse', async (request, reply) => {
     const state = request.remoteWrite;
     state?.ticket?.release();
     const status = String(reply.statusCode);
-    metrics.requests.inc({ status, tenant: state?.tenant ?? '' });
+    metrics.requests.inc({ status, tenant: state?.tenant === undefined ? '' : tenantLabel(state.tenant) });
     if (state) metrics.requestDuration.observe({ status }, Number(process.hrtime.bigint() - state.started) / 1e9);
   });
 
@@ -118,6 +137,9 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
       const level = failure.code === 'internal' ? 'error' : failure.status >= 500 ? 'warn' : 'info';
       request.log[level](fields, failure.code === 'internal' ? `unexpected error: ${errorMessage(err)}` : failure.message);
     }
+    // Refused before its body was complete: the rest is not read, so the connection cannot carry
+    // another request; closing it also ends a stalled sender's hold on its socket.
+    if (!request.raw.complete) reply.header('connection', 'close');
     return answer(reply, request.remoteWrite, failure.status, `${failure.message} (${failure.code})\n`, failure.retryAfterSeconds);
   });
 
@@ -135,8 +157,12 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
     const state = request.remoteWrite!;
     const tenant = state.tenant!;
+    const label = tenantLabel(tenant);
     const body = request.body as Buffer | undefined;
     if (!body || body.length === 0) throw new ReceiverError('corrupt-snappy', 'the body is empty');
+    // Gone between its last byte and now: its ticket is already released.
+    if (state.closed) throw new ReceiverError('client-aborted', 'the connection closed before the request was handled');
+    if (!state.ticket!.takeSlot()) throw new ReceiverError('saturated', `${admission.requests} requests being processed`);
 
     const decodedLength = snappyDecodedLength(body);
     if (decodedLength > options.maxDecodedBytes)
@@ -146,35 +172,40 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     const { write, version } = decodeRemoteWrite(body, request.headers['content-type'], options.maxDecodedBytes);
     state.version = version;
     const totalSamples = write.sampleStart[write.seriesCount];
-    metrics.samplesReceived.inc({ tenant }, totalSamples);
+    metrics.samplesReceived.inc({ tenant: label }, totalSamples);
 
     const prepared = prepareRecords(write, tenant, now(), options.records);
-    for (const [reason, n] of prepared.samplesRejected) metrics.samplesRejected.inc({ tenant, reason }, n);
+    const refusedClusters = options.clusterLimit ? keepAdmittedClusters(prepared, options.clusterLimit.admit(tenant, clusterNames(prepared.records))) : [];
+    for (const [reason, n] of prepared.samplesRejected) metrics.samplesRejected.inc({ tenant: label, reason }, n);
     if (prepared.samplesFiltered) metrics.samplesIgnored.inc({ reason: 'not_allowlisted' }, prepared.samplesFiltered);
     if (write.histogramCount) metrics.samplesIgnored.inc({ reason: 'native_histogram' }, write.histogramCount);
     if (write.exemplarCount) metrics.samplesIgnored.inc({ reason: 'exemplar' }, write.exemplarCount);
 
     const wait = options.rateLimit?.(tenant, prepared.samplesAccepted);
     if (wait !== undefined) {
-      metrics.samplesRejected.inc({ tenant, reason: 'rate_limited' }, prepared.samplesAccepted);
+      metrics.samplesRejected.inc({ tenant: label, reason: 'rate_limited' }, prepared.samplesAccepted);
       throw new ReceiverError('rate-limited', `retry in ${wait}s`, { retryAfterSeconds: wait });
     }
 
     const publishStart = process.hrtime.bigint();
     try {
-      await publisher.publish(prepared.records);
+      if (prepared.records.length > 0) await publisher.publish(prepared.records);
     } catch (err) {
       // classifyError turns the failure into the answer; here only the samples are counted.
-      metrics.samplesRejected.inc({ tenant, reason: err instanceof PublishError ? 'log_unavailable' : 'internal' }, prepared.samplesAccepted);
+      metrics.samplesRejected.inc({ tenant: label, reason: err instanceof PublishError ? 'log_unavailable' : 'internal' }, prepared.samplesAccepted);
       throw err;
     } finally {
       metrics.publishDuration.observe(Number(process.hrtime.bigint() - publishStart) / 1e9);
     }
-    metrics.samplesPublished.inc({ tenant }, prepared.samplesAccepted);
+    metrics.samplesPublished.inc({ tenant: label }, prepared.samplesAccepted);
     // Histograms, exemplars and series outside the allowlist are dropped on purpose, not lost: they
     // count as written, or a 2.0 sender would take the answer for a receiver that failed them.
     state.written = { samples: prepared.samplesAccepted + prepared.samplesFiltered, histograms: write.histogramCount, exemplars: write.exemplarCount };
 
+    if (refusedClusters.length > 0) {
+      const shown = refusedClusters.slice(0, 5).map((c) => `"${c}"`).join(', ');
+      throw new ReceiverError('too-many-clusters', `${refusedClusters.length} new cluster(s) refused: ${shown}`);
+    }
     if (prepared.invalidSeries > 0) {
       const first = prepared.problems.map((p) => `${p.reason}: ${p.detail}`).join('; ');
       throw new ReceiverError('invalid-series', `${prepared.invalidSeries} of ${write.seriesCount} series dropped; first: ${first}`);

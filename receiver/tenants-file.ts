@@ -22,6 +22,15 @@ const tenantsFileSchema = z.object({
 
 export type TenantsFile = z.infer<typeof tenantsFileSchema>;
 
+/**
+ * What makes a basic-auth username unusable, or undefined. Basic credentials are "user:password"
+ * and the password starts after the first ':', so a username containing one could never log in.
+ */
+export function basicUsernameProblem(username: string): string | undefined {
+  if (username.includes(':')) return `username "${username}" contains ':', which basic auth cannot carry in a username (the password starts after the first ':'); choose another`;
+  return undefined;
+}
+
 export function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
@@ -62,6 +71,8 @@ export function parseTenantsFile(text: string, source: string): TenantsFile {
     if (ids.has(t.id)) throw new TenantsFileError(`${source}: tenant "${t.id}" is listed twice`);
     ids.add(t.id);
     for (const b of t.basic) {
+      const problem = basicUsernameProblem(b.username);
+      if (problem) throw new TenantsFileError(`${source}: tenant "${t.id}": ${problem}`);
       if (users.has(b.username)) throw new TenantsFileError(`${source}: username "${b.username}" belongs to two tenants`);
       users.add(b.username);
     }

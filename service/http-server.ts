@@ -15,6 +15,8 @@ export interface HttpServerOptions {
   registry: Registry;
   readiness: () => readonly ReadinessCheck[];
   trustProxy?: boolean;
+  /** The receiver's body deadline (BODY_TIMEOUT): Node's own request timeout must come later. */
+  bodyTimeoutMs?: number;
 }
 
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
@@ -22,8 +24,9 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     // pino's Logger is a FastifyBaseLogger at run time; the declared types differ only in generics.
     loggerInstance: options.logger as unknown as FastifyBaseLogger,
     trustProxy: options.trustProxy ?? false,
-    // Bounds on slow or stuck clients, so they cannot hold in-flight slots for ever.
-    requestTimeout: 60_000,
+    // Bounds on slow or stuck clients. The receiver ends a slow body itself with a 503 the sender
+    // retries; Node's request timeout answers 408, which Prometheus drops, so it comes later.
+    requestTimeout: Math.max(60_000, (options.bodyTimeoutMs ?? 0) + 30_000),
     connectionTimeout: 120_000,
     keepAliveTimeout: 65_000,
     // One log line per request would dominate at thousands of requests per second; failures are logged by the routes.

@@ -75,7 +75,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const transport = await openTransport(config, logger);
   let clickhouseWait: string | undefined;
   const checks = readinessChecks(config, transport, () => processor, () => clickhouseWait);
-  const app = createHttpServer({ logger, registry, readiness: () => checks, trustProxy: config.TRUST_PROXY });
+  const app = createHttpServer({ logger, registry, readiness: () => checks, trustProxy: config.TRUST_PROXY, bodyTimeoutMs: config.BODY_TIMEOUT });
 
   let receiver: ReceiverHandle | undefined;
   let clickhouse: ClickHouseClient | undefined;

@@ -273,11 +273,36 @@ describe('start-up', () => {
     ['has a bad hash', (p: string) => (writeFileSync(p, JSON.stringify({ tenants: [{ id: 'a', tokens_sha256: ['abc'] }] })), p), /TENANTS_FILE .*tokens_sha256.*64 hex/],
     ['has a bad tenant id', (p: string) => (writeFileSync(p, JSON.stringify({ tenants: [{ id: 'a/b' }] })), p), /TENANTS_FILE .*id/],
     ['gives one token to two tenants', (p: string) => (writeFileSync(p, JSON.stringify({ tenants: [{ id: 'a', tokens_sha256: [sha256('t')] }, { id: 'b', tokens_sha256: [sha256('t')] }] })), p), /TENANTS_FILE .*two tenants/],
+    [
+      "has a basic-auth username containing ':'",
+      (p: string) => (writeFileSync(p, JSON.stringify({ tenants: [{ id: 'a', basic: [{ username: 'ops:eu', password_sha256: sha256('p') }] }] })), p),
+      /TENANTS_FILE .*: tenant "a": username "ops:eu" contains ':'/,
+    ],
   ])('fails when the tenants file %s, with a message naming TENANTS_FILE', async (what, make, message) => {
     const file = make(path.join(dir, `bad-${what.replace(/\W+/g, '-')}.json`));
     const result = await runServiceUntilExit({ ROLE: 'receiver', KAFKA_BROKERS: testBrokers().join(','), KAFKA_TOPIC: uniqueTopic('receiver-auth-bad'), TENANTS_FILE: file });
     expect(result.code).not.toBe(0);
     expect(result.code).not.toBeNull();
     expect(result.stderr).toMatch(message);
+  });
+});
+
+describe('tenants CLI', () => {
+  it("refuses a basic-auth username containing ':', which could never log in, and leaves the file as it was", async () => {
+    const file = path.join(dir, 'cli-colon-tenants.json');
+    expect((await runTenantsCli(['add-basic', 'cli-tenant', 'ops', '--file', file])).code).toBe(0);
+    const before = readFileSync(file, 'utf8');
+    const refused = await runTenantsCli(['add-basic', 'cli-tenant', 'ops:eu', '--file', file]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(/username "ops:eu" contains ':'/);
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    // A file edited by hand with such a username is refused by every command, naming the entry.
+    const parsed = JSON.parse(before) as { tenants: { id: string; basic: { username: string; password_sha256: string }[] }[] };
+    parsed.tenants[0].basic.push({ username: 'by:hand', password_sha256: sha256('p') });
+    writeFileSync(file, JSON.stringify(parsed));
+    const listed = await runTenantsCli(['list', '--file', file]);
+    expect(listed.code).toBe(1);
+    expect(listed.stderr).toMatch(/tenant "cli-tenant": username "by:hand" contains ':'/);
   });
 });

@@ -224,7 +224,8 @@ describe('saturation', () => {
   const topic = uniqueTopic('receiver-saturation');
 
   beforeAll(async () => {
-    service = await startTestService({ ROLE: 'receiver', KAFKA_BROKERS: testBrokers().join(','), KAFKA_TOPIC: topic, KAFKA_TOPIC_PARTITIONS: '1', MAX_INFLIGHT_REQUESTS: '2', MAX_INFLIGHT_BYTES: '64KiB' });
+    // One tenant may hold all of it here: the per-tenant share is the slow-senders test's subject.
+    service = await startTestService({ ROLE: 'receiver', KAFKA_BROKERS: testBrokers().join(','), KAFKA_TOPIC: topic, KAFKA_TOPIC_PARTITIONS: '1', MAX_INFLIGHT_REQUESTS: '2', MAX_INFLIGHT_BYTES: '64KiB', TENANT_INFLIGHT_SHARE: '1' });
     await waitReady(service);
   });
   afterAll(async () => {
@@ -232,18 +233,23 @@ describe('saturation', () => {
   });
 
   const url = () => `${service.url}/api/v1/write`;
-  const inflight = async () => metricValue(await (await fetch(`${service.url}/metrics`)).text(), 'k8s_expenses_receiver_inflight_requests');
+  const inflightBytes = async () => metricValue(await (await fetch(`${service.url}/metrics`)).text(), 'k8s_expenses_receiver_inflight_bytes');
 
-  /** A request that declares `declared` bytes, sends 10 and then nothing: it holds its slot. */
-  function holdSlot(declared: number) {
-    const { request, answer } = rawPost(url(), { ...HEADERS, 'content-length': String(declared) }, [new Uint8Array(10)], { endBody: false, timeoutMs: 60_000 });
+  /**
+   * A request that sends `sent` bytes of a body one byte longer and then nothing: it holds those
+   * bytes. (Its declared size must fit in what is free when it comes, or it is refused at once.)
+   */
+  function holdBytes(sent: number) {
+    const { request, answer } = rawPost(url(), { ...HEADERS, 'content-length': String(sent + 1) }, [new Uint8Array(sent)], { endBody: false, timeoutMs: 60_000 });
     answer.catch(() => undefined);
     return request;
   }
 
-  it('503 with Retry-After at once when MAX_INFLIGHT_REQUESTS are held; the slots come back when the holders go away', async () => {
-    const holders = [holdSlot(1000), holdSlot(1000)];
-    await waitFor(async () => (await inflight()) === 2, 5_000, 'two requests in flight');
+  it('503 with Retry-After at once when unfinished bodies hold MAX_INFLIGHT_BYTES; the bytes come back when the holders go away', async () => {
+    const holders = [holdBytes(32 * 1024)];
+    await waitFor(async () => (await inflightBytes()) === 32 * 1024, 5_000, 'one body holding 32 KiB');
+    holders.push(holdBytes(32 * 1024 - 16));
+    await waitFor(async () => (await inflightBytes()) === 64 * 1024 - 16, 5_000, 'two bodies holding 64 KiB less 16 bytes');
     const body = bulkyRequest(2, 1, 'container_cpu_allocation', 'sat-1');
     // The holders keep their slots until destroyed below: a request that waited for a slot instead
     // of being refused would never be answered here.
@@ -257,7 +263,7 @@ describe('saturation', () => {
     expect(await inflight()).toBe(2);
     const before = await rejectedByReason(service.url);
     for (const h of holders) h.destroy();
-    await waitFor(async () => (await inflight()) === 0, 5_000, 'the aborted requests to release their slots');
+    await waitFor(async () => (await inflightBytes()) === 0, 5_000, 'the aborted requests to release their bytes');
     expect((await post(url(), body, HEADERS)).status).toBe(204);
     // Counted as what they are, not as Kafka trouble.
     const after = await rejectedByReason(service.url);
@@ -266,10 +272,10 @@ describe('saturation', () => {
   });
 
   it('503 when MAX_INFLIGHT_BYTES are held, also by the decoded size; memory does not grow with refused load', async () => {
-    const holder = holdSlot(60 * 1024);
-    await waitFor(async () => (await inflight()) === 1, 5_000, 'one request in flight');
+    const holder = holdBytes(60 * 1024);
+    await waitFor(async () => (await inflightBytes()) === 60 * 1024, 5_000, 'one body holding 60 KiB');
     const remaining = 64 * 1024 - 60 * 1024;
-    // A body larger than what is left is refused before it is read.
+    // A body declared larger than what is left is refused before it is read (nothing is reserved).
     const large = bulkyRequest(200, 1, 'container_cpu_allocation', 'sat-2');
     expect(large.length).toBeGreaterThan(remaining);
     const refusedEarly = await post(url(), large, HEADERS);
@@ -285,8 +291,8 @@ describe('saturation', () => {
     const refusedLate = await post(url(), fits, HEADERS);
     expect(refusedLate.status).toBe(503);
     expect(refusedLate.headers.get('retry-after')).toBe('1');
-    expect(refusedEarly.text).toMatch(/1 requests and \d+ bytes in flight/);
-    expect(refusedLate.text).not.toMatch(/requests and/);
+    expect(refusedEarly.text).toMatch(/\d+ bytes in flight, no room for \d+ more/);
+    expect(refusedLate.text).not.toMatch(/no room/);
 
     global.gc?.();
     const rssBefore = process.memoryUsage().rss;
@@ -296,7 +302,7 @@ describe('saturation', () => {
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(100 * 1024 * 1024);
 
     holder.destroy();
-    await waitFor(async () => (await inflight()) === 0, 5_000, 'the aborted request to release its slot');
+    await waitFor(async () => (await inflightBytes()) === 0, 5_000, 'the aborted request to release its bytes');
     expect((await post(url(), fits, HEADERS)).status).toBe(204);
     expect((await post(url(), large, HEADERS)).status).toBe(204);
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
@@ -307,7 +313,7 @@ describe('saturation', () => {
 describe('every status code of the reference table', () => {
   let main: RunningService;
   let auth: RunningService;
-  let saturated: RunningService;
+  let tight: RunningService;
   const topic = uniqueTopic('receiver-status-table');
 
   beforeAll(async () => {
@@ -315,18 +321,25 @@ describe('every status code of the reference table', () => {
     const hash = createHash('sha256').update('table-token').digest('hex');
     writeFileSync(tenants, JSON.stringify({ tenants: [{ id: 'table-a', tokens_sha256: [hash] }, { id: 'table-b', tokens_sha256: [] }] }));
     const common = { ROLE: 'receiver', KAFKA_BROKERS: testBrokers().join(','), KAFKA_TOPIC: topic, KAFKA_TOPIC_PARTITIONS: '1' };
-    [main, auth, saturated] = await Promise.all([
+    [main, auth, tight] = await Promise.all([
       startTestService({ ...common, ...LIMITS, TENANT_RATE_LIMIT: '1', TENANT_RATE_BURST: '10' }),
       startTestService({ ...common, TENANTS_FILE: tenants }),
-      startTestService({ ...common, MAX_INFLIGHT_REQUESTS: '1' }),
+      startTestService({ ...common, MAX_INFLIGHT_BYTES: '64KiB', TENANT_INFLIGHT_SHARE: '1', BODY_TIMEOUT: '2s', TENANT_MAX_CLUSTERS: '1' }),
     ]);
-    await Promise.all([waitReady(main), waitReady(auth), waitReady(saturated)]);
+    await Promise.all([waitReady(main), waitReady(auth), waitReady(tight)]);
   });
   afterAll(async () => {
-    await Promise.all([main?.stop(), auth?.stop(), saturated?.stop()]);
+    await Promise.all([main?.stop(), auth?.stop(), tight?.stop()]);
   });
 
-  const good = () => snappyCompress(writeRequestV1([{ labels: { __name__: 'node_cpu_hourly_cost', node: 'n1', cluster_id: 'table' }, samples: [{ t: T0, v: 1 }] }]));
+  const good = (cluster = 'table') => snappyCompress(writeRequestV1([{ labels: { __name__: 'node_cpu_hourly_cost', node: 'n1', cluster_id: cluster }, samples: [{ t: T0, v: 1 }] }]));
+  /** An upload that sends `sent` bytes of a longer body and then nothing, answered as fetch would be. */
+  const stalled = (sent: number) => {
+    const { request, answer } = rawPost(`${tight.url}/api/v1/write`, { ...HEADERS, 'content-length': String(sent + 1000) }, [new Uint8Array(sent)], { endBody: false, timeoutMs: 60_000 });
+    const answered = answer.then((a): HttpAnswer => ({ status: a.status, headers: new Headers(a.headers as Record<string, string>), text: a.text, ms: 0 }));
+    answered.catch(() => undefined);
+    return { request, answered };
+  };
   const send = (service: () => RunningService, body: Uint8Array<ArrayBuffer>, headers: Record<string, string>) => () => post(`${service().url}/api/v1/write`, body, headers);
 
   interface Row {
@@ -342,6 +355,16 @@ describe('every status code of the reference table', () => {
     { status: 400, reason: 'tenant-invalid', service: () => main, request: send(() => main, good(), { ...RW1_HEADERS, 'cloud-account-id': '..' }) },
     { status: 400, reason: 'corrupt-snappy', service: () => main, request: send(() => main, new Uint8Array([0x0a, 0xfc, 0xf0, 0xff, 0xff, 0xff]), HEADERS) },
     { status: 400, reason: 'corrupt-protobuf', service: () => main, request: send(() => main, snappyCompress(new Uint8Array([0x0a, 0x05, 0x01])), HEADERS) },
+    {
+      status: 400,
+      reason: 'too-many-clusters',
+      service: () => tight,
+      request: async () => {
+        const headers = { ...RW1_HEADERS, 'cloud-account-id': 'table-clusters' };
+        expect((await post(`${tight.url}/api/v1/write`, good('first'), headers)).status).toBe(204);
+        return post(`${tight.url}/api/v1/write`, good('second'), headers);
+      },
+    },
     {
       status: 400,
       reason: 'invalid-series',
@@ -371,18 +394,18 @@ describe('every status code of the reference table', () => {
       status: 503,
       reason: 'saturated',
       retryAfter: true,
-      service: () => saturated,
+      service: () => tight,
       request: async () => {
-        const { request, answer } = rawPost(`${saturated.url}/api/v1/write`, { ...HEADERS, 'content-length': '1000' }, [new Uint8Array(1)], { endBody: false, timeoutMs: 60_000 });
-        answer.catch(() => undefined);
+        const { request } = stalled(64 * 1024);
         try {
-          await waitFor(async () => metricValue(await (await fetch(`${saturated.url}/metrics`)).text(), 'k8s_expenses_receiver_inflight_requests') === 1, 5_000, 'the held request');
-          return await post(`${saturated.url}/api/v1/write`, good(), HEADERS);
+          await waitFor(async () => metricValue(await (await fetch(`${tight.url}/metrics`)).text(), 'k8s_expenses_receiver_inflight_bytes') === 64 * 1024, 1_500, 'the held bytes');
+          return await post(`${tight.url}/api/v1/write`, good(), HEADERS);
         } finally {
           request.destroy();
         }
       },
     },
+    { status: 503, reason: 'body-timeout', retryAfter: true, service: () => tight, request: () => stalled(10).answered },
   ];
 
   it.each(rows.map((r) => ({ ...r, name: `${r.status} ${r.reason ?? ''}` })))('$name', async (row) => {

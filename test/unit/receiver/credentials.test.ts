@@ -65,6 +65,11 @@ describe('tenants file', () => {
     ['a bad id', JSON.stringify({ tenants: [{ id: 'a b' }] }), /tenants\.0\.id/],
     ['a duplicate tenant', JSON.stringify({ tenants: [{ id: 'a' }, { id: 'a' }] }), /listed twice/],
     ['a shared token', JSON.stringify({ tenants: [{ id: 'a', tokens_sha256: [hex('x')] }, { id: 'b', tokens_sha256: [hex('x')] }] }), /two tenants/],
+    [
+      "a username containing ':'",
+      JSON.stringify({ tenants: [{ id: 'a', basic: [{ username: 'ops', password_sha256: hex('p') }, { username: 'billing:eu', password_sha256: hex('q') }] }] }),
+      /TENANTS_FILE t\.json: tenant "a": username "billing:eu" contains ':'/,
+    ],
     ['a shared user', JSON.stringify({ tenants: [{ id: 'a', basic: [{ username: 'u', password_sha256: hex('p') }] }, { id: 'b', basic: [{ username: 'u', password_sha256: hex('q') }] }] }), /two tenants/],
   ])('refuses %s with a message naming the problem', (_what, text, message) => {
     expect(() => parseTenantsFile(text, 'TENANTS_FILE t.json')).toThrow(TenantsFileError);

@@ -18,6 +18,7 @@ describe('receiver errors', () => {
     'corrupt-snappy': 400,
     'corrupt-protobuf': 400,
     'invalid-series': 400,
+    'too-many-clusters': 400,
     'client-aborted': 400,
     'auth-missing': 401,
     'auth-invalid': 401,
@@ -29,6 +30,7 @@ describe('receiver errors', () => {
     'rate-limited': 429,
     internal: 500,
     saturated: 503,
+    'body-timeout': 503,
     'log-unavailable': 503,
     'log-timeout': 503,
     'shutting-down': 503,
@@ -55,6 +57,7 @@ describe('receiver errors', () => {
     const retryAfter = Object.fromEntries(Object.keys(expected).map((code) => [code, new ReceiverError(code as ReceiverErrorCode).retryAfterSeconds]));
     expect(Object.entries(retryAfter).filter(([, s]) => s !== undefined)).toEqual([
       ['saturated', 1],
+      ['body-timeout', 1],
       ['log-unavailable', 1],
       ['log-timeout', 1],
       ['shutting-down', 5],

@@ -68,7 +68,7 @@ async function receiver(options: { publish?: Publish; shuttingDown?: boolean; ma
   // As the service sets it up: no line per request, the route logs refusals itself.
   const app = Fastify({ loggerInstance: logger as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   const registry = new Registry();
-  const admission = createAdmission({ maxRequests: options.maxInflightRequests ?? 8, maxBytes: 16 * 1024 * 1024 });
+  const admission = createAdmission({ maxRequests: options.maxInflightRequests ?? 8, maxBytes: 16 * 1024 * 1024, tenantShare: 1 });
   const clock = { t: T };
   const publisher: RecordPublisher = {
     async publish(records) {
@@ -82,6 +82,7 @@ async function receiver(options: { publish?: Publish; shuttingDown?: boolean; ma
     records: { clusterLabel: 'cluster_id', maxSampleFutureMs: 600_000, maxRecordBytes: 1 << 20, maxLabelsPerSeries: 30, maxLabelNameBytes: 1024, maxLabelValueBytes: 2048 },
     maxRequestBytes: MAX_REQUEST_BYTES,
     maxDecodedBytes: MAX_DECODED_BYTES,
+    bodyTimeoutMs: 5_000,
     publisher,
     admission,
     metrics: createReceiverMetrics(registry),

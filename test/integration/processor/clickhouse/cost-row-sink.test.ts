@@ -6,6 +6,7 @@ import { costRowDeletion, costRowKey, createCostRowSink, finishCostRow, type Cos
 import { migrate } from '../../../../processor/clickhouse/migrations.ts';
 import type { NodeExpenseRow } from '../../../../processor/clickhouse/node-expense-row.ts';
 import type { NodeRow } from '../../../../processor/cost-model/index.ts';
+import { nodeRow as baseNodeRow } from '../../../support/node-rows.ts';
 import { expenseRow, hourAgo, openTestEngine, queryRows, type TestEngine } from '../../../support/clickhouse-engine.ts';
 
 let engine: TestEngine;
@@ -29,37 +30,7 @@ beforeEach(async () => {
   }
 });
 
-function nodeRow(overrides: Partial<NodeRow> = {}): NodeRow {
-  return {
-    tenant_id: 'acme',
-    cluster: 'prod',
-    hour: H,
-    node: 'node-1',
-    instance_type: 'm5.xlarge',
-    region: 'eu-west-1',
-    zone: 'eu-west-1a',
-    spot: 1,
-    minutes: 60,
-    cpu_cores: 4,
-    ram_bytes: 16 * 2 ** 30,
-    gpu_count: null,
-    capacity_missing: 0,
-    cpu_cost: 0.16,
-    ram_cost: 0.08,
-    gpu_cost: 0,
-    total_cost: 0.24,
-    cpu_allocated_cost: 0.02,
-    ram_allocated_cost: 0.02,
-    gpu_allocated_cost: 0,
-    cpu_idle_cost: 0.14,
-    ram_idle_cost: 0.06,
-    gpu_idle_cost: 0,
-    idle_cost: 0.2,
-    price_defaulted: 0,
-    ...overrides,
-  };
-}
-
+const nodeRow = (overrides: Partial<NodeRow> = {}): NodeRow => baseNodeRow({ hour: H, spot: 1, ...overrides });
 const stored = (row: NodeRow, final: boolean, version: number) => finishCostRow(row, final, version, Date.UTC(2024, 4, 1, 14, 0, 5, 7)) as NodeExpenseRow;
 const latestNodes = () => queryRows<{ node: string; total_cost: number; is_final: number; version: string }>(engine.client, 'SELECT node, total_cost, is_final, version FROM k8s.k8s_node_expenses FINAL ORDER BY node');
 

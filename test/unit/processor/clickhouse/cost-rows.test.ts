@@ -4,40 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { costModelRows, costRowDeletion, costRowKey, finishCostRow, isNodeRow, negativeIdleCounter } from '../../../../processor/clickhouse/cost-rows.ts';
 import { encodeNodeExpenseRow, NODE_EXPENSE_COLUMNS, type NodeExpenseRow } from '../../../../processor/clickhouse/node-expense-row.ts';
 import { createCostModel, type NodeRow } from '../../../../processor/cost-model/index.ts';
+import { nodeRow as baseNodeRow } from '../../../support/node-rows.ts';
 
 const HOUR = Date.UTC(2024, 4, 1, 13);
 const MIN = 60_000;
 
-function nodeRow(overrides: Partial<NodeRow> = {}): NodeRow {
-  return {
-    tenant_id: 't',
-    cluster: 'c',
-    hour: HOUR,
-    node: 'n1',
-    instance_type: '',
-    region: '',
-    zone: '',
-    spot: 0,
-    minutes: 60,
-    cpu_cores: 4,
-    ram_bytes: null,
-    gpu_count: null,
-    capacity_missing: 1,
-    cpu_cost: 0.16,
-    ram_cost: 0,
-    gpu_cost: 0,
-    total_cost: 0.16,
-    cpu_allocated_cost: 0.02,
-    ram_allocated_cost: 0,
-    gpu_allocated_cost: 0,
-    cpu_idle_cost: 0.14,
-    ram_idle_cost: 0,
-    gpu_idle_cost: 0,
-    idle_cost: 0.14,
-    price_defaulted: 0,
-    ...overrides,
-  };
-}
+/** A node row of the hour at HOUR whose RAM capacity is unknown. */
+const nodeRow = (overrides: Partial<NodeRow> = {}): NodeRow =>
+  baseNodeRow({ tenant_id: 't', cluster: 'c', hour: HOUR, node: 'n1', ram_bytes: null, capacity_missing: 1, ...overrides });
 
 /** One hour of a node with 1 core and two pods of 1 core each on it (overcommitted), and a node with 4 cores. */
 function model() {

@@ -9,7 +9,9 @@
 // FAULT_PROCESSOR_KILLS sets the number of kills (default 10).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBrokers } from '../../support/env.ts';
-import { diffNodeHours, diffPodHours, totalsByCluster, type NodeHour, type PodHour } from '../../support/expenses.ts';
+import { diffNodeHours, diffPodHours, sqlRows, totalsByCluster, type NodeHour, type PodHour } from '../../support/expenses.ts';
+import { sqlUrl } from '../../support/embedded.ts';
+import { billQuery } from '../../support/node-bill.ts';
 import { modelHours } from '../../support/expected-rows.ts';
 import { kubecostStream } from '../../support/kubecost-stream.ts';
 import { errorLines, writeLogs } from '../../support/process-logs.ts';
@@ -114,6 +116,10 @@ describe('processor restarts and replays', () => {
     expect(diffPodHours(expected.pods, uninterrupted).slice(0, 20), 'the uninterrupted processor against the cost model').toEqual([]);
     expect(diffNodeHours(expected.nodes, uninterruptedNodes).slice(0, 20), 'node rows of the uninterrupted processor against the cost model').toEqual([]);
     expect(diffNodeHours(uninterruptedNodes, nodesAfterKills).slice(0, 20), 'node rows after the kills').toEqual([]);
+    // Every cluster-hour's rows add up to its node costs plus the rest, as ClickHouse sums them.
+    const bill = await sqlRows<{ hour: number; rows: number; bill: number }>(sqlUrl(currentRun(steady)), billQuery());
+    expect(bill.length).toBe(TENANTS.length * 6);
+    for (const h of bill) expect(Math.abs(h.rows - h.bill), `hour ${h.hour}: rows ${h.rows}, bill ${h.bill}`).toBeLessThanOrEqual(1e-9 * h.rows);
     const differences = diffPodHours(uninterrupted, afterKills);
     const logs = differences.length > 0 ? `logs in ${await writeLogs(killed.name, killed.runs)}` : '';
     expect(

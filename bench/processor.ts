@@ -15,7 +15,10 @@
 // - consume: from the first batch to the last record, with no flush in between: what consuming and
 //   aggregating costs. CPU time is process.cpuUsage() (every thread: kafkajs, gzip, GC) and, on
 //   Linux, the main thread's alone.
-// - write: one flush of every hour's rows to the embedded engine (rows/s of the insert).
+// - write: one flush of every hour's rows to the embedded engine (rows/s of the insert), wired as
+//   the service wires it: pod rows to k8s_expenses and node rows to k8s_node_expenses, keys followed
+//   for deletion rows (the stored keys of each hour are read first, as after a restart), negative
+//   idle counted as hours close.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
@@ -32,10 +35,9 @@ import { createKafkaConsumer } from '../ingest/kafka/kafka-consumer.ts';
 import { createKafkaPublisher } from '../ingest/kafka/kafka-publisher.ts';
 import type { OutboundRecord, RecordConsumer, RecordPublisher } from '../ingest/record-log.ts';
 import { openClickHouse } from '../processor/clickhouse/client.ts';
-import { toExpenseRow, type ExpenseRow } from '../processor/clickhouse/expense-row.ts';
-import { createExpenseSink } from '../processor/clickhouse/expense-sink.ts';
+import { costModelRows, costRowDeletion, createCostRowSink, finishCostRow, isNodeRow, negativeIdleCounter, type CostRow, type StoredCostRow } from '../processor/clickhouse/cost-rows.ts';
 import { migrate } from '../processor/clickhouse/migrations.ts';
-import { createCostModel, type HourlyRow } from '../processor/cost-model/index.ts';
+import { createCostModel } from '../processor/cost-model/index.ts';
 import { createProcessorMetrics } from '../processor/metrics.ts';
 import { createProcessor } from '../processor/processor.ts';
 import { kubecostRequests } from './kubecost-traffic.ts';
@@ -176,8 +178,8 @@ async function main(): Promise<void> {
     const client = await openClickHouse({ DATA_DIR: dir, CLICKHOUSE_URL: undefined, CLICKHOUSE_USER: 'default', CLICKHOUSE_PASSWORD: '', CLICKHOUSE_DATABASE: 'default' }, logger);
     cleanup.push(() => client.close());
     await migrate(client, { database: 'default' });
-    const sink = createExpenseSink(client, { database: 'default' });
-    const written = { rows: 0, seconds: 0, last: [] as ExpenseRow[] };
+    const sink = createCostRowSink(client, { database: 'default' });
+    const written = { rows: 0, nodeRows: 0, deletions: 0, seconds: 0, last: [] as StoredCostRow[] };
 
     // The consume phase starts with the first batch (a Kafka group join is not consuming).
     let first: { wall: number; cpu: number; main: number | undefined; mono: bigint } | undefined;
@@ -194,7 +196,7 @@ async function main(): Promise<void> {
     };
     const registry = new Registry();
     const metrics = createProcessorMetrics(registry);
-    const processor = createProcessor<HourlyRow, ExpenseRow>({
+    const processor = createProcessor<CostRow, StoredCostRow>({
       consumer,
       sink: {
         async write(rows) {
@@ -203,11 +205,18 @@ async function main(): Promise<void> {
           for (let i = 0; i < rows.length; i += 50_000) await sink.write(rows.slice(i, i + 50_000));
           written.seconds += (performance.now() - started) / 1000;
           written.rows += rows.length;
+          for (const row of rows) {
+            if (isNodeRow(row)) written.nodeRows++;
+            if (row.is_deleted) written.deletions++;
+          }
           written.last = rows;
         },
+        storedKeys: (tenant, cluster, hours) => sink.storedKeys(tenant, cluster, hours),
       },
-      createModel: () => createCostModel(),
-      finishRow: toExpenseRow,
+      createModel: () => costModelRows(createCostModel()),
+      finishRow: finishCostRow,
+      deletion: costRowDeletion,
+      onClosedRow: negativeIdleCounter(metrics.negativeIdle),
       rules: { graceMs: 5 * 60_000, lateWindowMs: 3 * HOUR, idleFinalizeMs: 30 * 60_000 },
       // No flush while consuming: the consume phase measures consuming and aggregating only.
       flushIntervalMs: 24 * HOUR,
@@ -235,7 +244,7 @@ async function main(): Promise<void> {
 
     // The sink at the batch size it is built for: the flushed rows again (same keys, a newer
     // version) until there are 50,000, in one insert.
-    const bulk: ExpenseRow[] = [];
+    const bulk: StoredCostRow[] = [];
     for (let i = 0; bulk.length < 50_000 && written.last.length > 0; i++) bulk.push({ ...written.last[i % written.last.length], version: written.last[0].version + 1 + Math.floor(i / written.last.length) });
     t = performance.now();
     await sink.write(bulk);
@@ -258,6 +267,8 @@ async function main(): Promise<void> {
       samples_per_s_per_core: Math.round(samples / cpu),
       samples_per_s_main_thread: main === undefined ? null : Math.round(samples / main),
       rows_written: written.rows,
+      node_rows_written: written.nodeRows,
+      deletion_rows_written: written.deletions,
       rows_per_s_written: Math.round(written.rows / written.seconds),
       rows_per_s_written_50k_batch: Math.round(bulk.length / bulkSeconds),
       flush_wall_s: Number(flushWall.toFixed(3)),
@@ -271,7 +282,7 @@ async function main(): Promise<void> {
     if (process.execArgv.some((a) => a.startsWith('--cpu-prof'))) console.log(`consume window (monotonic us): ${start.mono / 1000n} ${end.mono / 1000n}`);
     console.log(`consume + aggregate: ${fmt(samples)} samples in ${wall.toFixed(2)} s wall, ${cpu.toFixed(2)} s CPU${main === undefined ? '' : ` (${main.toFixed(2)} s on the main thread)`}`);
     console.log(`  ${fmt(result.samples_per_s_per_core)} samples/s per core (process CPU), ${fmt(result.samples_per_s_wall)} samples/s wall${main === undefined ? '' : `, ${fmt(result.samples_per_s_main_thread!)} samples/s per main-thread CPU second`}`);
-    console.log(`write: ${fmt(written.rows)} rows in ${written.seconds.toFixed(2)} s = ${fmt(result.rows_per_s_written)} rows/s (flush ${flushWall.toFixed(2)} s wall, ${flushCpu.toFixed(2)} s CPU incl. computing rows)`);
+    console.log(`write: ${fmt(written.rows)} rows (${fmt(written.nodeRows)} of them node rows, ${fmt(written.deletions)} deletion rows) in ${written.seconds.toFixed(2)} s = ${fmt(result.rows_per_s_written)} rows/s (flush ${flushWall.toFixed(2)} s wall, ${flushCpu.toFixed(2)} s CPU incl. computing rows)`);
     console.log(`  the sink at its batch size: ${fmt(bulk.length)} rows in one insert in ${bulkSeconds.toFixed(2)} s = ${fmt(result.rows_per_s_written_50k_batch)} rows/s`);
     console.log(`target ${fmt(TARGET)} samples/s per core: ${result.meets_target ? 'met' : 'NOT met'}`);
     console.log(JSON.stringify(result));

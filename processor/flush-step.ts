@@ -28,6 +28,8 @@ export interface FlushStepOptions<ModelRow, Row> {
   finishRow: FinishRow<ModelRow, Row>;
   /** Deletion rows for keys an hour no longer has (without it, rows are only added or replaced). */
   deletion?: RowDeletion<ModelRow, Row>;
+  /** Told of every row of an hour as it closes (hour-rows.ts). */
+  onClosedRow?: (row: ModelRow) => void;
   commit: RecordConsumer['commit'];
   rules: LifecycleRules;
   metrics: ProcessorMetrics;

@@ -28,6 +28,11 @@ export interface HourRowsOptions<ModelRow, Row> {
   finishRow: FinishRow<ModelRow, Row>;
   /** Without it, rows are only ever added or replaced (keys are not followed). */
   deletion?: RowDeletion<ModelRow, Row>;
+  /**
+   * Told of every row of an hour written final when its stored rows were not (the hour closed):
+   * once per closing, not again for late rewrites of the closed hour.
+   */
+  onClosedRow?: (row: ModelRow) => void;
   metrics: ProcessorMetrics;
   log: Pick<Log, 'warn'>;
 }
@@ -46,7 +51,7 @@ export interface HourRows {
 export type AddHourRows<ModelRow, Row> = (model: HourlyCostModel<ModelRow>, write: HourWrite, version: number, writtenAt: number, out: Row[]) => HourRows;
 
 export function createHourRows<ModelRow, Row>(options: HourRowsOptions<ModelRow, Row>): AddHourRows<ModelRow, Row> {
-  const { finishRow, deletion, metrics, log } = options;
+  const { finishRow, deletion, onClosedRow, metrics, log } = options;
   // Hours whose dropped rows were logged: once per cluster-hour (gone with the hour's mark).
   const loggedDrops = new WeakSet<HourMark>();
 
@@ -65,9 +70,11 @@ export function createHourRows<ModelRow, Row>(options: HourRowsOptions<ModelRow,
     const { tenant, cluster } = write.cluster;
     const mark = write.cluster.hours.get(write.hour);
     const keys = deletion ? new Set<string>() : undefined;
+    const closing = onClosedRow && write.final && !mark?.writtenFinal ? onClosedRow : undefined;
     let rows = 0;
     for (const row of model.rows(tenant, cluster, write.hour)) {
       keys?.add(deletion!.keyOf(row));
+      closing?.(row);
       const finished = finishRow(row, write.final, version, writtenAt);
       if (finished === undefined) {
         dropped(write, mark);

@@ -12,10 +12,9 @@ import { redactUrl } from './clickhouse/client.ts';
 import type { ClickHouseConfig } from './clickhouse/config.ts';
 import type { ProcessorConfig } from './config.ts';
 import { isRetriable } from './clickhouse/errors.ts';
-import { expenseRowDeletion, toExpenseRow, type ExpenseRow } from './clickhouse/expense-row.ts';
-import { createExpenseSink } from './clickhouse/expense-sink.ts';
+import { costModelRows, costRowDeletion, createCostRowSink, finishCostRow, negativeIdleCounter, type CostRow, type StoredCostRow } from './clickhouse/cost-rows.ts';
 import { migrate } from './clickhouse/migrations.ts';
-import { createCostModel, type HourlyRow } from './cost-model/index.ts';
+import { createCostModel } from './cost-model/index.ts';
 import { createProcessorMetrics } from './metrics.ts';
 import { createProcessor, type Processor } from './processor.ts';
 
@@ -46,7 +45,7 @@ export async function startProcessorRole(
   const target = config.CLICKHOUSE_URL ? `ClickHouse at ${redactUrl(config.CLICKHOUSE_URL)} (CLICKHOUSE_URL)` : 'the embedded ClickHouse engine';
   const warnings = createLogLimiter();
   // A server may still be starting (docker compose): wait for it rather than fail start-up.
-  await withRetry(() => migrate(client, { database, ttl: config.CLICKHOUSE_TTL, logger }), {
+  await withRetry(() => migrate(client, { database, ttl: config.CLICKHOUSE_TTL, billingCurrency: config.BILLING_CURRENCY, logger }), {
     isRetriable,
     maxDelayMs: 5000,
     signal: options.signal,
@@ -56,21 +55,24 @@ export async function startProcessorRole(
       warnLimited(logger, warnings, errorMessage(err), { error: errorMessage(err), attempt, retryInMs: delayMs }, `${waiting}; retrying`);
     },
   });
-  const sink = createExpenseSink(client, { database });
+  const sink = createCostRowSink(client, { database });
   const metrics = createProcessorMetrics(registry);
-  const processor: Processor = createProcessor<HourlyRow, ExpenseRow>({
+  const processor: Processor = createProcessor<CostRow, StoredCostRow>({
     consumer,
     sink,
     createModel: (admitSeries) =>
-      createCostModel({
-        maxSampleGapMs: config.MAX_SAMPLE_GAP,
-        defaultScrapeIntervalMs: config.DEFAULT_SCRAPE_INTERVAL,
-        defaultPrices: { cpuCoreHour: config.DEFAULT_CPU_PRICE, ramGiBHour: config.DEFAULT_RAM_PRICE, gpuHour: config.DEFAULT_GPU_PRICE },
-        admitSeries,
-      }),
+      costModelRows(
+        createCostModel({
+          maxSampleGapMs: config.MAX_SAMPLE_GAP,
+          defaultScrapeIntervalMs: config.DEFAULT_SCRAPE_INTERVAL,
+          defaultPrices: { cpuCoreHour: config.DEFAULT_CPU_PRICE, ramGiBHour: config.DEFAULT_RAM_PRICE, gpuHour: config.DEFAULT_GPU_PRICE },
+          admitSeries,
+        }),
+      ),
     maxSeriesPerTenant: config.TENANT_MAX_SERIES,
-    finishRow: toExpenseRow,
-    deletion: expenseRowDeletion,
+    finishRow: finishCostRow,
+    deletion: costRowDeletion,
+    onClosedRow: negativeIdleCounter(metrics.negativeIdle),
     rules: { graceMs: config.HOUR_GRACE, lateWindowMs: config.LATE_WINDOW, idleFinalizeMs: config.IDLE_FINALIZE },
     flushIntervalMs: config.FLUSH_INTERVAL,
     maxSampleGapMs: config.MAX_SAMPLE_GAP,

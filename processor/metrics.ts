@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export function createProcessorMetrics(registry: Registry) {
   const registers = [registry];
-  return {
+  const metrics = {
     records: new Counter({ name: 'k8s_expenses_processor_records_total', help: 'Records consumed', registers }),
     poisonRecords: new Counter({
       name: 'k8s_expenses_processor_poison_records_total',
@@ -26,7 +26,7 @@ export function createProcessorMetrics(registry: Registry) {
     }),
     rowsWritten: new Counter({
       name: 'k8s_expenses_processor_rows_written_total',
-      help: 'k8s_expenses rows written, by finality',
+      help: 'Rows written (k8s_expenses and k8s_node_expenses), by finality',
       labelNames: ['final'] as const,
       registers,
     }),
@@ -39,6 +39,12 @@ export function createProcessorMetrics(registry: Registry) {
       name: 'k8s_expenses_processor_rows_dropped_total',
       help: 'Computed rows not written, by reason: non_finite (a number that is not finite; logged once per cluster and hour)',
       labelNames: ['reason'] as const,
+      registers,
+    }),
+    negativeIdle: new Counter({
+      name: 'k8s_expenses_processor_negative_idle_node_hours_total',
+      help: 'Node-hours whose idle is negative (pods charged more than the node\'s capacity: overcommitment, or a missing or stale capacity series), by resource, counted when the hour is written final; the negative idle is kept so that the rows still add up to the bill',
+      labelNames: ['resource'] as const,
       registers,
     }),
     writeFailures: new Counter({
@@ -68,6 +74,9 @@ export function createProcessorMetrics(registry: Registry) {
       registers,
     }),
   };
+  // Shown at 0 from the start, so that an alert on its increase has a series to watch.
+  for (const resource of ['cpu', 'ram', 'gpu']) metrics.negativeIdle.inc({ resource }, 0);
+  return metrics;
 }
 
 export type ProcessorMetrics = ReturnType<typeof createProcessorMetrics>;

@@ -38,6 +38,8 @@ export interface ProcessorOptions<ModelRow, Row> {
   finishRow: FinishRow<ModelRow, Row>;
   /** Deletion rows for keys a rewrite of their hour no longer has (without it, stored rows are only replaced). */
   deletion?: RowDeletion<ModelRow, Row>;
+  /** Told of every row of an hour written final as the hour closes (once per closing), e.g. to count what it holds. */
+  onClosedRow?: (row: ModelRow) => void;
   rules: LifecycleRules;
   flushIntervalMs: number;
   metrics: ProcessorMetrics;
@@ -104,6 +106,7 @@ export function createProcessor<ModelRow, Row>(options: ProcessorOptions<ModelRo
     writer,
     finishRow: options.finishRow,
     deletion: options.deletion,
+    onClosedRow: options.onClosedRow,
     commit: (commits) => consumer.commit(commits),
     rules: options.rules,
     metrics,

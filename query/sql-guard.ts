@@ -25,7 +25,7 @@ import {
 import { SqlSyntaxError, significantTokens, type Token } from '../processor/clickhouse/sql-tokens.ts';
 
 /** The tables (and views) of the project a user query may read. */
-const READABLE_TABLES: readonly string[] = ['k8s_expenses', 'k8s_expenses_final', 'schema_migrations'];
+const READABLE_TABLES: readonly string[] = ['k8s_expenses', 'k8s_expenses_final', 'k8s_expenses_focus', 'k8s_node_expenses', 'k8s_node_expenses_final', 'schema_migrations'];
 
 const MAX_QUERY_LENGTH = 100_000;
 

@@ -31,30 +31,48 @@ function nested(file: string): string {
 }
 
 /**
- * The table's current definition, straight from the latest migration that defines it: the one that
- * created it, or a later one that replaced it (`-- convert-table: k8s_expenses`).
+ * A table's current definition, straight from the latest migration that defines it: the one that
+ * created it, or a later one that replaced it (`-- convert-table: k8s_expenses`). The migration's
+ * other statements (its view) are left out: `view` says what the view is.
  */
-function schema(): string {
+function tableSchema(table: string, view: string): string {
   const dir = new URL('migrations/', `file://${root}`);
+  const create = new RegExp(`CREATE TABLE IF NOT EXISTS \\{database\\}\\.${table}\\s*\\(`);
   const defining = readdirSync(dir)
     .filter((file) => /^\d{4}_[a-z0-9_]+\.sql$/.test(file))
     .sort()
-    .filter((file) => /CREATE TABLE IF NOT EXISTS \{database\}\.k8s_expenses\s*\(/.test(readFileSync(new URL(file, dir), 'utf8')));
+    .filter((file) => create.test(readFileSync(new URL(file, dir), 'utf8')));
   const [created, latest] = [defining[0], defining[defining.length - 1]];
   const origin =
     created === latest
       ? `Created by \`migrations/${created}\``
       : `Created by \`migrations/${created}\` and replaced, keeping its rows, by \`migrations/${latest}\`, whose definition this is`;
+  const text = readFileSync(new URL(latest, dir), 'utf8');
+  // The statement ends on the first line after CREATE that ends with `;` and is not a comment.
+  const end = /^(?!\s*--).*;\s*$/m.exec(text.slice(text.search(create)));
+  const statement = text.slice(0, text.search(create) + (end ? end.index + end[0].length : text.length));
   return [
-    '## The `k8s_expenses` table',
+    `## The \`${table}\` table`,
     '',
-    `${origin} (\`{database}\` and \`{ttl}\` are filled in from \`CLICKHOUSE_DATABASE\` and \`CLICKHOUSE_TTL\`). The view`,
-    '`k8s_expenses_final` is `SELECT * EXCEPT (is_deleted) FROM k8s_expenses FINAL`: the latest live row of every key.',
+    `${origin} (\`{database}\` and \`{ttl}\` are filled in from \`CLICKHOUSE_DATABASE\` and \`CLICKHOUSE_TTL\`). ${view}`,
     '',
     '```sql',
-    readFileSync(new URL(latest, dir), 'utf8').trim(),
+    statement.trim(),
     '```',
   ].join('\n');
+}
+
+function schema(): string {
+  return [
+    tableSchema(
+      'k8s_expenses',
+      'The view\n`k8s_expenses_final` is `SELECT * EXCEPT (is_deleted) FROM k8s_expenses FINAL`: the latest live row of every key.',
+    ),
+    tableSchema(
+      'k8s_node_expenses',
+      'The view\n`k8s_node_expenses_final` is `SELECT * EXCEPT (is_deleted) FROM k8s_node_expenses FINAL`. How its rows reconcile\nwith `k8s_expenses` and with the bill: the cookbook\'s "Node costs, idle and the bill".',
+    ),
+  ].join('\n\n');
 }
 
 export function sections(): Record<string, string> {

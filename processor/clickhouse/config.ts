@@ -36,7 +36,12 @@ export const clickHouseConfigShape = {
   CLICKHOUSE_USER: z.string().default('default').describe('ClickHouse user'),
   CLICKHOUSE_PASSWORD: z.string().default('').describe('ClickHouse password'),
   CLICKHOUSE_DATABASE: identifier('default', 'a database name').describe('ClickHouse database'),
-  CLICKHOUSE_TTL: retention.describe('Optional retention of k8s_expenses, e.g. "395 DAY" (unset: keep forever)'),
+  CLICKHOUSE_TTL: retention.describe('Optional retention of k8s_expenses and k8s_node_expenses, e.g. "395 DAY" (unset: keep forever)'),
+  BILLING_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'expected an ISO 4217 currency code of three capital letters, such as "EUR"')
+    .default('USD')
+    .describe("The currency of the price series (ISO 4217), shown as BillingCurrency by the FOCUS view k8s_expenses_focus (applied to the view by every start's migrations)"),
 };
 
 export type ClickHouseConfig = ConfigOf<typeof clickHouseConfigShape>;

@@ -4,37 +4,24 @@
 // deletionRow() makes the row that deletes a key gone from its hour, and the sink only encodes what
 // it is given.
 import type { HourlyRow } from '../cost-model/index.ts';
-import { HOUR_MS } from '../../core/hours.ts';
+import { checkHourAndVersion, deletionRowOf, finishRow, formatDateTime64, numberColumns, type Columns, type WriteColumns } from './stored-columns.ts';
 
-export interface ExpenseRow extends HourlyRow {
-  /** false while the hour is open (provisional), true once it closed (UInt8 column). */
-  is_final: boolean;
-  /** Write version (processor/row-version.ts: from the partition offset read): the highest one per key wins. */
-  version: number;
-  /** A deletion row: the key is gone from its hour (FINAL leaves it out). Default false. */
-  is_deleted?: boolean;
-  /** Epoch milliseconds of the write. */
-  updated_at: number;
-}
+export { formatDateTime64 } from './stored-columns.ts';
+
+export interface ExpenseRow extends HourlyRow, WriteColumns {}
 
 /**
  * The stored row of a pod-hour the cost model computed, written at `writtenAt` (epoch ms). Every
  * row of one hour's write has the same version, higher than that of any write that saw less.
- * Undefined for a row with a number that is not finite: JSON would carry it as null, which
- * ClickHouse stores as 0, a silent wrong cost (the model refuses the samples that could cause it,
- * so this is the last guard, not the rule).
+ * Undefined for a row with a number that is not finite (stored-columns.ts).
  */
 export function toExpenseRow(row: HourlyRow, final: boolean, version: number, writtenAt: number): ExpenseRow | undefined {
-  for (const name of NUMBER_COLUMNS) {
-    const value = row[name] as number | null;
-    if (value !== null && !Number.isFinite(value)) return undefined;
-  }
-  return { ...row, is_final: final, version, updated_at: writtenAt };
+  return finishRow(row, NUMBER_COLUMNS, final, version, writtenAt);
 }
 
 /**
  * A row's key within its (tenant, cluster, hour): namespace and pod, the namespace's length first
- * so that no two keys read alike whatever their characters.
+ * so that no two keys read alike whatever their characters. It starts with a digit.
  */
 export function expenseRowKey(row: Pick<HourlyRow, 'namespace' | 'pod'>): string {
   return `${row.namespace.length}:${row.namespace}${row.pod}`;
@@ -52,27 +39,14 @@ function parseRowKey(key: string): { namespace: string; pod: string } {
  * is_deleted, the write's finality, version and time, nothing else (zeros, nulls and empty strings).
  */
 export function deletionRow(tenant: string, cluster: string, hour: number, key: string, final: boolean, version: number, writtenAt: number): ExpenseRow {
-  const row: Record<string, unknown> = {};
-  for (const [name, type] of EXPENSE_COLUMNS) row[name] = EMPTY_BY_TYPE[type] === MAP ? {} : EMPTY_BY_TYPE[type];
-  return { ...(row as unknown as ExpenseRow), tenant_id: tenant, cluster, ...parseRowKey(key), hour, is_final: final, version, is_deleted: true, updated_at: writtenAt };
+  return deletionRowOf(EXPENSE_COLUMNS, { tenant, cluster, hour }, parseRowKey(key), { final, version, writtenAt });
 }
-
-const MAP = Symbol('a new empty map');
-/** What a deletion row holds in a column of each type (its key, flags and version are set apart). */
-const EMPTY_BY_TYPE: Readonly<Record<string, unknown>> = {
-  'LowCardinality(String)': '',
-  String: '',
-  Float64: 0,
-  'Nullable(Float64)': null,
-  'Map(String, String)': MAP,
-  UInt8: false,
-};
 
 /** How the processor deletes rows that vanish from an hour of k8s_expenses: keys and deletion rows. */
 export const expenseRowDeletion = { keyOf: expenseRowKey, deletionRow } as const;
 
 /** The table's columns in order, with their ClickHouse types (a test compares them with the table). */
-export const EXPENSE_COLUMNS: readonly (readonly [name: keyof ExpenseRow, type: string])[] = [
+export const EXPENSE_COLUMNS: Columns<ExpenseRow> = [
   ['tenant_id', 'LowCardinality(String)'],
   ['cluster', 'LowCardinality(String)'],
   ['namespace', 'LowCardinality(String)'],
@@ -110,24 +84,14 @@ export const EXPENSE_COLUMNS: readonly (readonly [name: keyof ExpenseRow, type: 
 ];
 
 /** The model's number columns (Float64, nullable or not). */
-const NUMBER_COLUMNS = EXPENSE_COLUMNS.filter(([, type]) => type === 'Float64' || type === 'Nullable(Float64)').map(([name]) => name as keyof HourlyRow);
-
-/** "2024-05-01 13:00:00.000": the text form DateTime64(3) parses without best-effort settings. */
-export function formatDateTime64(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
-}
+const NUMBER_COLUMNS = numberColumns(EXPENSE_COLUMNS);
 
 /**
  * The JSONEachRow object for one row: hour in epoch seconds, flags as 0/1, updated_at as text.
  * Throws a TypeError for a row that would be stored under a wrong key or version.
  */
 export function encodeExpenseRow(row: ExpenseRow): Record<string, unknown> {
-  if (!Number.isInteger(row.hour) || row.hour % HOUR_MS !== 0) {
-    throw new TypeError(`ExpenseRow.hour must be the epoch milliseconds of a whole hour, got ${row.hour}`);
-  }
-  if (!Number.isSafeInteger(row.version) || row.version < 0) {
-    throw new TypeError(`ExpenseRow.version must be a non-negative safe integer, got ${row.version}`);
-  }
+  checkHourAndVersion(row, 'ExpenseRow');
   return {
     tenant_id: row.tenant_id,
     cluster: row.cluster,

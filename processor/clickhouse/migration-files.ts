@@ -1,9 +1,14 @@
 // The migration files (migrations/NNNN_name.sql): reading, checksums and templating. Pure apart from
 // reading the directory; applying them is migrations.ts.
 //
-// Placeholders: {database} (CLICKHOUSE_DATABASE) and {ttl} ("TTL hour + INTERVAL 395 DAY" from
-// CLICKHOUSE_TTL="395 DAY", or nothing). Every statement must be safe to run twice (CREATE ... IF NOT
-// EXISTS, ADD COLUMN IF NOT EXISTS, ...): two processes starting together may both apply a migration.
+// Placeholders: {database} (CLICKHOUSE_DATABASE), {ttl} ("TTL hour + INTERVAL 395 DAY" from
+// CLICKHOUSE_TTL="395 DAY", or nothing) and {billing_currency} (BILLING_CURRENCY, three capital
+// letters). Every statement must be safe to run twice (CREATE ... IF NOT EXISTS, ADD COLUMN IF NOT
+// EXISTS, ...): two processes starting together may both apply a migration.
+//
+// A migration whose first line is `-- recreate: on every run` holds views that follow the
+// configuration (CREATE OR REPLACE VIEW): it is run again by every migration run after it was
+// applied, so that a changed setting (BILLING_CURRENCY) reaches the view at the next start.
 //
 // A migration whose first line is `-- convert-table: <table>` holds one statement, the new
 // definition of that existing table (CREATE TABLE IF NOT EXISTS {database}.<table> ...): what cannot
@@ -29,12 +34,16 @@ export interface MigrationFile {
   checksum: string;
   /** The table this migration replaces by its one CREATE TABLE (`-- convert-table: <table>`). */
   convertsTable?: string;
+  /** Run again by every migration run (`-- recreate: on every run`). */
+  recreated?: boolean;
 }
 
 export interface TemplateValues {
   database: string;
   /** CLICKHOUSE_TTL, e.g. "395 DAY"; undefined keeps rows forever. */
   ttl?: string;
+  /** BILLING_CURRENCY, an ISO 4217 code such as "USD" (the default). */
+  billingCurrency?: string;
 }
 
 export class MigrationError extends Error {
@@ -45,6 +54,8 @@ const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;
 const TTL = /^([1-9]\d{0,4}) (DAY|WEEK|MONTH|YEAR)$/i;
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const CONVERTS = /^-- convert-table: ([A-Za-z_][A-Za-z0-9_]*)\r?\n/;
+const RECREATED = /^-- recreate: on every run\r?\n/;
+const CURRENCY = /^[A-Z]{3}$/;
 
 export function parseMigrationFileName(file: string): { version: number; name: string } | undefined {
   const m = FILE_NAME.exec(file);
@@ -66,7 +77,8 @@ export async function loadMigrations(dir: string = MIGRATIONS_DIR): Promise<Migr
     if (clash) throw new MigrationError(`${file} and ${clash.file} have the same version ${parsed.version}`);
     const sql = await readFile(join(dir, file), 'utf8');
     const convertsTable = CONVERTS.exec(sql)?.[1];
-    migrations.push({ ...parsed, file, sql, checksum: migrationChecksum(sql), ...(convertsTable ? { convertsTable } : {}) });
+    const recreated = RECREATED.test(sql);
+    migrations.push({ ...parsed, file, sql, checksum: migrationChecksum(sql), ...(convertsTable ? { convertsTable } : {}), ...(recreated ? { recreated } : {}) });
   }
   return migrations;
 }
@@ -81,15 +93,23 @@ export function ttlClause(ttl: string | undefined): string {
   return `TTL hour + INTERVAL ${m[1]} ${m[2].toUpperCase()}`;
 }
 
+/** "USD" unless set; anything but three capital letters (ISO 4217) is an error. */
+export function billingCurrency(currency: string | undefined): string {
+  if (currency === undefined) return 'USD';
+  if (!CURRENCY.test(currency)) throw new MigrationError(`BILLING_CURRENCY must be an ISO 4217 code of three capital letters, such as "EUR"; got ${JSON.stringify(currency)}`);
+  return currency;
+}
+
 /** The statements of a migration with its placeholders filled in. */
 export function renderMigration(sql: string, values: TemplateValues): string[] {
   const vars: Record<string, string> = {
     database: checkIdentifier(values.database, 'the database'),
     ttl: ttlClause(values.ttl),
+    billing_currency: billingCurrency(values.billingCurrency),
   };
   const text = sql.replace(PLACEHOLDER, (whole, name: string) => {
     const value = vars[name];
-    if (value === undefined) throw new MigrationError(`unknown placeholder ${whole} (known: {database}, {ttl})`);
+    if (value === undefined) throw new MigrationError(`unknown placeholder ${whole} (known: {database}, {ttl}, {billing_currency})`);
     return value;
   });
   return splitStatements(text);

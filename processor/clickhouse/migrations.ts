@@ -7,17 +7,21 @@
 //  - a recorded checksum that differs from the file is an error: an applied migration was edited
 //    (add a new migration instead);
 //  - a migration that replaces a table (`-- convert-table:`) is applied by table-conversion.ts,
-//    which is safe to interrupt and to race; its leftovers are folded in on every run.
+//    which is safe to interrupt and to race; its leftovers are folded in on every run;
+//  - a migration of views that follow the configuration (`-- recreate: on every run`) is run again
+//    by every run, so they always show the current setting.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { checkIdentifier } from './identifier.ts';
 import type { Log } from '../../core/log.ts';
-import { loadMigrations, MigrationError, renderMigration, ttlClause, type MigrationFile } from './migration-files.ts';
+import { billingCurrency, loadMigrations, MigrationError, renderMigration, ttlClause, type MigrationFile } from './migration-files.ts';
 import { convertTable, foldLeftovers } from './table-conversion.ts';
 
 export interface MigrateOptions {
   database: string;
-  /** CLICKHOUSE_TTL, e.g. "395 DAY" (applies when k8s_expenses is created). */
+  /** CLICKHOUSE_TTL, e.g. "395 DAY" (applies when k8s_expenses and k8s_node_expenses are created). */
   ttl?: string;
+  /** BILLING_CURRENCY (default USD): the currency the FOCUS view k8s_expenses_focus names. */
+  billingCurrency?: string;
   /** Defaults to the project's migrations/ directory. */
   migrationsDir?: string;
   logger?: Log;
@@ -45,7 +49,8 @@ const ref = ({ version, name }: MigrationRef): MigrationRef => ({ version, name 
 
 export async function migrate(client: ClickHouseClient, options: MigrateOptions): Promise<MigrateResult> {
   const database = checkIdentifier(options.database, 'CLICKHOUSE_DATABASE');
-  ttlClause(options.ttl); // a bad TTL fails before anything is touched
+  ttlClause(options.ttl); // a bad TTL or currency fails before anything is touched
+  billingCurrency(options.billingCurrency);
   const migrations = await loadMigrations(options.migrationsDir);
   await ensureDatabase(client, database);
   await client.command({
@@ -58,13 +63,15 @@ export async function migrate(client: ClickHouseClient, options: MigrateOptions)
 
   const result: MigrateResult = { applied: [], alreadyApplied: [] };
   for (const migration of migrations) {
+    const values = { database, ttl: options.ttl, billingCurrency: options.billingCurrency };
     if (recorded.has(migration.version)) {
       // A conversion interrupted in another process may have left a table behind: fold it in.
       if (migration.convertsTable) await foldLeftovers(client, database, migration.convertsTable, options.logger);
+      if (migration.recreated) for (const statement of renderMigration(migration.sql, values)) await client.command({ query: statement });
       result.alreadyApplied.push(ref(migration));
       continue;
     }
-    const statements = renderMigration(migration.sql, { database, ttl: options.ttl });
+    const statements = renderMigration(migration.sql, values);
     if (migration.convertsTable) {
       if (statements.length !== 1) throw new MigrationError(`${migration.file} converts ${migration.convertsTable}: it must hold exactly one statement, its CREATE TABLE`);
       await convertTable(client, { database, table: migration.convertsTable, create: statements[0], logger: options.logger });

@@ -26,7 +26,7 @@ export type { CostModelOptions, DefaultPrices, Flag, HourKey, HourlyRow, HourRow
 export { newSampleCounts } from './types.ts';
 export { CostModelOptionsError, OPENCOST_DEFAULT_PRICES } from './options.ts';
 export { UNMOUNTED_POD, CLUSTER_NAMESPACE } from './rows.ts';
-export { IDLE_NAMESPACE } from './node-rows.ts';
+export { IDLE_NAMESPACE, isNegativeIdle } from './node-rows.ts';
 
 export interface CostModel {
   /**

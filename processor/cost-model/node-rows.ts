@@ -18,6 +18,11 @@ export const IDLE_NAMESPACE = '__idle__';
  */
 const NEGATIVE_IDLE_TOLERANCE = 1e-9;
 
+/** Whether a resource's idle is negative beyond rounding: its node was overcommitted. */
+export function isNegativeIdle(idle: number, allocated: number): boolean {
+  return idle < -NEGATIVE_IDLE_TOLERANCE * allocated;
+}
+
 interface ResourceCost {
   /** The node's cost of the resource in the hour. */
   cost: number;
@@ -137,7 +142,7 @@ export function buildNodeRows(facts: HourFacts, charges: NodeCharges, ctx: RowCo
       row[`${r.key}_allocated_cost`] = c.allocated;
       const idle = c.cost - c.allocated;
       row[`${r.key}_idle_cost`] = idle;
-      if (idle < -NEGATIVE_IDLE_TOLERANCE * c.allocated) out.negativeIdle[r.key]++;
+      if (isNegativeIdle(idle, c.allocated)) out.negativeIdle[r.key]++;
       defaulted ||= c.defaulted;
     }
     row.capacity_missing = flag(row.cpu_cores === null || row.ram_bytes === null);

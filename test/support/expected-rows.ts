@@ -2,8 +2,8 @@
 // no receiver, record log, processor or ClickHouse. A fault test compares what the service stored
 // with this; a sample lost or counted twice anywhere on the way changes a pod-hour.
 import { createCostModel } from '../../processor/cost-model/index.ts';
-import type { PodHour } from './expenses.ts';
-import { podHourKey } from './expenses.ts';
+import type { NodeHour, PodHour } from './expenses.ts';
+import { nodeHourKey, podHourKey } from './expenses.ts';
 import type { StreamRequest } from './kubecost-stream.ts';
 
 /**
@@ -13,6 +13,11 @@ import type { StreamRequest } from './kubecost-stream.ts';
  * twice (a sender's retry after a lost answer) changes nothing.
  */
 export function modelPodHours(requests: Iterable<StreamRequest>): Map<string, PodHour> {
+  return modelHours(requests).pods;
+}
+
+/** Both tables' rows of `requests`: pod-hours as modelPodHours(), node-hours keyed like nodeHours(). */
+export function modelHours(requests: Iterable<StreamRequest>): { pods: Map<string, PodHour>; nodes: Map<string, NodeHour> } {
   const model = createCostModel();
   const stale = new Uint8Array(1);
   for (const request of requests) {
@@ -25,12 +30,18 @@ export function modelPodHours(requests: Iterable<StreamRequest>): Map<string, Po
       }
     }
   }
-  const out = new Map<string, PodHour>();
+  const pods = new Map<string, PodHour>();
+  const nodes = new Map<string, NodeHour>();
   for (const { tenant, cluster, hourStartMs } of model.hours()) {
-    for (const row of model.rows(tenant, cluster, hourStartMs)) {
+    const rows = model.hourRows(tenant, cluster, hourStartMs);
+    for (const row of rows.pods) {
       const podHour: PodHour = { ...row, hour: row.hour / 1000, is_final: 1 };
-      out.set(podHourKey(podHour), podHour);
+      pods.set(podHourKey(podHour), podHour);
+    }
+    for (const row of rows.nodes) {
+      const nodeHour: NodeHour = { ...row, hour: row.hour / 1000, is_final: 1 };
+      nodes.set(nodeHourKey(nodeHour), nodeHour);
     }
   }
-  return out;
+  return { pods, nodes };
 }

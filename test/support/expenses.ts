@@ -90,6 +90,53 @@ export function diffPodHours(expected: Map<string, PodHour>, actual: Map<string,
   );
 }
 
+/** The columns compared between runs for a node-hour: capacity, cost, allocated and idle. */
+export const NODE_COMPARED_COLUMNS = [
+  'minutes',
+  'cpu_cores',
+  'ram_bytes',
+  'gpu_count',
+  'cpu_cost',
+  'ram_cost',
+  'gpu_cost',
+  'total_cost',
+  'cpu_allocated_cost',
+  'ram_allocated_cost',
+  'gpu_allocated_cost',
+  'cpu_idle_cost',
+  'ram_idle_cost',
+  'gpu_idle_cost',
+  'idle_cost',
+] as const;
+
+export type NodeHour = Record<(typeof NODE_COMPARED_COLUMNS)[number], number | null> & {
+  tenant_id: string;
+  cluster: string;
+  /** Epoch seconds of the hour start. */
+  hour: number;
+  node: string;
+  is_final: number;
+};
+
+export function nodeHourKey(r: { tenant_id: string; cluster: string; hour: number | string; node: string }): string {
+  return `${r.tenant_id}/${r.cluster}/${r.hour}/${r.node}`;
+}
+
+/** Every node-hour of k8s_node_expenses as the latest version (FINAL), keyed `tenant/cluster/hour/node`. */
+export async function nodeHours(sqlUrl: string): Promise<Map<string, NodeHour>> {
+  const rows = await sqlRows<NodeHour>(
+    sqlUrl,
+    `SELECT tenant_id, cluster, toUnixTimestamp(hour) AS hour, node, is_final, ${NODE_COMPARED_COLUMNS.join(', ')}
+     FROM k8s_node_expenses FINAL ORDER BY tenant_id, cluster, hour, node`,
+  );
+  return new Map(rows.map((r) => [nodeHourKey(r), { ...r, hour: Number(r.hour) }]));
+}
+
+/** The differences between two runs' node-hours (compared columns, finality). */
+export function diffNodeHours(expected: Map<string, NodeHour>, actual: Map<string, NodeHour>, tolerance = 1e-9): string[] {
+  return diffKeyed(expected, actual, NODE_COMPARED_COLUMNS, tolerance, (key, e, a) => (e.is_final !== a.is_final ? `${key} is_final: ${e.is_final} vs ${a.is_final}` : undefined));
+}
+
 /** Sum of total_cost per (tenant, cluster): a compact summary for failure messages. */
 export function totalsByCluster(rows: Map<string, PodHour>): Record<string, number> {
   const out: Record<string, number> = {};

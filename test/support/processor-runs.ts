@@ -4,7 +4,7 @@
 import { rm } from 'node:fs/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { sqlUrl, tempDataDir } from './embedded.ts';
-import type { PodHour } from './expenses.ts';
+import { nodeHours, type NodeHour, type PodHour } from './expenses.ts';
 import { freePort } from './net.ts';
 import { finalRows } from './process-logs.ts';
 import { startServiceProcess, type LogLine, type ServiceProcess } from './service-process.ts';
@@ -89,6 +89,11 @@ export function currentRun(p: ProcessorRuns): ServiceProcess {
 export function finalRowsOf(p: ProcessorRuns, timeoutMs?: number): Promise<Map<string, PodHour>> {
   const run = currentRun(p);
   return finalRows(p.name, p.runs, sqlUrl(run), timeoutMs);
+}
+
+/** The current run's node-hours (read after finalRowsOf: written in the same writes as the pod-hours). */
+export function nodeRowsOf(p: ProcessorRuns): Promise<Map<string, NodeHour>> {
+  return nodeHours(sqlUrl(currentRun(p)));
 }
 
 /** Stops every run still going and removes the data directories. */

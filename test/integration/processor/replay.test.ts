@@ -3,17 +3,19 @@
 // restarted each time on its data directory and group, as an orchestrator would) ends with the
 // same rows as one that ran without interruption, and both equal what the pure cost model computes
 // from the acknowledged requests; so does a processor that replays the whole topic into a fresh
-// group. Several hours of kubecost traffic for several tenants and clusters are streamed, with
+// group. The node rows (k8s_node_expenses) are compared the same way. Several hours of kubecost traffic for several tenants and clusters are streamed, with
 // HOUR_GRACE and LATE_WINDOW short enough that hours settle and offsets are committed while it runs.
 //
 // FAULT_PROCESSOR_KILLS sets the number of kills (default 10).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testBrokers } from '../../support/env.ts';
-import { diffPodHours, totalsByCluster, type PodHour } from '../../support/expenses.ts';
-import { modelPodHours } from '../../support/expected-rows.ts';
+import { diffNodeHours, diffPodHours, sqlRows, totalsByCluster, type NodeHour, type PodHour } from '../../support/expenses.ts';
+import { sqlUrl } from '../../support/embedded.ts';
+import { billQuery } from '../../support/node-bill.ts';
+import { modelHours } from '../../support/expected-rows.ts';
 import { kubecostStream } from '../../support/kubecost-stream.ts';
 import { errorLines, writeLogs } from '../../support/process-logs.ts';
-import { currentRun, finalRowsOf, kafkaProcessor, kafkaReceiver, removeProcessors, startRun, type ProcessorRuns } from '../../support/processor-runs.ts';
+import { currentRun, finalRowsOf, kafkaProcessor, kafkaReceiver, nodeRowsOf, removeProcessors, startRun, type ProcessorRuns } from '../../support/processor-runs.ts';
 import { faultFigures, formatFigures, startSender, type Sender } from '../../support/remote-write-sender.ts';
 import type { ServiceProcess } from '../../support/service-process.ts';
 import { uniqueTopic } from '../../support/service.ts';
@@ -43,6 +45,7 @@ describe('processor restarts and replays', () => {
   let receiver: ServiceProcess;
   let sender: Sender;
   let uninterrupted: Map<string, PodHour>;
+  let uninterruptedNodes: Map<string, NodeHour>;
 
   const processor = (name: string): ProcessorRuns => {
     const p = kafkaProcessor(`replay-${name}`, { brokers, topic, groupId: `${topic}-${name}` });
@@ -95,20 +98,28 @@ describe('processor restarts and replays', () => {
     sender.hurry();
     await sender.done;
 
-    const expected = modelPodHours(sender.acknowledged);
+    const expected = modelHours(sender.acknowledged);
     uninterrupted = await finalRowsOf(steady);
+    uninterruptedNodes = await nodeRowsOf(steady);
     const afterKills = await finalRowsOf(killed);
+    const nodesAfterKills = await nodeRowsOf(killed);
     const resumed = killed.runs.slice(1).flatMap((run) => run.logs.filter((l) => l.msg === 'partition state started' && l.committed !== undefined));
     console.info(
       [
         `processor crashes: ${kills.length} SIGKILLs in ${((killsDone - began) / 1000).toFixed(0)} s ${underLoad ? 'under load' : '(the stream ended before the last kill)'}; ${requests.length} requests, ${formatFigures(faultFigures(sender.attempts, began))}`,
         ...kills.map((k) => `  ${k}`),
         `  partitions resumed from a commit: ${resumed.map((l) => `p${String(l.partition)}@${String(l.committed)} floor ${typeof l.contextFloor === 'number' ? new Date(l.contextFloor).toISOString().slice(11, 16) : '-'}`).join(', ')}`,
-        `  ${afterKills.size} pod-hours after the kills, ${uninterrupted.size} uninterrupted, ${expected.size} from the cost model`,
+        `  ${afterKills.size} pod-hours after the kills, ${uninterrupted.size} uninterrupted, ${expected.pods.size} from the cost model; ${uninterruptedNodes.size} node-hours`,
       ].join('\n'),
     );
 
-    expect(diffPodHours(expected, uninterrupted).slice(0, 20), 'the uninterrupted processor against the cost model').toEqual([]);
+    expect(diffPodHours(expected.pods, uninterrupted).slice(0, 20), 'the uninterrupted processor against the cost model').toEqual([]);
+    expect(diffNodeHours(expected.nodes, uninterruptedNodes).slice(0, 20), 'node rows of the uninterrupted processor against the cost model').toEqual([]);
+    expect(diffNodeHours(uninterruptedNodes, nodesAfterKills).slice(0, 20), 'node rows after the kills').toEqual([]);
+    // Every cluster-hour's rows add up to its node costs plus the rest, as ClickHouse sums them.
+    const bill = await sqlRows<{ hour: number; rows: number; bill: number }>(sqlUrl(currentRun(steady)), billQuery());
+    expect(bill.length).toBe(TENANTS.length * 6);
+    for (const h of bill) expect(Math.abs(h.rows - h.bill), `hour ${h.hour}: rows ${h.rows}, bill ${h.bill}`).toBeLessThanOrEqual(1e-9 * h.rows);
     const differences = diffPodHours(uninterrupted, afterKills);
     const logs = differences.length > 0 ? `logs in ${await writeLogs(killed.name, killed.runs)}` : '';
     expect(
@@ -129,6 +140,7 @@ describe('processor restarts and replays', () => {
     const replay = processor('replay');
     await startRun(replay);
     const replayed = await finalRowsOf(replay);
+    expect(diffNodeHours(uninterruptedNodes, await nodeRowsOf(replay)).slice(0, 20), 'node rows of the replay').toEqual([]);
     const differences = diffPodHours(uninterrupted, replayed);
     expect(differences.slice(0, 20), `${JSON.stringify(totalsByCluster(uninterrupted))} vs ${JSON.stringify(totalsByCluster(replayed))}`).toEqual([]);
     expect(errorLines(replay.name, replay.runs)).toEqual([]);

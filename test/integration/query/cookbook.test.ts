@@ -3,12 +3,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCostRowSink } from '../../../processor/clickhouse/cost-rows.ts';
 import { createExpenseSink } from '../../../processor/clickhouse/expense-sink.ts';
 import { deletionRow, expenseRowKey, type ExpenseRow } from '../../../processor/clickhouse/expense-row.ts';
 import { migrate } from '../../../processor/clickhouse/migrations.ts';
 import { DEFAULT_FORMAT, runReadQuery } from '../../../query/read-query.ts';
 import { checkReadOnlyQuery } from '../../../query/sql-guard.ts';
 import { expenseRow, hourAgo, openTestEngine, queryRows, type TestEngine } from '../../support/clickhouse-engine.ts';
+import { nodeExpenseRow } from '../../support/node-rows.ts';
 
 const DATABASE = 'k8s';
 const cookbook = readFileSync(join(import.meta.dirname, '../../../query/COOKBOOK.md'), 'utf8');
@@ -68,6 +70,10 @@ beforeAll(async () => {
   const sink = createExpenseSink(engine.client, { database: DATABASE });
   await sink.write(rows.filter((r) => r.version === 1));
   await sink.write(rows.filter((r) => r.version === 2));
+  // A node per cluster and hour, for the node recipes to read (their numbers: cookbook-bill.test.ts).
+  await createCostRowSink(engine.client, { database: DATABASE }).write(
+    ['prod', 'staging'].flatMap((cluster) => Array.from({ length: 48 }, (_, h) => nodeExpenseRow({ cluster, hour: hourAgo(h + 1) }))),
+  );
 });
 
 afterAll(async () => {

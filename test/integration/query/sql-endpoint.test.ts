@@ -76,7 +76,9 @@ describe('SQL endpoint', () => {
   });
 
   it('reads unqualified names from the configured database', async () => {
-    expect((await post('SHOW TABLES')).body).toMatch(/k8s_expenses\s.*\n.*k8s_expenses_final.*\n.*schema_migrations/);
+    expect((await post('SHOW TABLES')).body).toMatch(
+      /k8s_expenses\s.*\n.*k8s_expenses_final.*\n.*k8s_expenses_focus.*\n.*k8s_node_expenses\s.*\n.*k8s_node_expenses_final.*\n.*schema_migrations/,
+    );
     expect((await post('SELECT count() AS n FROM k8s.k8s_expenses', '?format=JSONEachRow')).body).toBe('{"n":"2"}\n');
   });
 

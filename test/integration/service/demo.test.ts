@@ -2,7 +2,10 @@
 // against the real service in its default mode (embedded log, embedded ClickHouse). Within seconds
 // the demo tenant has cost rows for every workload kind the simulated cluster runs, priced with the
 // nodes' prices, and with OpenCost's default prices (price_defaulted) on the node that has none,
-// and an `__idle__` row per node for what its pods leave unused.
+// and an `__idle__` row per node for what its pods leave unused. Once the sender stops, ClickHouse
+// is asked whether the node rows reconcile: per node and resource allocated + idle = cost, and per
+// cluster-hour the rows of k8s_expenses add up to the node costs plus volumes, network, load
+// balancers and cluster management.
 // The exporter's output also passes `promtool check metrics`.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,7 +16,9 @@ import { DEMO_NODES } from '../../../demo/inventory.ts';
 import { demoExposition, startDemoExporter, type DemoExporter } from '../../../demo/exporter.ts';
 import { startSender, type Sender } from '../../../demo/sender.ts';
 import type { RunningService } from '../../../service/service.ts';
+import { sqlRows } from '../../support/expenses.ts';
 import { freePort } from '../../support/net.ts';
+import { billQuery, nodeIdentityQuery } from '../../support/node-bill.ts';
 import { startTestService, waitFor, waitReady } from '../../support/service.ts';
 
 const GIB = 1024 ** 3;
@@ -187,4 +192,42 @@ describe('the demo: simulated cluster → sender → service → cost rows', () 
       expect(r.gpu_cost / r.gpu_hours).toBeCloseTo(GPU_NODE.prices!.gpu, 9);
     }
   });
+
+  it('node rows reconcile: allocated + idle = node cost per resource, and the rows of every cluster-hour add up to its bill', async () => {
+    await sender.stop();
+    // The last writes land: the same latest rows on two reads a few flushes apart.
+    const latest = () => sqlRows(sqlUrl, 'SELECT * EXCEPT (updated_at) FROM k8s_node_expenses FINAL ORDER BY hour, node');
+    let previous = '';
+    await waitFor(
+      async () => {
+        const now = JSON.stringify([await latest(), await sqlRows(sqlUrl, 'SELECT sum(total_cost) AS t, max(version) AS v FROM k8s_expenses FINAL')]);
+        const stable = now === previous;
+        previous = now;
+        if (!stable) await new Promise((r) => setTimeout(r, 1500));
+        return stable;
+      },
+      30_000,
+      'the rows to stop changing after the sender stopped',
+    );
+    type NodeHour = { node: string; instance_type: string; region: string; zone: string; spot: number; cpu_cores: number | null; gpu_count: number | null; capacity_missing: number; total_cost: number; idle_cost: number; price_defaulted: number };
+    const nodes = (await latest()) as NodeHour[];
+    expect(new Set(nodes.map((n) => n.node))).toEqual(new Set(DEMO_NODES.map((n) => n.name)));
+    for (const demo of DEMO_NODES) {
+      for (const n of nodes.filter((r) => r.node === demo.name)) {
+        // Both kube-state-metrics generations and beta labels give the same place and capacity.
+        expect([n.instance_type, n.region, n.zone, n.spot, n.capacity_missing]).toEqual([demo.instanceType, demo.region, demo.zone, demo.spot ? 1 : 0, 0]);
+        expect(n.cpu_cores).toBeCloseTo(demo.cpuCores, 9);
+        expect(n.gpu_count === null ? 0 : n.gpu_count).toBeCloseTo(demo.gpus, 9);
+        expect(n.price_defaulted).toBe(demo.prices ? 0 : 1);
+        expect(n.total_cost).toBeGreaterThan(0);
+      }
+    }
+    expect(await sqlRows(sqlUrl, nodeIdentityQuery())).toEqual([]);
+    const bill = await sqlRows<{ hour: number; rows: number; bill: number; node_count: string }>(sqlUrl, billQuery());
+    expect(bill.length).toBeGreaterThan(0);
+    for (const h of bill) {
+      expect(Number(h.node_count), `hour ${h.hour}`).toBe(DEMO_NODES.length);
+      expect(Math.abs(h.rows - h.bill), `hour ${h.hour}: rows ${h.rows}, bill ${h.bill}`).toBeLessThanOrEqual(1e-9 * h.rows);
+    }
+  }, 60_000);
 });

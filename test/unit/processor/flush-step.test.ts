@@ -28,6 +28,8 @@ interface StoredRow extends ModelRow {
 
 interface SetupOptions {
   failing?: boolean;
+  /** Told of the rows of each closing hour. */
+  closed?: ModelRow[];
   refusing?: string;
   /** Follow keys and write deletion rows; the table holds `table` (keys and version by hour) before the first write. */
   deletion?: { table?: Map<number, { keys: Set<string>; version: number }> };
@@ -70,6 +72,7 @@ function setup(options: SetupOptions = {}) {
       keyOf: (row) => row.pod,
       deletionRow: (_tenant, _cluster, hour, pod, final, version, writtenAt) => ({ hour, pod, final, version, writtenAt, deleted: true }),
     },
+    onClosedRow: options.closed && ((row) => void options.closed!.push(row)),
     commit: async (list) => void commits.push(...list.map(({ offset, metadata }) => ({ offset, metadata }))),
     rules: RULES,
     metrics: createProcessorMetrics(registry),
@@ -91,6 +94,21 @@ function setup(options: SetupOptions = {}) {
 }
 
 describe('the flush step', () => {
+  it('tells of the rows of an hour as it closes, once: not while open, not for a late rewrite of the closed hour', async () => {
+    const closed: ModelRow[] = [];
+    const { flush, consumed, stored } = setup({ closed });
+    consumed(0n, H0, H0 + 10 * MIN);
+    await flush();
+    expect(closed).toEqual([]);
+    consumed(1n, H0 + H, H0 + H + 6 * MIN); // closes hour 0
+    await flush();
+    expect(closed).toEqual([{ hour: H0, pod: 'a' }, { hour: H0, pod: 'b' }]);
+    consumed(2n, H0, H0 + H + 7 * MIN); // a late sample of hour 0: rewritten, still final
+    await flush();
+    expect(stored.filter((r) => r.hour === H0 && r.final)).toHaveLength(4);
+    expect(closed).toHaveLength(2);
+  });
+
   // Versions used to be the wall clock's microseconds (one per flush); they come from the offset
   // read now (row-version.ts): 2^52 + 2 x next offset, plus 1 for final rows.
   it('writes the rows of the hours behind, finished with their finality and a version from the offset read', async () => {

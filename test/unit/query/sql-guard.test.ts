@@ -138,7 +138,7 @@ describe('checkReadOnlyQuery', () => {
 
   it('names the readable tables when refusing one', () => {
     const result = checkReadOnlyQuery('SELECT * FROM users');
-    expect(result).toEqual({ ok: false, message: 'table users is not readable: queries may read only k8s_expenses, k8s_expenses_final, schema_migrations' });
+    expect(result).toEqual({ ok: false, message: 'table users is not readable: queries may read only k8s_expenses, k8s_expenses_final, k8s_expenses_focus, k8s_node_expenses, k8s_node_expenses_final, schema_migrations' });
   });
 
   it('qualifies only with the configured database', () => {

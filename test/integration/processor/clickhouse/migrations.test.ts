@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { deletionRow, EXPENSE_COLUMNS } from '../../../../processor/clickhouse/expense-row.ts';
 import { createExpenseSink } from '../../../../processor/clickhouse/expense-sink.ts';
+import { NODE_EXPENSE_COLUMNS } from '../../../../processor/clickhouse/node-expense-row.ts';
 import { loadMigrations, MIGRATIONS_DIR, renderMigration } from '../../../../processor/clickhouse/migration-files.ts';
 import { migrate } from '../../../../processor/clickhouse/migrations.ts';
 import { rowVersion } from '../../../../processor/row-version.ts';
@@ -12,6 +13,8 @@ import { expenseRow, hourAgo, openTestEngine, queryRows, silentLog, type TestEng
 
 let engine: TestEngine;
 let scratch: string;
+/** The versions of the project's migrations, in order. */
+const VERSIONS = (await loadMigrations()).map((m) => m.version);
 
 beforeAll(async () => {
   engine = await openTestEngine('k8s');
@@ -48,6 +51,18 @@ describe('migrate', () => {
     expect(table.partition_key).toBe('toYYYYMM(hour)');
     expect(table.engine_full).not.toMatch(/TTL/);
     expect(await queryRows(engine.client, 'SELECT count() AS n FROM fresh.k8s_expenses_final')).toEqual([{ n: '0' }]);
+
+    // Node rows (migration 0006): versioned and deleted like k8s_expenses.
+    const nodeColumns = await queryRows<{ name: string; type: string }>(engine.client, 'DESCRIBE TABLE fresh.k8s_node_expenses');
+    expect(nodeColumns.map(({ name, type }) => [name, type])).toEqual(NODE_EXPENSE_COLUMNS.map(([name, type]) => [name, type]));
+    const [nodes] = await queryRows<Record<string, string>>(
+      engine.client,
+      "SELECT engine_full, sorting_key, partition_key FROM system.tables WHERE database = 'fresh' AND name = 'k8s_node_expenses'",
+    );
+    expect(nodes.engine_full).toMatch(/^ReplacingMergeTree\(version, is_deleted\)/);
+    expect(nodes.sorting_key).toBe('tenant_id, cluster, hour, node');
+    expect(nodes.partition_key).toBe('toYYYYMM(hour)');
+    expect(await queryRows(engine.client, 'SELECT count() AS n FROM fresh.k8s_node_expenses_final')).toEqual([{ n: '0' }]);
   });
 
   it('does nothing when run again', async () => {
@@ -55,15 +70,15 @@ describe('migrate', () => {
     await engine.client.command({ query: "INSERT INTO again.k8s_expenses (tenant_id, hour, version) VALUES ('t', now(), 1)" });
     const result = await migrate(engine.client, { database: 'again' });
     expect(result.applied).toEqual([]);
-    expect(result.alreadyApplied.map((m) => m.version)).toEqual([1, 2, 3, 4, 5]);
+    expect(result.alreadyApplied.map((m) => m.version)).toEqual(VERSIONS);
     expect(await queryRows(engine.client, 'SELECT count() AS n FROM again.k8s_expenses')).toEqual([{ n: '1' }]);
-    expect(await queryRows(engine.client, 'SELECT count() AS n FROM again.schema_migrations FINAL')).toEqual([{ n: '5' }]);
+    expect(await queryRows(engine.client, 'SELECT count() AS n FROM again.schema_migrations FINAL')).toEqual([{ n: String(VERSIONS.length) }]);
   });
 
   it('survives two runs racing on the same database', async () => {
     const results = await Promise.allSettled([migrate(engine.client, { database: 'race' }), migrate(engine.client, { database: 'race' })]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
-    expect((await recorded('race')).map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+    expect((await recorded('race')).map((r) => r.version)).toEqual(VERSIONS);
     expect(await conversionTables('race')).toEqual([]);
     expect((await migrate(engine.client, { database: 'race' })).applied).toEqual([]);
   });
@@ -73,6 +88,9 @@ describe('migrate', () => {
     const [{ statement }] = await queryRows<{ statement: string }>(engine.client, 'SHOW CREATE TABLE retention.k8s_expenses');
     expect(statement).toMatch(/TTL hour \+ toIntervalDay\(30\)/);
     expect(statement).toMatch(/ttl_only_drop_parts = 1/);
+    const [{ statement: nodes }] = await queryRows<{ statement: string }>(engine.client, 'SHOW CREATE TABLE retention.k8s_node_expenses');
+    expect(nodes).toMatch(/TTL hour \+ toIntervalDay\(30\)/);
+    expect(nodes).toMatch(/ttl_only_drop_parts = 1/);
   });
 
   it('refuses a malformed TTL before touching anything', async () => {
@@ -95,7 +113,7 @@ describe('migrate', () => {
     const dir = join(scratch, 'newer');
     await cp(MIGRATIONS_DIR, dir, { recursive: true });
     await writeFile(join(dir, '0099_extra.sql'), 'CREATE TABLE IF NOT EXISTS {database}.extra (a UInt8) ENGINE = MergeTree ORDER BY a;');
-    expect((await migrate(engine.client, { database: 'newer', migrationsDir: dir })).applied.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 99]);
+    expect((await migrate(engine.client, { database: 'newer', migrationsDir: dir })).applied.map((m) => m.version)).toEqual([...VERSIONS, 99]);
     const warn = vi.fn();
     const result = await migrate(engine.client, { database: 'newer', logger: { ...silentLog, warn } });
     expect(result.applied).toEqual([]);
@@ -146,7 +164,7 @@ describe('the conversion to deletion rows (migration 0004) of a table of earlier
     expect(await engineOf('upgrade')).toMatch(/^ReplacingMergeTree\(version\) /);
 
     const result = await migrate(engine.client, { database: 'upgrade', ttl: '400 DAY' });
-    expect(result.applied.map((m) => m.version)).toEqual([4, 5]);
+    expect(result.applied.map((m) => m.version)).toEqual(VERSIONS.filter((v) => v >= 4));
     expect(await engineOf('upgrade')).toMatch(/^ReplacingMergeTree\(version, is_deleted\) .*TTL hour \+ toIntervalDay\(400\) SETTINGS .*ttl_only_drop_parts = 1/);
     const columns = await queryRows<{ name: string; type: string }>(engine.client, 'DESCRIBE TABLE upgrade.k8s_expenses');
     expect(columns.map(({ name, type }) => [name, type])).toEqual(EXPENSE_COLUMNS.map(([name, type]) => [name, type]));
@@ -178,7 +196,7 @@ describe('the conversion to deletion rows (migration 0004) of a table of earlier
     expect(await engineOf('upgrade_race')).toMatch(/^ReplacingMergeTree\(version, is_deleted\)/);
     expect(await latest('upgrade_race')).toEqual(before);
     expect(await conversionTables('upgrade_race')).toEqual([]);
-    expect((await recorded('upgrade_race')).map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+    expect((await recorded('upgrade_race')).map((r) => r.version)).toEqual(VERSIONS);
   });
 
   /** The new definition under a temporary name, as a conversion creates it. */
@@ -234,9 +252,9 @@ describe('npm run migrate', () => {
     expect(first.stderr).not.toMatch(/error/i);
     expect(first.status).toBe(0);
     expect(first.stdout).toMatch(/applied 0001_k8s_expenses\n/);
-    expect(first.stdout).toMatch(/database cli: 5 applied, 0 already applied/);
+    expect(first.stdout).toMatch(new RegExp(`database cli: ${VERSIONS.length} applied, 0 already applied`));
     const second = run(dataDir);
-    expect(second.stdout).toMatch(/database cli: 0 applied, 5 already applied/);
+    expect(second.stdout).toMatch(new RegExp(`database cli: 0 applied, ${VERSIONS.length} already applied`));
   });
 
   it('explains that another process owns the data directory', () => {

@@ -59,6 +59,14 @@ describe('renderMigration', () => {
     expect(() => renderMigration('SELECT {datbase}', { database: 'k8s' })).toThrow(/unknown placeholder \{datbase\}/);
     expect(() => renderMigration('SELECT 1', { database: 'k8s; DROP' })).toThrow(/plain identifier/);
   });
+
+  it("fills {billing_currency} with BILLING_CURRENCY (USD unless set), and only with a currency code", () => {
+    expect(renderMigration("SELECT '{billing_currency}'", { database: 'k8s' })).toEqual(["SELECT 'USD'"]);
+    expect(renderMigration("SELECT '{billing_currency}'", { database: 'k8s', billingCurrency: 'EUR' })).toEqual(["SELECT 'EUR'"]);
+    for (const bad of ['eur', 'EURO', "US'", '']) {
+      expect(() => renderMigration("SELECT '{billing_currency}'", { database: 'k8s', billingCurrency: bad })).toThrow(MigrationError);
+    }
+  });
 });
 
 describe('migrationChecksum', () => {
@@ -94,6 +102,12 @@ describe('loadMigrations', () => {
     const migrations = await loadMigrations();
     expect(migrations.filter((m) => m.convertsTable).map((m) => [m.file, m.convertsTable])).toEqual([['0004_k8s_expenses_deletion_rows.sql', 'k8s_expenses']]);
     for (const m of migrations.filter((x) => x.convertsTable)) expect(renderMigration(m.sql, { database: 'db' })).toHaveLength(1);
+  });
+
+  it('knows the migrations of views run again by every migration run by their first line', async () => {
+    const migrations = await loadMigrations();
+    expect(migrations.filter((m) => m.recreated).map((m) => m.file)).toEqual(['0007_k8s_expenses_focus.sql']);
+    for (const m of migrations.filter((x) => x.recreated)) for (const statement of renderMigration(m.sql, { database: 'db' })) expect(statement).toMatch(/^CREATE OR REPLACE VIEW /);
   });
 
   it('refuses badly named files and duplicate versions', async () => {

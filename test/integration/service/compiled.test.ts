@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddedEnv, tempDataDir } from '../../support/embedded.ts';
 import { PROJECT_ROOT } from '../../support/kafka-broker.ts';
+import { sqlHeaders } from '../../support/env.ts';
 import { freePort } from '../../support/net.ts';
 import { runServiceUntilExit, startServiceProcess, type ServiceProcess } from '../../support/service-process.ts';
 import { waitFor } from '../../support/service.ts';
@@ -170,7 +171,7 @@ describe('under a terminal', () => {
       // Regression: the embedded engine coloured its tables when the service's stdout was a
       // terminal, and `npm run sql` printed the escape codes.
       const sql = /SQL endpoint (http:\/\/\S+);/.exec(output)![1];
-      const table = await (await fetch(`${sql}/query`, { method: 'POST', body: 'SELECT 1 AS x' })).text();
+      const table = await (await fetch(`${sql}/query`, { method: 'POST', body: 'SELECT 1 AS x', headers: sqlHeaders() })).text();
       expect(table).toBe(['   ┌─x─┐', '1. │ 1 │', '   └───┘', ''].join('\n'));
     } finally {
       const node = childrenOf(child.pid!);

@@ -97,7 +97,9 @@ export function createReader(options: ReaderOptions): Reader {
     if (stopping) throw new ReadError('clickhouse-unavailable', 'the service is shutting down: retry on another instance', { retryAfterSeconds: 1 });
     const client = idle.pop();
     if (!client) {
-      throw new ReadError('too-many-queries', `${limitName(limits, 'concurrency')} reads are running already: retry in a moment`, { retryAfterSeconds: 1 });
+      const slots = options.clients.length;
+      const running = slots === limits.concurrency ? limitName(limits, 'concurrency') : `${slots} (${limitName(limits, 'concurrency')}, fewer on the embedded engine: see the start-up log)`;
+      throw new ReadError('too-many-queries', `${running} reads are running already: retry in a moment`, { retryAfterSeconds: 1 });
     }
     const marker = randomUUID();
     const sql = `/* ${READ_MARKER}${marker} */\n${request.sql}\n${limitSettings(limits, { resultRows: request.limitResultRows ?? false })}`;

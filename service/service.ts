@@ -16,10 +16,10 @@ import { errorMessage, ServiceError } from '../core/errors.ts';
 import { openClickHouse, redactUrl } from '../processor/clickhouse/client.ts';
 import { startProcessorRole, type ProcessorRole } from '../processor/index.ts';
 import { registerReceiver, type ReceiverHandle } from '../receiver/index.ts';
-import { tenantFromHeader } from '../receiver/tenant.ts';
 import { listenError, type Config } from './config.ts';
 import { createHttpServer, type ReadinessCheck } from './http-server.ts';
 import { startQueryRole, type QueryRole } from './query-role.ts';
+import { createReadAccess, type ReadAccess } from './read-access.ts';
 import { roleParts } from './roles.ts';
 import { openTransport, type Transport } from './transport.ts';
 
@@ -82,6 +82,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   let receiver: ReceiverHandle | undefined;
   let clickhouse: ClickHouseClient | undefined;
   let queryRole: QueryRole | undefined;
+  let readAccess: ReadAccess | undefined;
   let clickhouseClosed = false;
   const closeClickHouse = async () => {
     if (clickhouseClosed) return;
@@ -102,9 +103,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     // A server client connects lazily; the embedded engine opens its directory now.
     if (transport.consumer) clickhouse = await openClickHouse(config, logger);
     if (roleParts(config.ROLE).queries) {
-      queryRole = await startQueryRole(app, config, registry, logger, {
-        readTenant: (request) => tenantFromHeader(request.headers[config.TENANT_HEADER], config.TENANT_HEADER),
-      });
+      const access = (readAccess = createReadAccess(config, logger));
+      queryRole = await startQueryRole(app, config, registry, logger, { readTenant: (request) => access.tenantFromRequest(request) });
       checks.push(...queryRole.checks);
     }
     try {
@@ -149,6 +149,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     started,
     reload() {
       receiver?.reloadTenants();
+      readAccess?.reload();
     },
     stop() {
       stopped ??= (async () => {

@@ -2,7 +2,7 @@
 // role waiting for one: it starts, serves the allocation API on PORT, says in /ready why it is not
 // ready, answers reads 503 until the server answers, and runs no receiver, processor or SQL endpoint.
 // (The read side against real rows: test/integration/query/*.test.ts, and ROLE=all in
-// allocation-api.test.ts.)
+// test/integration/service/allocation-api.test.ts.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../support/net.ts';
 import { runServiceUntilExit, startServiceProcess, type ServiceProcess } from '../../support/service-process.ts';

@@ -226,6 +226,9 @@ describe('the guard and the engine agree', () => {
     ['a string hiding a table function', "SELECT 'a'', file(''/etc/hostname'')' AS x", [{ x: "a', file('/etc/hostname')" }]],
     ['an escaped quote hiding one', "SELECT 'a\\', file(''/etc/hostname'')' AS x", [{ x: "a', file('/etc/hostname')" }]],
     ['a hash comment', "SELECT 1 AS x # , file('/etc/hostname')\n", [{ x: 1 }]],
+    ['a -- comment through U+2028', 'SELECT 1 AS x -- c\u2028, 2 AS y\n, 3 AS z', [{ x: 1, z: 3 }]],
+    ['a -- comment through NEL', 'SELECT 1 AS x -- c\u0085, 2 AS y\n, 3 AS z', [{ x: 1, z: 3 }]],
+    ['a -- comment through a lone CR', 'SELECT 1 AS x -- c\r, 2 AS y\n, 3 AS z', [{ x: 1, z: 3 }]],
   ])('reads %s as the guard does', async (_what, sql, rows) => {
     const checked = checkReadOnlyQuery(sql);
     expect(checked.ok).toBe(true);

@@ -213,3 +213,45 @@ describe('regression: table allowlist bypasses', () => {
     expect(checkReadOnlyQuery(sql)).toMatchObject({ ok: false, message: expect.stringMatching(/more than \d+ tables/) });
   });
 });
+
+// Characters that look like ASCII, or like white space, to a reader but not to a lexer: the guard
+// reads only ASCII outside strings, quoted names and comments, so none of them can disguise a word.
+describe('hostile Unicode and control characters', () => {
+  it.each([
+    ['a no-break space before a system table', 'SELECT * FROM\u00a0system.users'],
+    ['a zero-width space inside system', 'SELECT * FROM sys\u200btem.users'],
+    ['a Cyrillic ѕ in system', 'SELECT * FROM \u0455ystem.users'],
+    ['full-width SETTINGS', 'SELECT 1 ＳＥＴＴＩＮＧＳ readonly = 0'],
+    ['a full-width semicolon', 'SELECT 1 ； DROP TABLE k8s_expenses'],
+    ['full-width parentheses after file', "SELECT * FROM file（'/etc/passwd'）"],
+    ['a byte-order mark before the statement', '\ufeffSELECT * FROM system.one'],
+    ['a NUL byte before a second statement', 'SELECT 1\u0000; DROP TABLE k8s_expenses'],
+    ['a heredoc hiding a statement', 'SELECT $tag$ ; DROP TABLE k8s_expenses $tag$'],
+  ])('refuses %s: the query cannot be checked', (_why, sql) => {
+    expect(checkReadOnlyQuery(sql)).toMatchObject({ ok: false, message: expect.stringMatching(/^the query cannot be checked: unexpected character/) });
+  });
+
+  it.each([
+    ['a Cyrillic е in a quoted system', 'SELECT * FROM `syst\u0435m`.users', /table syst\u0435m\.users is not readable/],
+    ['an escape in a quoted name', 'SELECT * FROM `sys\\x74em`.users', /backslash in a quoted identifier/],
+    ['a right-to-left override in a comment', 'SELECT 1 /* \u202e */ FROM system.one', /the system database is not readable/],
+    ['a vertical tab as white space', 'SELECT * FROM\u000bsystem.one', /the system database is not readable/],
+    ['a form feed as white space', 'SELECT * FROM\u000csystem.one', /the system database is not readable/],
+  ])('refuses %s', (_why, sql, message) => {
+    expect(checkReadOnlyQuery(sql)).toMatchObject({ ok: false, message: expect.stringMatching(message) });
+  });
+
+  // ClickHouse ends a -- comment at \n only, as the guard does: what follows a Unicode line end is
+  // still comment (the integration test runs these on the engine).
+  it.each([
+    ['U+2028', 'SELECT 1 AS x -- c\u2028, 2 AS y\n, 3 AS z'],
+    ['NEL', 'SELECT 1 AS x -- c\u0085, 2 AS y\n, 3 AS z'],
+    ['CR alone', 'SELECT 1 AS x -- c\r, 2 AS y\n, 3 AS z'],
+  ])('reads a -- comment through %s to the next \\n', (_why, sql) => {
+    expect(checkReadOnlyQuery(sql)).toMatchObject({ ok: true });
+  });
+
+  it("passes only the text before a trailing -- comment, whatever Unicode line end the comment holds", () => {
+    expect(checkReadOnlyQuery('SELECT 1 AS x -- c\u2028FROM system.one\n')).toMatchObject({ ok: true, sql: 'SELECT 1 AS x' });
+  });
+});

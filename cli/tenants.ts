@@ -7,6 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isValidTokenName, parseTenantsFile, sha256, TenantsFileError, type TenantsFile } from '../receiver/tenants-file.ts';
 import { isValidTenant } from '../receiver/tenant.ts';
+import { readLimits } from '../query/limits.ts';
+import { tenantSqlUserStatements } from '../query/tenant-sql-user.ts';
+import { ConfigError, loadConfig } from '../service/config.ts';
 import { allNames, findCredential, listedNames, unusedName } from './tenant-credentials.ts';
 
 const USAGE = `usage: npm run -s tenants -- <command> [--file PATH]
@@ -16,6 +19,8 @@ const USAGE = `usage: npm run -s tenants -- <command> [--file PATH]
   rotate <tenant-id> <token-name>     new secret for a named token (or basic user); the old one stops working
   revoke <tenant-id> <token-name>     removes a named token (or basic user)
   list                                tenants and the names of their credentials (never secrets)
+  sql-user <tenant-id> <user>         statements giving the tenant a read-only user of a ClickHouse server,
+                                      restricted to its rows (stdout); its new password on stderr
 The file is TENANTS_FILE unless --file is given.`;
 
 function fail(message: string): never {
@@ -59,7 +64,26 @@ function shown(secret: string, what: string): void {
   process.stderr.write(`${what}; the secret is shown only now\n`);
 }
 
+/** Needs no tenants file: the statements go to ClickHouse, the password to the tenant. */
+function sqlUser(args: string[]): void {
+  if (args.length !== 2) fail(USAGE);
+  if (!isValidTenant(args[0])) fail(`"${args[0]}" is not a valid tenant id`);
+  if (!/^[A-Za-z0-9_]{1,64}$/.test(args[1])) fail(`"${args[1]}" is not a valid ClickHouse user name here: 1 to 64 letters, digits or '_'`);
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+  const password = randomBytes(24).toString('base64url');
+  const statements = tenantSqlUserStatements({ tenant: args[0], user: args[1], passwordSha256: sha256(password).toString('hex'), database: config.CLICKHOUSE_DATABASE, limits: readLimits(config) });
+  process.stdout.write(statements.map((sql) => `${sql};\n`).join(''));
+  process.stderr.write(`password of ClickHouse user ${args[1]} (tenant ${args[0]}), shown only now: ${password}\nrun the statements above as an administrator, e.g. | clickhouse client --multiquery\n`);
+}
+
 function main(argv: string[]): void {
+  if (argv[0] === 'sql-user') return sqlUser(argv.slice(1));
   const fileFlag = argv.indexOf('--file');
   const path = fileFlag >= 0 ? argv[fileFlag + 1] : process.env.TENANTS_FILE;
   const args = fileFlag >= 0 ? argv.filter((_, i) => i !== fileFlag && i !== fileFlag + 1) : argv;

@@ -1,18 +1,22 @@
 // `npm run -s sql -- [--format <ClickHouse format>] "<query>"`: one read-only query of the project's
 // tables, printed exactly as ClickHouse writes it in that format (its table by default; CSV for a
 // spreadsheet, JSONEachRow for a program). With CLICKHOUSE_URL it asks the server
-// directly; otherwise it goes through the running service's SQL endpoint (SQL_HOST:SQL_PORT), since
-// only one process may own the embedded engine's data directory. Errors go to stderr; the exit code
-// is 1 for a refused or failed query and 2 for bad usage or configuration.
+// directly, under the same read limits as the service; otherwise it goes through the running
+// service's SQL endpoint (SQL_HOST:SQL_PORT), since only one process may own the embedded engine's
+// data directory, with the endpoint's token (SQL_TOKEN, or DATA_DIR/sql-token, which the service
+// writes at its first start). Errors go to stderr; the exit code is 1 for a refused or failed query
+// and 2 for bad usage or configuration.
 import { createServerClient } from '../processor/clickhouse/client.ts';
 import { clickHouseErrorCode } from '../processor/clickhouse/errors.ts';
+import { limitSettings, readLimits } from '../query/limits.ts';
 import { DEFAULT_FORMAT, formatList, isSilentWhenEmpty, parseOutputFormat, runReadQuery, type OutputFormat } from '../query/read-query.ts';
-import { checkReadOnlyQuery } from '../query/sql-guard.ts';
+import { checkReadOnlyQuery, READABLE_TABLES } from '../query/sql-guard.ts';
+import { sqlToken, SqlTokenError } from '../query/sql-token.ts';
 import { ConfigError, loadConfig, type Config } from '../service/config.ts';
 
 const USAGE = `usage: npm run -s sql -- [--format <format>] "<query>"
   Runs one read-only query (SELECT, WITH ... SELECT, DESCRIBE, SHOW TABLES, EXPLAIN) of the tables
-  k8s_expenses, k8s_expenses_final and schema_migrations. Without a query argument, reads it from stdin.
+  ${READABLE_TABLES.join(', ')}. Without a query argument, reads it from stdin.
   --format <format>   how ClickHouse writes the result, by its own format names:
                       ${DEFAULT_FORMAT} (a table, the default), CSVWithNames or CSV (for a
                       spreadsheet), TSVWithNames, TSV, JSONEachRow (one JSON object per line), ...
@@ -53,8 +57,10 @@ async function queryServer(config: Config, sql: string, format: OutputFormat): P
   const client = createServerClient(config, { scoped: true });
   try {
     // readonly=2: no writes, while the client may still send its own output settings. No colour
-    // codes in the table, whatever the server decides about terminals.
-    return await runReadQuery(client, checked.sql, format, { settings: { readonly: '2', output_format_pretty_color: 0 } });
+    // codes in the table, whatever the server decides about terminals. The read limits travel in
+    // the query's own SETTINGS clause, as the service sends them.
+    const sqlWithLimits = `${checked.sql}\n${limitSettings(readLimits(config), { resultRows: true })}`;
+    return await runReadQuery(client, sqlWithLimits, format, { settings: { readonly: '2', output_format_pretty_color: 0 } });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (clickHouseErrorCode(err) === UNKNOWN_DATABASE) throw new QueryError(`${message} (create it with npm run migrate)`);
@@ -68,11 +74,17 @@ async function queryEndpoint(config: Config, sql: string, format: OutputFormat):
   // A wildcard listen address is reached through loopback.
   const host = config.SQL_HOST === '0.0.0.0' ? '127.0.0.1' : config.SQL_HOST === '::' ? '::1' : config.SQL_HOST;
   const base = `http://${host.includes(':') ? `[${host}]` : host}:${config.SQL_PORT}`;
+  // Without a token the request still goes: "nothing listens" is the more useful answer then.
+  const token = await sqlToken(config, { create: false }).catch((err: unknown) => {
+    if (err instanceof SqlTokenError) return err;
+    throw err;
+  });
+  const authorization: Record<string, string> = token instanceof SqlTokenError ? {} : { authorization: `Bearer ${token.token}` };
   let response: Response;
   try {
     response = await fetch(`${base}/query?format=${format}`, {
       method: 'POST',
-      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      headers: { 'content-type': 'text/plain; charset=utf-8', ...authorization },
       body: sql,
     });
   } catch (err) {
@@ -86,6 +98,7 @@ async function queryEndpoint(config: Config, sql: string, format: OutputFormat):
   }
   const text = await response.text();
   if (response.ok) return text;
+  if (response.status === 401 && token instanceof SqlTokenError) throw new QueryError(token.message);
   let message = text;
   try {
     message = (JSON.parse(text) as { message?: string }).message ?? text;

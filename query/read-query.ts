@@ -63,15 +63,16 @@ export interface ReadQueryOptions {
    * for every later query of the process.
    */
   settings?: ClickHouseSettings;
-  signal?: AbortSignal;
+  /** Bound parameters ({name:Type} in the text). */
+  params?: Record<string, unknown>;
 }
 
-export async function runReadQuery(client: ClickHouseClient, sql: string, format: OutputFormat, options: ReadQueryOptions = {}): Promise<string> {
+export async function runReadQuery(client: Pick<ClickHouseClient, 'exec'>, sql: string, format: OutputFormat, options: ReadQueryOptions = {}): Promise<string> {
   const result = await client.exec({
     query: sql,
+    query_params: options.params,
     // The client's type lists only the formats it can parse itself; the text is passed through here.
     clickhouse_settings: { ...options.settings, default_format: format as ClickHouseSettings['default_format'] },
-    abort_signal: options.signal,
   });
   const chunks: Buffer[] = [];
   for await (const chunk of result.stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));

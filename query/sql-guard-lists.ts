@@ -66,13 +66,6 @@ export const FORBIDDEN_KEYWORDS: ReadonlyMap<string, string> = new Map([
   ].map((kw): [string, string] => [kw, `${kw} is not allowed: ${ONLY_READS}`]),
 ]);
 
-/** Words that end a table reference in a FROM list (so they are not taken for an alias). */
-export const CLAUSE_WORDS: ReadonlySet<string> = new Set([
-  'WHERE', 'PREWHERE', 'GROUP', 'ORDER', 'LIMIT', 'HAVING', 'JOIN', 'LEFT', 'RIGHT', 'INNER', 'OUTER', 'FULL',
-  'CROSS', 'ANY', 'ALL', 'ARRAY', 'ASOF', 'SEMI', 'ANTI', 'GLOBAL', 'PASTE', 'UNION', 'EXCEPT', 'INTERSECT',
-  'WINDOW', 'QUALIFY', 'ON', 'USING', 'SETTINGS', 'FORMAT', 'INTO', 'OFFSET', 'FETCH', 'WITH', 'LOCAL',
-]);
-
 /** Functions whose arguments use FROM / IN as keywords: EXTRACT(DAY FROM t), position(a IN b), ... */
 export const KEYWORD_ARGUMENT_FUNCTIONS: ReadonlySet<string> = new Set(['extract', 'trim', 'substring', 'substr', 'overlay', 'position']);
 

@@ -23,8 +23,8 @@ const regex = z
   });
 
 export const receiverConfigShape = {
-  TENANT_HEADER: headerName.describe('Header naming the tenant when no tenants file is configured'),
-  TENANTS_FILE: optionalText.describe('JSON file of tenants and their credential hashes; when set every request must authenticate'),
+  TENANT_HEADER: headerName.describe('Header naming the tenant (of remote write, and of reads) when no tenants file is configured'),
+  TENANTS_FILE: optionalText.describe('JSON file of tenants and their write and read credential hashes; when set every request (remote write, allocation API) must authenticate'),
   CLUSTER_LABEL: identifier('cluster_id', 'a Prometheus label name').describe('Series label naming the cluster (series without it belong to cluster "default")'),
 
   MAX_REQUEST_BYTES: size('16MiB').describe('Largest compressed request body (413 above)'),

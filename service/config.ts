@@ -10,16 +10,17 @@ import { clickHouseConfigShape } from '../processor/clickhouse/config.ts';
 import { processorConfigShape } from '../processor/config.ts';
 import { queryConfigShape } from '../query/config.ts';
 import { receiverConfigShape } from '../receiver/config.ts';
+import { ROLES } from './roles.ts';
 
 export { ConfigError, listenError, parseDuration, parseSize } from '../core/config-fields.ts';
 
 const serviceConfigShape = {
-  PORT: int(9201, 0, 65535).describe('HTTP port of the receiver, health, readiness and /metrics'),
+  PORT: int(9201, 0, 65535).describe('HTTP port of the receiver, the allocation API, health, readiness and /metrics'),
   HOST: z.string().default('0.0.0.0').describe('Address the HTTP server binds to'),
   ROLE: z
-    .enum(['all', 'receiver', 'processor'], { message: 'expected all, receiver or processor' })
+    .enum(ROLES, { message: 'expected all, receiver, processor or query' })
     .default('all')
-    .describe('Which parts run in this process: all, receiver or processor'),
+    .describe('Which parts run in this process: all, receiver, processor or query (the read side; needs CLICKHOUSE_URL)'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'expected fatal, error, warn, info, debug, trace or silent' })
     .default('info')
@@ -49,11 +50,18 @@ export const configSchema = z.object({
 });
 
 /**
- * Limits of different components that only make sense together: one series at the receiver's label
+ * Values of different components that only make sense together: one series at the receiver's label
  * limits must fit in a record, or a request carrying it could never be published and the sender
- * would retry it for ever.
+ * would retry it for ever; the read side alone needs a ClickHouse server.
  */
 const checkedSchema = configSchema.superRefine((c, ctx) => {
+  if (c.ROLE === 'query' && !c.CLICKHOUSE_URL) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ROLE'],
+      message: 'ROLE=query needs CLICKHOUSE_URL: the embedded engine can be read only by the process that owns it (ROLE=all serves the read side on it)',
+    });
+  }
   const worstSeries = c.MAX_LABELS_PER_SERIES * (c.MAX_LABEL_NAME_BYTES + c.MAX_LABEL_VALUE_BYTES + 10) + 64;
   if (worstSeries > c.KAFKA_MAX_RECORD_BYTES / 2) {
     ctx.addIssue({

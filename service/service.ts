@@ -15,10 +15,12 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { errorMessage, ServiceError } from '../core/errors.ts';
 import { openClickHouse, redactUrl } from '../processor/clickhouse/client.ts';
 import { startProcessorRole, type ProcessorRole } from '../processor/index.ts';
-import { startSqlEndpoint, type SqlEndpoint } from '../query/sql-endpoint.ts';
 import { registerReceiver, type ReceiverHandle } from '../receiver/index.ts';
 import { listenError, type Config } from './config.ts';
 import { createHttpServer, type ReadinessCheck } from './http-server.ts';
+import { startQueryRole, type QueryRole } from './query-role.ts';
+import { createReadAccess, type ReadAccess } from './read-access.ts';
+import { roleParts } from './roles.ts';
 import { openTransport, type Transport } from './transport.ts';
 
 export interface RunningService {
@@ -79,7 +81,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
 
   let receiver: ReceiverHandle | undefined;
   let clickhouse: ClickHouseClient | undefined;
-  let sqlEndpoint: SqlEndpoint | undefined;
+  let queryRole: QueryRole | undefined;
+  let readAccess: ReadAccess | undefined;
   let clickhouseClosed = false;
   const closeClickHouse = async () => {
     if (clickhouseClosed) return;
@@ -88,7 +91,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   };
   const closeAll = async () => {
     await transport.publisher?.close().catch(() => undefined);
-    await sqlEndpoint?.close().catch(() => undefined);
+    await queryRole?.close().catch(() => undefined);
     await processor?.close().catch(() => undefined);
     await closeClickHouse();
     await transport.close().catch(() => undefined);
@@ -97,17 +100,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   let url: string;
   try {
     if (transport.publisher) receiver = await registerReceiver(app, config, transport.publisher, registry, logger);
-    if (transport.consumer) {
-      // A server client connects lazily; the embedded engine opens its directory now.
-      clickhouse = await openClickHouse(config, logger);
-      // Only one process may open the embedded engine's directory, so users query through this one.
-      if (!config.CLICKHOUSE_URL) {
-        try {
-          sqlEndpoint = await startSqlEndpoint(clickhouse, config, logger);
-        } catch (err) {
-          throw listenError(err, 'SQL_PORT', config.SQL_PORT);
-        }
-      }
+    // A server client connects lazily; the embedded engine opens its directory now.
+    if (transport.consumer) clickhouse = await openClickHouse(config, logger);
+    if (roleParts(config.ROLE).queries) {
+      const access = (readAccess = createReadAccess(config, logger));
+      queryRole = await startQueryRole(app, config, registry, logger, { readTenant: (request) => access.tenantFromRequest(request) });
+      checks.push(...queryRole.checks);
     }
     try {
       url = await app.listen({ port: config.PORT, host: config.HOST });
@@ -119,9 +117,11 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     throw err;
   }
 
-  const description = transport.consumer ? clickHouseDescription(config) : undefined;
+  const description = transport.consumer || queryRole ? clickHouseDescription(config) : undefined;
+  const sqlEndpoint = queryRole?.sqlEndpoint;
   const parts = [`k8s-expenses (${config.ROLE}) listening on ${url}`, `records via ${transport.description}`];
-  if (description) parts.push(`rows to ${description}`);
+  if (description) parts.push(`${transport.consumer ? 'rows to' : 'reads from'} ${description}`);
+  if (queryRole) parts.push(`allocation API ${url}/allocation/compute`);
   if (sqlEndpoint) parts.push(`SQL endpoint ${sqlEndpoint.url}`);
   parts.push(`data in ${path.resolve(config.DATA_DIR)}`);
   logger.info({ url, role: config.ROLE, transport: transport.description, clickhouse: description, sql: sqlEndpoint?.url }, parts.join('; '));
@@ -149,6 +149,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     started,
     reload() {
       receiver?.reloadTenants();
+      readAccess?.reload();
     },
     stop() {
       stopped ??= (async () => {
@@ -157,10 +158,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         // A request to a server that is not there may be in flight: closing the client ends it.
         if (!processor && config.CLICKHOUSE_URL) await closeClickHouse();
         await started.catch(() => undefined);
+        // Running reads are stopped (their requests answered 503), so none holds the server open.
+        await queryRole?.stopReads();
         // close() stops accepting connections and waits for in-flight requests to be answered.
         await app.close();
         await transport.publisher?.close();
-        await sqlEndpoint?.close();
+        await queryRole?.close();
         await processor?.close();
         await closeClickHouse();
         await transport.close();

@@ -11,6 +11,7 @@ import { createPlatformaticConsumer } from '../ingest/kafka-platformatic/consume
 import { createPlatformaticPublisher } from '../ingest/kafka-platformatic/publisher.ts';
 import type { RecordConsumer, RecordPublisher } from '../ingest/record-log.ts';
 import { ConfigError, type Config } from './config.ts';
+import { roleParts } from './roles.ts';
 
 export interface Transport {
   /** For the start-up line, e.g. "Kafka 10.0.0.1:9092 topic prometheus-remote-write". */
@@ -21,8 +22,9 @@ export interface Transport {
 }
 
 export async function openTransport(config: Config, logger: Logger): Promise<Transport> {
-  const receives = config.ROLE === 'all' || config.ROLE === 'receiver';
-  const processes = config.ROLE === 'all' || config.ROLE === 'processor';
+  const { receives, processes } = roleParts(config.ROLE);
+  // The read side alone carries no records.
+  if (!receives && !processes) return { description: 'none (read side only)', close: async () => undefined };
 
   if (!config.KAFKA_BROKERS) {
     if (config.ROLE !== 'all') {

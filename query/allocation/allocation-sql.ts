@@ -1,6 +1,7 @@
 // The SQL of one allocation request: the sharing rule's pieces (query/sharing) grouped into one row
 // per set and allocation name, aggregated by ClickHouse. The tenant and every value of the request
-// are bound parameters; the database name is a checked identifier; the limits are our own numbers.
+// are bound parameters; the database name is a checked identifier; the row limit is our own number.
+// Time and memory limits are added by the reader (query/reader.ts), as for every read.
 import { checkIdentifier } from '../../processor/clickhouse/identifier.ts';
 import { COSTS, QUANTITIES, sharingCtes, type Carried, type Quantity, type SharingSpec } from '../sharing/sharing-sql.ts';
 import { BoundValues } from '../sql-values.ts';
@@ -9,10 +10,6 @@ import { filterSql } from './filter-sql.ts';
 import type { AllocationRequest } from './request.ts';
 
 export interface AllocationQueryLimits {
-  /** max_execution_time of each query, seconds. */
-  maxExecutionSeconds: number;
-  /** max_memory_usage of each query, bytes. */
-  maxMemoryBytes: number;
   /** Allocations (rows over all sets) an answer may hold; more is a 400 asking for a coarser request. */
   maxResultRows: number;
 }
@@ -90,8 +87,8 @@ export function buildAllocationQuery(request: AllocationRequest, tenant: string,
     ...(withLabels ? [uniform('labels', 'map()')] : []),
   ];
   const limit = positiveInteger(limits.maxResultRows, 'maxResultRows');
-  // The row limit is a LIMIT, not max_result_rows: that setting is also checked on subqueries,
-  // whose pieces may rightly outnumber the answer. One row more than allowed tells "too many".
+  // The row limit is a LIMIT, not max_result_rows: older servers also check that setting on
+  // subqueries, whose pieces may rightly outnumber the answer. One row more than allowed tells "too many".
   const sql = [
     sharingCtes(spec, values),
     `SELECT\n${columns.map((c) => `    ${c}`).join(',\n')}`,
@@ -99,10 +96,6 @@ export function buildAllocationQuery(request: AllocationRequest, tenant: string,
     'GROUP BY set_index, name',
     'ORDER BY set_index, name',
     `LIMIT ${limit + 1}`,
-    `SETTINGS max_execution_time = ${positiveInteger(limits.maxExecutionSeconds, 'maxExecutionSeconds')}, ` +
-      `max_memory_usage = ${positiveInteger(limits.maxMemoryBytes, 'maxMemoryBytes')}, ` +
-      // On a server, stop the query when the client that asked has gone.
-      'cancel_http_readonly_queries_on_client_close = 1',
   ].join('\n');
   return { sql, params: values.params };
 }

@@ -5,7 +5,7 @@ import { HOUR_MS } from '../../core/hours.ts';
 import type { ShareSplit } from '../sharing/sharing-sql.ts';
 import { IDLE } from '../sharing/sharing-sql.ts';
 import { parseAggregate, type AggregateProperty } from './aggregate.ts';
-import { badParameter } from './errors.ts';
+import { badParameter } from '../errors.ts';
 import { parseFilter, type FilterNode } from './filter-parse.ts';
 import { ParameterError, shorten } from './parameter-error.ts';
 import { parseStep, parseWindow, toWholeHours, type TimeWindow } from './window.ts';

@@ -1,21 +1,24 @@
 // The allocation API that OpenCost and Kubecost tools speak: GET /allocation/compute (also
 // /allocation and Kubecost's /model/allocation). A thin handler: resolve the reading tenant, check
-// the parameters, run one aggregating query limited by time, memory and rows, shape the answer.
-// The plugin takes its dependencies as options, so the service decides credentials and limits.
-import type { ClickHouseClient } from '@clickhouse/client';
+// the parameters, run one aggregating query through the reader (read limits, own connections,
+// stopped when the client goes away), shape the answer. The plugin takes its dependencies as
+// options, so the service decides credentials and limits.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Log } from '../../core/log.ts';
-import { buildAllocationQuery, type AllocationQueryLimits } from './allocation-sql.ts';
+import { errorAnswer, ReadError } from '../errors.ts';
+import { limitName } from '../limits.ts';
+import type { QueryMetrics } from '../metrics.ts';
+import type { Reader } from '../reader.ts';
+import { buildAllocationQuery } from './allocation-sql.ts';
 import { toCsv } from './csv.ts';
-import { AllocationError, classifyQueryFailure, errorAnswer } from './errors.ts';
 import { parseAllocationRequest, type QueryParameters } from './request.ts';
 import { answerWindows, toSets, type AllocationRow } from './response.ts';
 
 const ALLOCATION_PATHS = ['/allocation/compute', '/allocation', '/model/allocation'] as const;
 
 export interface AllocationRouteOptions {
-  /** Reads {database}.k8s_expenses; only `query` is used. */
-  client: Pick<ClickHouseClient, 'query'>;
+  /** Runs the query under the read limits (QUERY_MAX_RESULT_ROWS also bounds the allocations). */
+  reader: Pick<Reader, 'rows' | 'limits'>;
   /** The database of k8s_expenses (CLICKHOUSE_DATABASE); a plain identifier. */
   database: string;
   /**
@@ -23,11 +26,10 @@ export interface AllocationRouteOptions {
    * HTTP `status` (401, 403, ...) and a `code` is answered with them, anything else with a 500.
    */
   tenantFromRequest(request: FastifyRequest): string | Promise<string>;
-  /** Limits of every query (its SETTINGS clause and LIMIT). */
-  limits: AllocationQueryLimits;
   /** Epoch milliseconds: `today`, `7d`, ... are computed from it in UTC. Default Date.now. */
   now?(): number;
   log?: Log;
+  metrics?: QueryMetrics;
 }
 
 const silent: Log = { debug() {}, info() {}, warn() {}, error() {} };
@@ -35,44 +37,49 @@ const silent: Log = { debug() {}, info() {}, warn() {}, error() {} };
 export async function allocationRoutes(app: FastifyInstance, options: AllocationRouteOptions): Promise<void> {
   const now = options.now ?? Date.now;
   const log = options.log ?? silent;
+  const { reader, metrics } = options;
+  const maxResultRows = reader.limits.maxResultRows;
+
+  app.addHook('onResponse', async (_request, reply) => {
+    metrics?.requests.inc({ endpoint: 'allocation', status: String(reply.statusCode) });
+  });
 
   app.setErrorHandler(async (err, request, reply) => {
     const answer = errorAnswer(err);
-    if (answer.status >= 500) log[answer.status === 500 ? 'error' : 'warn']({ err, code: answer.code, url: request.url }, 'allocation query failed');
+    metrics?.refused.inc({ endpoint: 'allocation', reason: answer.code });
+    if (answer.status >= 500 && answer.code !== 'query-timeout') log[answer.status === 500 ? 'error' : 'warn']({ err, code: answer.code, url: request.url }, 'allocation query failed');
     else log.info({ code: answer.code, status: answer.status, message: answer.message }, 'allocation request refused');
-    return reply.code(answer.status).type('application/json; charset=utf-8').send({ code: answer.status, message: answer.message });
+    if (answer.retryAfterSeconds !== undefined) reply.header('retry-after', String(answer.retryAfterSeconds));
+    return reply.code(answer.status).type('application/json; charset=utf-8').send({ code: answer.status, error: answer.code, message: answer.message });
   });
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const started = performance.now();
     const tenant = await options.tenantFromRequest(request);
-    const parsed = parseAllocationRequest(request.query as QueryParameters, now(), options.limits.maxResultRows);
-    const { sql, params } = buildAllocationQuery(parsed, tenant, options.database, options.limits);
+    const parsed = parseAllocationRequest(request.query as QueryParameters, now(), maxResultRows);
+    const { sql, params } = buildAllocationQuery(parsed, tenant, options.database, { maxResultRows });
 
-    // A client that goes away cancels its query: the HTTP client closes its connection to a server
-    // (which then stops the query), the embedded engine stops at max_execution_time.
+    // A client that goes away stops its query (the reader kills it in ClickHouse).
     const abort = new AbortController();
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) abort.abort();
     });
     let rows: AllocationRow[];
     try {
-      const result = await options.client.query({ query: sql, query_params: params, format: 'JSONEachRow', abort_signal: abort.signal });
-      rows = await result.json<AllocationRow>();
+      rows = await reader.rows<AllocationRow>({ endpoint: 'allocation', sql, params, signal: abort.signal });
     } catch (err) {
-      if (abort.signal.aborted) {
-        log.info({ tenant }, 'allocation query cancelled: the client went away');
-        // Nobody is left to answer: let go of the connection, or a closing server would wait for it.
-        reply.hijack();
-        reply.raw.destroy();
-        return;
-      }
-      throw classifyQueryFailure(err);
+      if (!(err instanceof ReadError && err.code === 'client-gone')) throw err;
+      metrics?.refused.inc({ endpoint: 'allocation', reason: err.code });
+      log.info({ tenant }, 'allocation query stopped: the client went away');
+      // Nobody is left to answer: let go of the connection, or a closing server would wait for it.
+      reply.hijack();
+      reply.raw.destroy();
+      return;
     }
-    if (rows.length > options.limits.maxResultRows) {
-      throw new AllocationError(
+    if (rows.length > maxResultRows) {
+      throw new ReadError(
         'too-large',
-        `the answer has more than ${options.limits.maxResultRows} allocations: aggregate more coarsely (aggregate), use a longer step, or accumulate=true`,
+        `the answer has more than ${maxResultRows} allocations (${limitName(reader.limits, 'rows')}): aggregate more coarsely (aggregate), use a longer step, or accumulate=true`,
       );
     }
     const sets = toSets(rows, answerWindows(parsed));

@@ -69,7 +69,7 @@ export function pastTraffic(options: { hours: number; tenants?: number; series?:
 }
 
 /** POSTs one remote-write request as Prometheus would; resolves with the status (and body when not 2xx). */
-export async function sendRequest(baseUrl: string, request: KubecostRequest, timeoutMs = 15_000): Promise<{ status: number; text: string }> {
+export async function sendRequest(baseUrl: string, request: KubecostRequest, timeoutMs = 15_000, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
   const res = await fetch(`${baseUrl}/api/v1/write`, {
     method: 'POST',
     headers: {
@@ -77,6 +77,7 @@ export async function sendRequest(baseUrl: string, request: KubecostRequest, tim
       'content-encoding': 'snappy',
       'x-prometheus-remote-write-version': '0.1.0',
       [TENANT_HEADER]: request.tenant,
+      ...headers,
     },
     body: new Uint8Array(request.body),
     signal: AbortSignal.timeout(timeoutMs),

@@ -16,6 +16,15 @@ declare module 'vitest' {
   }
 }
 
+/**
+ * The SQL endpoint token of services the tests start (SQL_TOKEN), and what their SQL requests and
+ * `npm run sql` send; a test of the token file itself leaves it out.
+ */
+export const TEST_SQL_TOKEN = 'test-sql-token-0123456789';
+
+/** Headers of a request to a test service's SQL endpoint. */
+export const sqlHeaders = (): Record<string, string> => ({ authorization: `Bearer ${TEST_SQL_TOKEN}` });
+
 export function parseBrokerList(value: string | undefined): string[] {
   return (value ?? '')
     .split(',')

@@ -1,5 +1,6 @@
 // Reading k8s_expenses back through a running service's SQL endpoint (the processor owns the
 // embedded engine's directory, so tests query through it), and comparing two runs' rows.
+import { sqlHeaders } from './env.ts';
 import { metricValue } from './net.ts';
 import { waitFor } from './service.ts';
 
@@ -34,7 +35,7 @@ export type PodHour = Record<(typeof COMPARED_COLUMNS)[number], number> & {
 
 /** Runs a read query on the SQL endpoint and returns its rows; throws with the endpoint's message on refusal. */
 export async function sqlRows<T = Record<string, unknown>>(sqlUrl: string, sql: string): Promise<T[]> {
-  const res = await fetch(`${sqlUrl}/query?format=JSONEachRow`, { method: 'POST', body: sql, signal: AbortSignal.timeout(30_000) });
+  const res = await fetch(`${sqlUrl}/query?format=JSONEachRow`, { method: 'POST', body: sql, headers: sqlHeaders(), signal: AbortSignal.timeout(30_000) });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`SQL endpoint answered ${res.status}: ${text}`);
   return text

@@ -12,6 +12,7 @@
 //
 // PORT=0 lets the service pick its port; the handle then takes its URL from the start-up line.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { TEST_SQL_TOKEN } from './env.ts';
 import { PROJECT_ROOT } from './kafka-broker.ts';
 import { freePort } from './net.ts';
 
@@ -85,7 +86,7 @@ export function isStartupLine(line: LogLine): boolean {
 export async function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
   let port = options.env.PORT ? Number(options.env.PORT) : await freePort();
   const group = options.npmStart ?? false;
-  const child = spawnService({ HOST: '127.0.0.1', LOG_LEVEL: 'info', ...options.env, PORT: String(port) }, group);
+  const child = spawnService({ HOST: '127.0.0.1', LOG_LEVEL: 'info', SQL_TOKEN: TEST_SQL_TOKEN, ...options.env, PORT: String(port) }, group);
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start the service process');
   let url = `http://127.0.0.1:${port}`;
@@ -224,7 +225,7 @@ export async function runServiceUntilExit(
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   const port = env.PORT ?? String(await freePort());
   const group = options.npmStart ?? false;
-  const child = spawnService({ HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env, PORT: port }, group);
+  const child = spawnService({ HOST: '127.0.0.1', LOG_LEVEL: 'info', SQL_TOKEN: TEST_SQL_TOKEN, ...env, PORT: port }, group);
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -250,7 +251,7 @@ export function runTenantsCli(args: string[], env: Record<string, string> = {}):
 
 /** Runs the SQL CLI exactly as documented, `npm run -s sql -- <args>` (set SQL_PORT to the service's). */
 export function runSqlCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return runNpmScript('sql', args, env);
+  return runNpmScript('sql', args, { SQL_TOKEN: TEST_SQL_TOKEN, ...env });
 }
 
 /** Runs the embedded log's CLI exactly as documented, `npm run -s log -- <args>` (set DATA_DIR). */

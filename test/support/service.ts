@@ -2,11 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, type KafkaMessage } from 'kafkajs';
 import { loadConfig } from '../../service/config.ts';
+import { TEST_SQL_TOKEN } from './env.ts';
 import { createLogger } from '../../service/logger.ts';
 import { startService, type RunningService } from '../../service/service.ts';
 
 export async function startTestService(env: Record<string, string>): Promise<RunningService> {
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...env });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', SQL_TOKEN: TEST_SQL_TOKEN, ...env });
   return startService(config, createLogger(config.LOG_LEVEL));
 }
 

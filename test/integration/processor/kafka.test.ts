@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../../service/service.ts';
-import { testBrokers } from '../../support/env.ts';
+import { sqlHeaders, testBrokers } from '../../support/env.ts';
 import { podHours, sqlRows, type PodHour } from '../../support/expenses.ts';
 import { freePort, metricValue } from '../../support/net.ts';
 import { RW1_HEADERS, snappyCompress, writeRequestV1, type FixtureSeries } from '../../support/remote-write-fixtures.ts';
@@ -252,7 +252,7 @@ describe('processor with Kafka and the embedded engine', () => {
 
   it('refuses writes, SETTINGS and table functions on the running service SQL endpoint', async () => {
     const refused = async (sql: string) => {
-      const res = await fetch(`${sqlUrl}/query`, { method: 'POST', body: sql });
+      const res = await fetch(`${sqlUrl}/query`, { method: 'POST', body: sql, headers: sqlHeaders() });
       return { status: res.status, body: (await res.json()) as { error: string; message: string } };
     };
     for (const [sql, message] of [
@@ -264,7 +264,7 @@ describe('processor with Kafka and the embedded engine', () => {
     ] as const) {
       const { status, body } = await refused(sql);
       expect(status, sql).toBe(400);
-      expect(body.error, sql).toBe('query_refused');
+      expect(body.error, sql).toBe('query-refused');
       expect(body.message, sql).toMatch(message);
     }
     // Nothing was written or deleted, and the processor still writes (the session was not made read-only).

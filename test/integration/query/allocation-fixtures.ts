@@ -5,7 +5,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ExpenseRow } from '../../../processor/clickhouse/expense-row.ts';
 import { allocationRoutes } from '../../../query/allocation/route.ts';
-import { expenseRow } from '../../support/clickhouse-engine.ts';
+import type { ReadLimits } from '../../../query/limits.ts';
+import { createReader } from '../../../query/reader.ts';
+import { expenseRow, silentLog } from '../../support/clickhouse-engine.ts';
 
 export const HOUR = 3_600_000;
 const GIB = 2 ** 30;
@@ -96,12 +98,14 @@ export function globex(hour: number): ExpenseRow[] {
   ];
 }
 
-export const LIMITS = { maxExecutionSeconds: 30, maxMemoryBytes: 4_000_000_000, maxResultRows: 10_000 };
+export const LIMITS: ReadLimits = { timeoutMs: 30_000, maxMemoryBytes: 4_000_000_000, maxResultRows: 10_000, concurrency: 2 };
 
 /** The allocation routes over a real engine; the reading tenant comes from the x-tenant header. */
 export async function allocationApp(client: ClickHouseClient, database: string, limits = LIMITS): Promise<FastifyInstance> {
   const app = Fastify();
-  await app.register(allocationRoutes, { client, database, tenantFromRequest: (request) => String(request.headers['x-tenant']), limits });
+  // One connection for the test: reads take turns on it.
+  const reader = createReader({ clients: Array.from({ length: limits.concurrency }, () => client), control: client, limits, log: silentLog });
+  await app.register(allocationRoutes, { reader, database, tenantFromRequest: (request) => String(request.headers['x-tenant']) });
   return app;
 }
 

@@ -187,9 +187,10 @@ describe('tenants file reload on SIGHUP (service process)', () => {
     const stored = readFileSync(file, 'utf8');
     expect(stored).not.toContain(newToken);
     expect(stored).not.toContain(oldToken);
-    const parsed = JSON.parse(stored) as { tenants: { id: string; tokens_sha256: string[] }[] };
-    expect(parsed.tenants.find((t) => t.id === 'new-tenant')!.tokens_sha256).toEqual([sha256(newToken)]);
-    expect(parsed.tenants.find((t) => t.id === 'old-tenant')!.tokens_sha256).toEqual([sha256(oldToken)]);
+    const parsed = JSON.parse(stored) as { tenants: { id: string; tokens_sha256: unknown[] }[] };
+    // Named, so that an operator can rotate or revoke one token among several.
+    expect(parsed.tenants.find((t) => t.id === 'new-tenant')!.tokens_sha256).toEqual([{ name: 'write-1', sha256: sha256(newToken) }]);
+    expect(parsed.tenants.find((t) => t.id === 'old-tenant')!.tokens_sha256).toEqual([{ name: 'write-1', sha256: sha256(oldToken) }]);
 
     const addedBasic = await runTenantsCli(['add-basic', 'new-tenant', 'new-user', '--file', file]);
     expect(addedBasic.code, addedBasic.stderr).toBe(0);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddedEnv, tempDataDir } from '../../support/embedded.ts';
 import { PROJECT_ROOT } from '../../support/kafka-broker.ts';
+import { sqlHeaders, TEST_SQL_TOKEN } from '../../support/env.ts';
 import { freePort } from '../../support/net.ts';
 import { runServiceUntilExit, startServiceProcess, type ServiceProcess } from '../../support/service-process.ts';
 import { waitFor } from '../../support/service.ts';
@@ -131,7 +132,7 @@ describe('the command-line tools', () => {
     expect(added.stdout).toMatch(/^[A-Za-z0-9_-]{43}\n$/);
     expectCompiled(added.entries, 'dist/cli/tenants.js');
     const listed = await npmRun(['-s', 'tenants', '--', 'list', '--file', file]);
-    expect(listed.stdout).toBe('acme\ttokens=1\tbasic=\n');
+    expect(listed.stdout).toBe('acme\twrite=write-1\tread=\n');
   });
 
   it('npm run migrate runs dist/cli/migrate.js', async () => {
@@ -159,7 +160,7 @@ describe('under a terminal', () => {
     // `script` exits after it, once the last line has gone through the terminal.
     const child = spawn('script', ['-qec', 'exec node dist/service/main.js', '/dev/null'], {
       cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...embeddedEnv(path.join(dataDir, 'tty')), PORT: String(port), HOST: '127.0.0.1', NO_COLOR: '1' },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...embeddedEnv(path.join(dataDir, 'tty')), PORT: String(port), HOST: '127.0.0.1', NO_COLOR: '1', SQL_TOKEN: TEST_SQL_TOKEN },
       // stdin stays open: at its end `script` would send the terminal an end-of-file.
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -171,7 +172,7 @@ describe('under a terminal', () => {
       // Regression: the embedded engine coloured its tables when the service's stdout was a
       // terminal, and `npm run sql` printed the escape codes.
       const sql = /SQL endpoint (http:\/\/\S+);/.exec(output)![1];
-      const table = await (await fetch(`${sql}/query`, { method: 'POST', body: 'SELECT 1 AS x' })).text();
+      const table = await (await fetch(`${sql}/query`, { method: 'POST', body: 'SELECT 1 AS x', headers: sqlHeaders() })).text();
       expect(table).toBe(['   ┌─x─┐', '1. │ 1 │', '   └───┘', ''].join('\n'));
     } finally {
       const node = childrenOf(child.pid!);

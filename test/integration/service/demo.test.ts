@@ -16,6 +16,7 @@ import { DEMO_NODES } from '../../../demo/inventory.ts';
 import { demoExposition, startDemoExporter, type DemoExporter } from '../../../demo/exporter.ts';
 import { startSender, type Sender } from '../../../demo/sender.ts';
 import type { RunningService } from '../../../service/service.ts';
+import { sqlHeaders } from '../../support/env.ts';
 import { sqlRows } from '../../support/expenses.ts';
 import { freePort } from '../../support/net.ts';
 import { billQuery, nodeIdentityQuery } from '../../support/node-bill.ts';
@@ -93,6 +94,7 @@ describe('the demo: simulated cluster → sender → service → cost rows', () 
   async function rows(): Promise<Row[]> {
     const res = await fetch(`${sqlUrl}/query?format=JSONEachRow`, {
       method: 'POST',
+      headers: sqlHeaders(),
       body: `SELECT tenant_id, cluster, namespace, pod, workload_kind, workload, node, cpu_core_hours, cpu_cost, ram_byte_hours, ram_cost,
                     gpu_hours, gpu_cost, pv_byte_hours, pv_cost, network_cost, load_balancer_cost, total_cost, labels, price_defaulted, workload_inferred
              FROM k8s_expenses FINAL ORDER BY namespace, pod, hour`,

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkReadOnlyQuery } from '../../../query/sql-guard.ts';
+import { GUARD_BYPASSES } from '../../support/guard-bypasses.ts';
 
 const allowed: [why: string, sql: string][] = [
   ['plain select', 'SELECT 1'],
@@ -48,6 +49,12 @@ const allowed: [why: string, sql: string][] = [
   ['SHOW TABLES LIKE', "SHOW TABLES LIKE 'k8s%'"],
   ['SHOW CREATE TABLE', 'SHOW CREATE TABLE k8s_expenses'],
   ['numbers with underscores and exponents', 'SELECT 1_000 + 1e3 + 0x10 + 1.5e-3'],
+  ['the node table and the FOCUS view', 'SELECT * FROM k8s_node_expenses AS n JOIN k8s_expenses_focus AS f ON n.node = f.x_node'],
+  ['a CTE read in a nested subquery', 'WITH recent AS (SELECT pod FROM k8s_expenses) SELECT * FROM (SELECT pod FROM recent)'],
+  ['a CTE read after IN', 'WITH recent AS (SELECT pod FROM k8s_expenses) SELECT 1 FROM k8s_expenses WHERE pod IN recent'],
+  ['LEFT ARRAY JOIN', 'SELECT key FROM k8s_expenses LEFT ARRAY JOIN mapKeys(labels) AS key'],
+  ['a comma after JOIN ... USING (...) to an allowed table', 'SELECT 1 FROM k8s_expenses JOIN k8s_expenses_final USING (pod), schema_migrations'],
+  ['IN a parenthesized allowed table', 'SELECT 1 FROM k8s_expenses WHERE pod IN (k8s_expenses_final)'],
 ];
 
 const refused: [why: string, sql: string, message: RegExp][] = [
@@ -118,6 +125,15 @@ const refused: [why: string, sql: string, message: RegExp][] = [
   ['empty', '', /the query is empty/],
   ['only a comment', '-- nothing', /the query is empty/],
   ['a number glued to a word', 'SELECT 1file', /a number followed by a letter/],
+  // Conservative: ClickHouse resolves these to the alias, but an alias is never taken for a table.
+  ['IN an alias of a SELECT expression', 'SELECT [1] AS users, 1 IN users', /table users is not readable/],
+  ['a CTE after UNION', 'WITH x AS (SELECT 1 AS a) SELECT a FROM x UNION ALL SELECT a FROM x', /table x is not readable/],
+  ['a WITH alias after FROM (ClickHouse reads the table of that name)', 'WITH 5 AS users SELECT * FROM users', /table users is not readable/],
+  ['USING without parentheses', 'SELECT 1 FROM k8s_expenses AS a JOIN k8s_expenses_final AS b USING pod, users', /USING \(pod, namespace\)/],
+  ['IS NOT DISTINCT FROM (its FROM is taken for a table; write <=>)', 'SELECT 1 FROM k8s_expenses WHERE pod IS NOT DISTINCT FROM namespace', /table namespace is not readable/],
+  ['FROM-first syntax', 'FROM users SELECT *', /FROM statements are not allowed/],
+  ['FROM-first syntax in a subquery', 'SELECT * FROM (FROM users SELECT *)', /may hold only a subquery/],
+  ['FROM-first syntax after IN', 'SELECT 1 IN (FROM users SELECT 1)', /table users is not readable/],
   ['too long', `SELECT ${'1 + '.repeat(30_000)}1`, /longer than/],
 ];
 
@@ -179,5 +195,63 @@ describe('checkReadOnlyQuery', () => {
         expect(checkReadOnlyQuery(`${sql}\n;\n${second}`)).toMatchObject({ ok: false });
       }),
     );
+  });
+});
+
+// Each was let through, and each reads a table outside the allowlist on the engine (the integration
+// test "the guard and the engine agree" runs them against a real table users).
+describe('regression: table allowlist bypasses', () => {
+  it.each(GUARD_BYPASSES)('refuses %s', (_why, sql) => {
+    const result = checkReadOnlyQuery(sql);
+    expect(result).toMatchObject({ ok: false, message: expect.stringMatching(/users is not readable/) });
+  });
+
+  it('answers a 40,000-table FROM list with a refusal, not a stack overflow', () => {
+    const sql = `WITH t AS (SELECT 1) SELECT 1 FROM t${',t'.repeat(40_000)}`;
+    expect(sql.length).toBeLessThan(100_000);
+    expect(() => checkReadOnlyQuery(sql)).not.toThrow();
+    expect(checkReadOnlyQuery(sql)).toMatchObject({ ok: false, message: expect.stringMatching(/more than \d+ tables/) });
+  });
+});
+
+// Characters that look like ASCII, or like white space, to a reader but not to a lexer: the guard
+// reads only ASCII outside strings, quoted names and comments, so none of them can disguise a word.
+describe('hostile Unicode and control characters', () => {
+  it.each([
+    ['a no-break space before a system table', 'SELECT * FROM\u00a0system.users'],
+    ['a zero-width space inside system', 'SELECT * FROM sys\u200btem.users'],
+    ['a Cyrillic ѕ in system', 'SELECT * FROM \u0455ystem.users'],
+    ['full-width SETTINGS', 'SELECT 1 ＳＥＴＴＩＮＧＳ readonly = 0'],
+    ['a full-width semicolon', 'SELECT 1 ； DROP TABLE k8s_expenses'],
+    ['full-width parentheses after file', "SELECT * FROM file（'/etc/passwd'）"],
+    ['a byte-order mark before the statement', '\ufeffSELECT * FROM system.one'],
+    ['a NUL byte before a second statement', 'SELECT 1\u0000; DROP TABLE k8s_expenses'],
+    ['a heredoc hiding a statement', 'SELECT $tag$ ; DROP TABLE k8s_expenses $tag$'],
+  ])('refuses %s: the query cannot be checked', (_why, sql) => {
+    expect(checkReadOnlyQuery(sql)).toMatchObject({ ok: false, message: expect.stringMatching(/^the query cannot be checked: unexpected character/) });
+  });
+
+  it.each([
+    ['a Cyrillic е in a quoted system', 'SELECT * FROM `syst\u0435m`.users', /table syst\u0435m\.users is not readable/],
+    ['an escape in a quoted name', 'SELECT * FROM `sys\\x74em`.users', /backslash in a quoted identifier/],
+    ['a right-to-left override in a comment', 'SELECT 1 /* \u202e */ FROM system.one', /the system database is not readable/],
+    ['a vertical tab as white space', 'SELECT * FROM\u000bsystem.one', /the system database is not readable/],
+    ['a form feed as white space', 'SELECT * FROM\u000csystem.one', /the system database is not readable/],
+  ])('refuses %s', (_why, sql, message) => {
+    expect(checkReadOnlyQuery(sql)).toMatchObject({ ok: false, message: expect.stringMatching(message) });
+  });
+
+  // ClickHouse ends a -- comment at \n only, as the guard does: what follows a Unicode line end is
+  // still comment (the integration test runs these on the engine).
+  it.each([
+    ['U+2028', 'SELECT 1 AS x -- c\u2028, 2 AS y\n, 3 AS z'],
+    ['NEL', 'SELECT 1 AS x -- c\u0085, 2 AS y\n, 3 AS z'],
+    ['CR alone', 'SELECT 1 AS x -- c\r, 2 AS y\n, 3 AS z'],
+  ])('reads a -- comment through %s to the next \\n', (_why, sql) => {
+    expect(checkReadOnlyQuery(sql)).toMatchObject({ ok: true });
+  });
+
+  it("passes only the text before a trailing -- comment, whatever Unicode line end the comment holds", () => {
+    expect(checkReadOnlyQuery('SELECT 1 AS x -- c\u2028FROM system.one\n')).toMatchObject({ ok: true, sql: 'SELECT 1 AS x' });
   });
 });

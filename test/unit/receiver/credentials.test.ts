@@ -57,6 +57,25 @@ describe('tenant from credentials', () => {
   });
 });
 
+describe('tenants file: read credentials', () => {
+  const both = parseTenantsFile(
+    JSON.stringify({
+      tenants: [
+        { id: 'acme', tokens_sha256: [{ name: 'write-1', sha256: hex('w') }], read_tokens_sha256: [{ name: 'read-1', sha256: hex('r') }, hex('r2')], read_basic: [{ username: 'reader', password_sha256: hex('p') }] },
+      ],
+    }),
+    'test',
+  );
+
+  it('a directory holds the credentials of one use only: writes do not read, reads do not write', () => {
+    const writes = createTenantDirectory(both, 'write');
+    const reads = createTenantDirectory(both, 'read');
+    expect([writes.tenantForToken('w'), writes.tenantForToken('r'), writes.tenantForToken('r2'), writes.tenantForBasic('reader', 'p')]).toEqual(['acme', undefined, undefined, undefined]);
+    expect([reads.tenantForToken('w'), reads.tenantForToken('r'), reads.tenantForToken('r2'), reads.tenantForBasic('reader', 'p')]).toEqual([undefined, 'acme', 'acme', 'acme']);
+    expect(createTenantDirectory(both).tenantForToken('w')).toBe('acme');
+  });
+});
+
 describe('tenants file', () => {
   it.each([
     ['not JSON', '{', /not valid JSON/],
@@ -71,6 +90,11 @@ describe('tenants file', () => {
       /TENANTS_FILE t\.json: tenant "a": username "billing:eu" contains ':'/,
     ],
     ['a shared user', JSON.stringify({ tenants: [{ id: 'a', basic: [{ username: 'u', password_sha256: hex('p') }] }, { id: 'b', basic: [{ username: 'u', password_sha256: hex('q') }] }] }), /two tenants/],
+    ['a token that writes and reads', JSON.stringify({ tenants: [{ id: 'a', tokens_sha256: [hex('x')], read_tokens_sha256: [{ name: 'r', sha256: hex('x') }] }] }), /both writes and reads/],
+    ['a user who writes and reads', JSON.stringify({ tenants: [{ id: 'a', basic: [{ username: 'u', password_sha256: hex('p') }], read_basic: [{ username: 'u', password_sha256: hex('q') }] }] }), /both writes and reads/],
+    ['two tokens of one name', JSON.stringify({ tenants: [{ id: 'a', tokens_sha256: [{ name: 'n', sha256: hex('x') }], read_tokens_sha256: [{ name: 'n', sha256: hex('y') }] }] }), /two tokens named "n"/],
+    ['a bad token name', JSON.stringify({ tenants: [{ id: 'a', read_tokens_sha256: [{ name: 'a b', sha256: hex('x') }] }] }), /tenants\.0\.read_tokens_sha256\.0\.name: expected 1 to 64 letters/],
+    ['a bad read hash', JSON.stringify({ tenants: [{ id: 'a', read_tokens_sha256: [{ name: 'r', sha256: 'abc' }] }] }), /read_tokens_sha256\.0\.sha256: expected 64 hex/],
   ])('refuses %s with a message naming the problem', (_what, text, message) => {
     expect(() => parseTenantsFile(text, 'TENANTS_FILE t.json')).toThrow(TenantsFileError);
     expect(() => parseTenantsFile(text, 'TENANTS_FILE t.json')).toThrow(message);

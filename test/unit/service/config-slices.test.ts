@@ -79,3 +79,32 @@ describe('loadConfig', () => {
     expect(lines).toContain('  CLICKHOUSE_URL="localhost:8123": expected an http:// or https:// URL such as http://clickhouse:8123, got "localhost:8123"');
   });
 });
+
+describe('ROLE and the read side', () => {
+  it('ROLE=query without CLICKHOUSE_URL stops start-up naming both', () => {
+    expect(() => loadConfig({ ROLE: 'query' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ROLE: 'query' })).toThrow(/ROLE="query": ROLE=query needs CLICKHOUSE_URL: the embedded engine can be read only by the process that owns it/);
+    expect(loadConfig({ ROLE: 'query', CLICKHOUSE_URL: 'http://clickhouse:8123' }).ROLE).toBe('query');
+  });
+
+  it('names the roles it knows', () => {
+    expect(() => loadConfig({ ROLE: 'reader' })).toThrow(/ROLE="reader": expected all, receiver, processor or query/);
+  });
+
+  it.each([
+    ['QUERY_TIMEOUT', '500ms', /whole seconds, at least 1s/],
+    ['QUERY_TIMEOUT', '1500ms', /whole seconds/],
+    ['QUERY_MAX_MEMORY', 'lots', /expected a size/],
+    ['QUERY_MAX_RESULT_ROWS', '0', /at least 1/],
+    ['QUERY_CONCURRENCY', '0', /at least 1/],
+    ['SQL_TOKEN', 'short', /16 to 200 printable characters/],
+    ['SQL_TOKEN', 'has a space in it, sixteen+', /16 to 200 printable characters/],
+  ])('refuses %s=%s', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('has defaults that work locally', () => {
+    const c = loadConfig({});
+    expect([c.QUERY_TIMEOUT, c.QUERY_MAX_MEMORY, c.QUERY_MAX_RESULT_ROWS, c.QUERY_CONCURRENCY, c.SQL_TOKEN]).toEqual([30_000, 2 * 1024 ** 3, 1_000_000, 4, undefined]);
+  });
+});

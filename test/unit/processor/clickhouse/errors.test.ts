@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ServiceError } from '../../../../core/errors.ts';
 import { clickHouseErrorCode, clickHouseFailure, failureCodes, isRetriable, PERMANENT_CODES, RETRIABLE_CODES } from '../../../../processor/clickhouse/errors.ts';
-import { queryErrorStatus } from '../../../../query/sql-endpoint.ts';
 
 /** Shaped like the client's ClickHouseError (code as a string). */
 const clickHouseError = (code: number) => Object.assign(new Error(`Code: ${code}. DB::Exception: boom`), { code: String(code), type: 'X' });
@@ -108,17 +107,5 @@ describe('clickHouseFailure', () => {
   it('has every code documented in the README', () => {
     const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
     for (const { code } of failureCodes()) expect(readme, code).toContain(`\`${code}\``);
-  });
-});
-
-describe('queryErrorStatus (SQL endpoint)', () => {
-  it.each([
-    ['a query error', clickHouseError(47), { status: 400, error: 'query_failed' }],
-    ['a syntax error', clickHouseError(62), { status: 400, error: 'query_failed' }],
-    ['an overloaded server', clickHouseError(202), { status: 503, error: 'clickhouse_unavailable' }],
-    ['a refused connection', nodeError('ECONNREFUSED'), { status: 503, error: 'clickhouse_unavailable' }],
-    ['anything else', new Error('bug'), { status: 500, error: 'internal' }],
-  ])('%s', (_what, err, expected) => {
-    expect(queryErrorStatus(err)).toEqual(expected);
   });
 });

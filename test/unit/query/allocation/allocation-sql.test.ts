@@ -3,7 +3,7 @@ import { buildAllocationQuery } from '../../../../query/allocation/allocation-sq
 import { parseAllocationRequest, type QueryParameters } from '../../../../query/allocation/request.ts';
 
 const NOW = Date.UTC(2024, 4, 15, 13, 37);
-const LIMITS = { maxExecutionSeconds: 30, maxMemoryBytes: 2_000_000_000, maxResultRows: 5000 };
+const LIMITS = { maxResultRows: 5000 };
 const build = (query: QueryParameters, tenant = 'acme', database = 'k8s') => buildAllocationQuery(parseAllocationRequest(query, NOW, 1000), tenant, database, LIMITS);
 
 const HOSTILE = ["'); DROP TABLE k8s_expenses; --", "\\' OR 1=1 --", "te'am\"x", 'x} OR {tenant:String}'];
@@ -17,9 +17,11 @@ describe('buildAllocationQuery', () => {
     expect(sql).toContain('FROM k8s.k8s_expenses FINAL');
   });
 
-  it('limits every query by time and memory, and the answer by rows', () => {
+  // Time and memory limits are the reader's, for every read (test/unit/query/reader.test.ts).
+  it('limits the answer by rows, and leaves its SETTINGS to the reader', () => {
     const { sql } = build({ window: '1d' });
-    expect(sql).toMatch(/\nLIMIT 5001\nSETTINGS max_execution_time = 30, max_memory_usage = 2000000000, cancel_http_readonly_queries_on_client_close = 1$/);
+    expect(sql).toMatch(/\nLIMIT 5001$/);
+    expect(sql).not.toContain('SETTINGS');
   });
 
   it.each(HOSTILE)('never writes a value into the SQL text: %s', (hostile) => {
@@ -45,8 +47,8 @@ describe('buildAllocationQuery', () => {
 
   it('refuses limits that are not positive integers', () => {
     const request = parseAllocationRequest({ window: '1d' }, NOW, 10);
-    expect(() => buildAllocationQuery(request, 'acme', 'k8s', { ...LIMITS, maxMemoryBytes: 0 })).toThrow(/maxMemoryBytes/);
-    expect(() => buildAllocationQuery(request, 'acme', 'k8s', { ...LIMITS, maxExecutionSeconds: 1.5 })).toThrow(/maxExecutionSeconds/);
+    expect(() => buildAllocationQuery(request, 'acme', 'k8s', { maxResultRows: 0 })).toThrow(/maxResultRows/);
+    expect(() => buildAllocationQuery(request, 'acme', 'k8s', { maxResultRows: 1.5 })).toThrow(/maxResultRows/);
   });
 
   it('reads idle rows only when idle is wanted', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AllocationError, errorAnswer } from '../../../../query/allocation/errors.ts';
+import { ReadError, errorAnswer } from '../../../../query/errors.ts';
 import { parseAllocationRequest, type QueryParameters } from '../../../../query/allocation/request.ts';
 
 const NOW = Date.UTC(2024, 4, 15, 13, 37);
@@ -10,7 +10,7 @@ function refusal(query: QueryParameters, maxSets = 1000): { status: number; code
   try {
     parse(query, maxSets);
   } catch (err) {
-    expect(err).toBeInstanceOf(AllocationError);
+    expect(err).toBeInstanceOf(ReadError);
     return errorAnswer(err);
   }
   throw new Error('expected a refusal');

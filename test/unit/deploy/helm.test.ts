@@ -139,6 +139,12 @@ describe('the default values', () => {
     expect(findManifest(defaults, 'Deployment', name('receiver')).spec).not.toHaveProperty('replicas');
   });
 
+  it('set the receiver replicas themselves when the autoscaler is off', () => {
+    const manifests = renderChart({ set: { 'receiver.autoscaling.enabled': 'false', 'receiver.replicas': '3' } });
+    expect(manifests.some((m) => m.kind === 'HorizontalPodAutoscaler')).toBe(false);
+    expect(findManifest(manifests, 'Deployment', name('receiver')).spec.replicas).toBe(3);
+  });
+
   it('give each component a disruption budget selecting exactly its pods', () => {
     for (const component of COMPONENTS) {
       const pdb = findManifest(defaults, 'PodDisruptionBudget', name(component));

@@ -1,7 +1,7 @@
 // `npm run -s tenants -- add <id>`: generates a bearer token for a tenant, prints it once and stores
 // only its SHA-256 in the tenants file. `add-basic <id> <username>` does the same for a password,
 // `list` shows tenants and how many credentials each has. The running service picks the change up
-// on SIGHUP (`kill -HUP <pid>`).
+// by itself (it watches the file's directory), or at once on SIGHUP (`kill -HUP <pid>`).
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseTenantsFile, sha256, TenantsFileError, type TenantsFile } from '../receiver/tenants-file.ts';

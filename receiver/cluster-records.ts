@@ -2,25 +2,25 @@
 // or the allowlist exclude, group the rest by cluster, encode one or more records per cluster.
 // Pure: no I/O, no clock (the caller passes `now`).
 import type { DecodedWrite } from './decode/decoded-write.ts';
-import { bytesEqual, findLabel, labelValue, validateSeries, type SeriesLimits } from './decode/labels.ts';
+import { bytesEqual, findLabel, labelValue, validateSeries, type LabelLimits } from './decode/labels.ts';
 import { encodeRecords } from '../ingest/record-format.ts';
 import type { OutboundRecord } from '../ingest/record-log.ts';
 
-export const DEFAULT_CLUSTER = 'default';
+const DEFAULT_CLUSTER = 'default';
 
-export interface RecordOptions extends SeriesLimits {
+export interface RecordOptions extends LabelLimits {
   clusterLabel: string;
   maxSampleFutureMs: number;
   maxRecordBytes: number;
   metricAllowlist?: RegExp;
 }
 
-export interface SeriesProblem {
+interface SeriesProblem {
   reason: string;
   detail: string;
 }
 
-export interface PreparedRecords {
+interface PreparedRecords {
   records: OutboundRecord[];
   samplesAccepted: number;
   /** Samples of series dropped as invalid, by reason. */

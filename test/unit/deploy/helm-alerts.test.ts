@@ -70,9 +70,18 @@ describe('the PrometheusRule', () => {
       'K8sExpensesWritesRefused',
       'K8sExpensesSamplesTooLate',
       'K8sExpensesPoisonRecords',
+      'K8sExpensesReceiverInternalErrors',
+      'K8sExpensesInvalidSamples',
+      'K8sExpensesRowsNotFinite',
+      'K8sExpensesTenantOverSeriesLimit',
     ]);
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('**Metrics worth alerting on.**'), readme.indexOf('**Write failures.**'));
+    // The table's rows (the paragraph after it lists metrics that are not alerts).
+    const section = readme
+      .slice(readme.indexOf('**Metrics worth alerting on.**'), readme.indexOf('**Write failures.**'))
+      .split('\n')
+      .filter((line) => line.startsWith('| `'))
+      .join('\n');
     const recommended = new Set([...section.matchAll(/`(k8s_expenses_[a-z0-9_]+)/g)].map((m) => m[1]));
     const alerted = new Set(rules.flatMap((r) => [...r.expr.matchAll(/k8s_expenses_[a-z0-9_]+/g)].map((m) => m[0])));
     expect([...recommended].filter((m) => !alerted.has(m))).toEqual([]);
@@ -190,6 +199,39 @@ describe('the PrometheusRule', () => {
         alert_rule_test: [
           { eval_time: '5m', alertname: 'K8sExpensesPoisonRecords', exp_alerts: [] },
           { eval_time: '15m', alertname: 'K8sExpensesPoisonRecords', exp_alerts: [{ exp_labels: { severity } }] },
+        ],
+      },
+      {
+        // One 500 at minute 10.
+        input_series: [{ series: series('k8s_expenses_receiver_requests_rejected_total', { reason: 'internal' }), values: '0x10 1x20' }],
+        alert_rule_test: [
+          { eval_time: '5m', alertname: 'K8sExpensesReceiverInternalErrors', exp_alerts: [] },
+          { eval_time: '15m', alertname: 'K8sExpensesReceiverInternalErrors', exp_alerts: [{ exp_labels: { severity } }] },
+          { eval_time: '15m', alertname: 'K8sExpensesWritesRefused', exp_alerts: [] },
+        ],
+      },
+      {
+        input_series: [
+          { series: series('k8s_expenses_processor_samples_total', { result: 'invalid' }), values: '0+1x70' },
+          { series: series('k8s_expenses_processor_samples_total', { result: 'accepted' }), values: '0+100x70' },
+        ],
+        alert_rule_test: [
+          { eval_time: '20m', alertname: 'K8sExpensesInvalidSamples', exp_alerts: [] },
+          { eval_time: '65m', alertname: 'K8sExpensesInvalidSamples', exp_alerts: [{ exp_labels: { severity } }] },
+        ],
+      },
+      {
+        input_series: [{ series: series('k8s_expenses_processor_rows_dropped_total', { reason: 'non_finite' }), values: '0x10 2x20' }],
+        alert_rule_test: [
+          { eval_time: '5m', alertname: 'K8sExpensesRowsNotFinite', exp_alerts: [] },
+          { eval_time: '15m', alertname: 'K8sExpensesRowsNotFinite', exp_alerts: [{ exp_labels: { severity } }] },
+        ],
+      },
+      {
+        input_series: [{ series: series('k8s_expenses_processor_series_dropped_total', { reason: 'tenant_max_series' }), values: '0+3x40' }],
+        alert_rule_test: [
+          { eval_time: '10m', alertname: 'K8sExpensesTenantOverSeriesLimit', exp_alerts: [] },
+          { eval_time: '35m', alertname: 'K8sExpensesTenantOverSeriesLimit', exp_alerts: [{ exp_labels: { severity } }] },
         ],
       },
     ].map((t) => ({ interval: '1m', ...t }));

@@ -50,20 +50,33 @@ describe('migrate', () => {
     expect(await queryRows(engine.client, 'SELECT count() AS n FROM fresh.k8s_expenses_final')).toEqual([{ n: '0' }]);
   });
 
+  it('sets the column codecs of migration 0006 and keeps the columns\' types', async () => {
+    const columns = await queryRows<{ name: string; type: string; compression_codec: string }>(
+      engine.client,
+      "SELECT name, type, compression_codec FROM system.columns WHERE database = 'fresh' AND table = 'k8s_expenses' ORDER BY position",
+    );
+    expect(columns.map((c) => [c.name, c.type])).toEqual(EXPENSE_COLUMNS.map(([name, type]) => [name, type]));
+    const codec = Object.fromEntries(columns.map((c) => [c.name, c.compression_codec]));
+    expect(codec).toMatchObject({ pod: 'CODEC(ZSTD(3))', labels: 'CODEC(ZSTD(3))', total_cost: 'CODEC(ZSTD(3))', cpu_usage_avg: 'CODEC(ZSTD(3))' });
+    expect(codec.hour).toMatch(/^CODEC\(Delta(\(4\))?, ZSTD\(1\)\)$/);
+    expect(codec.version).toMatch(/^CODEC\(Delta(\(8\))?, ZSTD\(1\)\)$/);
+    expect(codec).toMatchObject({ tenant_id: '', is_final: '', is_deleted: '' });
+  });
+
   it('does nothing when run again', async () => {
     await migrate(engine.client, { database: 'again' });
     await engine.client.command({ query: "INSERT INTO again.k8s_expenses (tenant_id, hour, version) VALUES ('t', now(), 1)" });
     const result = await migrate(engine.client, { database: 'again' });
     expect(result.applied).toEqual([]);
-    expect(result.alreadyApplied.map((m) => m.version)).toEqual([1, 2, 3, 4, 5]);
+    expect(result.alreadyApplied.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(await queryRows(engine.client, 'SELECT count() AS n FROM again.k8s_expenses')).toEqual([{ n: '1' }]);
-    expect(await queryRows(engine.client, 'SELECT count() AS n FROM again.schema_migrations FINAL')).toEqual([{ n: '5' }]);
+    expect(await queryRows(engine.client, 'SELECT count() AS n FROM again.schema_migrations FINAL')).toEqual([{ n: '6' }]);
   });
 
   it('survives two runs racing on the same database', async () => {
     const results = await Promise.allSettled([migrate(engine.client, { database: 'race' }), migrate(engine.client, { database: 'race' })]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
-    expect((await recorded('race')).map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+    expect((await recorded('race')).map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(await conversionTables('race')).toEqual([]);
     expect((await migrate(engine.client, { database: 'race' })).applied).toEqual([]);
   });
@@ -95,7 +108,7 @@ describe('migrate', () => {
     const dir = join(scratch, 'newer');
     await cp(MIGRATIONS_DIR, dir, { recursive: true });
     await writeFile(join(dir, '0099_extra.sql'), 'CREATE TABLE IF NOT EXISTS {database}.extra (a UInt8) ENGINE = MergeTree ORDER BY a;');
-    expect((await migrate(engine.client, { database: 'newer', migrationsDir: dir })).applied.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 99]);
+    expect((await migrate(engine.client, { database: 'newer', migrationsDir: dir })).applied.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 99]);
     const warn = vi.fn();
     const result = await migrate(engine.client, { database: 'newer', logger: { ...silentLog, warn } });
     expect(result.applied).toEqual([]);
@@ -146,7 +159,7 @@ describe('the conversion to deletion rows (migration 0004) of a table of earlier
     expect(await engineOf('upgrade')).toMatch(/^ReplacingMergeTree\(version\) /);
 
     const result = await migrate(engine.client, { database: 'upgrade', ttl: '400 DAY' });
-    expect(result.applied.map((m) => m.version)).toEqual([4, 5]);
+    expect(result.applied.map((m) => m.version)).toEqual([4, 5, 6]);
     expect(await engineOf('upgrade')).toMatch(/^ReplacingMergeTree\(version, is_deleted\) .*TTL hour \+ toIntervalDay\(400\) SETTINGS .*ttl_only_drop_parts = 1/);
     const columns = await queryRows<{ name: string; type: string }>(engine.client, 'DESCRIBE TABLE upgrade.k8s_expenses');
     expect(columns.map(({ name, type }) => [name, type])).toEqual(EXPENSE_COLUMNS.map(([name, type]) => [name, type]));
@@ -178,7 +191,7 @@ describe('the conversion to deletion rows (migration 0004) of a table of earlier
     expect(await engineOf('upgrade_race')).toMatch(/^ReplacingMergeTree\(version, is_deleted\)/);
     expect(await latest('upgrade_race')).toEqual(before);
     expect(await conversionTables('upgrade_race')).toEqual([]);
-    expect((await recorded('upgrade_race')).map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+    expect((await recorded('upgrade_race')).map((r) => r.version)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   /** The new definition under a temporary name, as a conversion creates it. */
@@ -234,9 +247,9 @@ describe('npm run migrate', () => {
     expect(first.stderr).not.toMatch(/error/i);
     expect(first.status).toBe(0);
     expect(first.stdout).toMatch(/applied 0001_k8s_expenses\n/);
-    expect(first.stdout).toMatch(/database cli: 5 applied, 0 already applied/);
+    expect(first.stdout).toMatch(/database cli: 6 applied, 0 already applied/);
     const second = run(dataDir);
-    expect(second.stdout).toMatch(/database cli: 0 applied, 5 already applied/);
+    expect(second.stdout).toMatch(/database cli: 0 applied, 6 already applied/);
   });
 
   it('explains that another process owns the data directory', () => {

@@ -303,6 +303,15 @@ describe('values-production.yaml', () => {
     expect(env.CLICKHOUSE_URL).toMatch(/^https:\/\//);
   });
 
+  it('runs the migrations ON CLUSTER: CLICKHOUSE_CLUSTER in the Job, the processor and the query API, not in the default values', () => {
+    const clusterOf = (manifests: typeof production, kind: string, component: string) =>
+      plainEnv(podSpec(findManifest(manifests, kind, name(component))).containers[0]).CLICKHOUSE_CLUSTER;
+    expect(clusterOf(production, 'Job', 'migrations')).toBe('finops');
+    expect(clusterOf(production, 'Deployment', 'processor')).toBe('finops');
+    expect(clusterOf(production, 'Deployment', 'query')).toBe('finops');
+    expect(clusterOf(renderChart({}), 'Deployment', 'processor')).toBeUndefined();
+  });
+
   it('reads the ClickHouse password from the existing Secret in every workload, the Job included', () => {
     for (const workload of workloads(production).filter((w) => w.metadata.name !== name('receiver'))) {
       const password = envOf(podSpec(workload).containers[0]).get('CLICKHOUSE_PASSWORD');
@@ -383,6 +392,8 @@ describe('values the chart refuses, naming them', () => {
     ['a misspelt variable', { setString: { 'processor.config.FLUSH_INTERVALL': '30s' } }, /'\/processor\/config': additional properties 'FLUSH_INTERVALL' not allowed/],
     ['no brokers', { set: { 'kafka.brokers': 'null' } }, /'\/kafka': missing property 'brokers'/],
     ['a broker with a scheme', { set: { 'kafka.brokers': '{http://kafka:9092}' } }, /'\/kafka\/brokers\/0': 'http:\/\/kafka:9092' does not match/],
+    ['a ClickHouse cluster name with a space', { setString: { 'clickhouse.cluster': 'fin ops' } }, /'\/clickhouse\/cluster': 'fin ops' does not match/],
+    ['CLICKHOUSE_CLUSTER in config', { setString: { 'config.CLICKHOUSE_CLUSTER': 'finops' } }, /config\.CLICKHOUSE_CLUSTER: the chart sets CLICKHOUSE_CLUSTER itself; use clickhouse\.cluster/],
     ['a ClickHouse URL without http://', { setString: { 'clickhouse.url': 'clickhouse:8123' } }, /'\/clickhouse\/url': 'clickhouse:8123' does not match/],
     ['an Ingress without a tenants file', { set: { 'ingress.enabled': 'true' } }, /ingress\.enabled without a tenants file/],
     ['both an existing tenants Secret and entries', { valuesFiles: [PRODUCTION_VALUES], set: { 'tenants.entries[0].id': 'acme' } }, /set existingSecret or entries, not both/],

@@ -79,6 +79,7 @@ CLICKHOUSE_URL: clickhouse.url
 CLICKHOUSE_USER: clickhouse.user
 CLICKHOUSE_PASSWORD: clickhouse.existingSecret or clickhouse.password
 CLICKHOUSE_DATABASE: clickhouse.database
+CLICKHOUSE_CLUSTER: clickhouse.cluster
 {{- end -}}
 
 {{/* `config` merged with the component's own `config` (the component's wins), checked. */}}
@@ -134,6 +135,10 @@ Arguments: root, secret (the Secret holding the password, or empty).
   value: {{ $v.user | quote }}
 - name: CLICKHOUSE_DATABASE
   value: {{ $v.database | quote }}
+{{- if $v.cluster }}
+- name: CLICKHOUSE_CLUSTER
+  value: {{ $v.cluster | quote }}
+{{- end }}
 {{- if .secret }}
 - name: CLICKHOUSE_PASSWORD
   valueFrom:

@@ -79,7 +79,7 @@ export function clusterStatements(statement: string, target: ClusterTarget): str
   throw refused(statement, 'only CREATE TABLE, CREATE [OR REPLACE] VIEW and ALTER TABLE are known');
 }
 
-/** The table a statement names (`db.name` right after the words `skip` says). */
+/** The table a statement names: `db.name` at token `from`, after any IF NOT EXISTS. */
 function named(statement: string, tokens: Token[], target: ClusterTarget, from: number): { table: string; end: number; index: number } {
   let i = from;
   while (tokens[i]?.type === 'word' && ['IF', 'NOT', 'EXISTS'].includes(tokens[i].value.toUpperCase())) i++;

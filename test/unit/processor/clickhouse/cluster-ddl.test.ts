@@ -2,6 +2,7 @@
 // (CLICKHOUSE_CLUSTER: ON CLUSTER, replicated local tables, Distributed tables under the names users
 // query). No ClickHouse server runs here, so the cluster statements are pinned as text; the
 // integration test cluster-ddl-parse.test.ts passes every one through the engine's own parser.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   checkClusterName,
@@ -12,6 +13,7 @@ import {
   tableShape,
 } from '../../../../processor/clickhouse/cluster-ddl.ts';
 import { loadMigrations, MigrationError, renderMigration } from '../../../../processor/clickhouse/migration-files.ts';
+import { CLUSTER_STATEMENTS_FILE, renderClusterStatements } from '../../../../scripts/cluster-statements.ts';
 
 const target = { database: 'billing', cluster: 'prod' };
 const squash = (sql: string) =>
@@ -91,6 +93,13 @@ describe('the migrations on one server and on a cluster', () => {
       },
       ...codecMigration,
     });
+  });
+
+  it('migrations/ON_CLUSTER.md shows them as generated (regenerate: npx tsx scripts/cluster-statements.ts)', async () => {
+    const text = await renderClusterStatements();
+    expect(readFileSync(CLUSTER_STATEMENTS_FILE, 'utf8')).toBe(text);
+    expect(text).toContain('CREATE TABLE IF NOT EXISTS {database}.k8s_expenses ON CLUSTER `{cluster}` AS {database}.k8s_expenses_local');
+    expect(text).toContain('## 0006_k8s_expenses_codecs.sql');
   });
 
   it('the local table keeps the column list of the file, comments and all', async () => {

@@ -1,7 +1,7 @@
 // Column codecs of k8s_expenses, measured on the embedded engine: bytes on disk per row of a
 // realistic table (the cost model's rows for kubecost traffic of several clusters over many hours),
 // with the codecs of the migrations and without them, and the compressed bytes of every column
-// under each candidate codec (the figures that chose migrations/0006). Sizes, not speed: the
+// under each candidate codec (the figures that chose migrations/0008). Sizes, not speed: the
 // figures do not depend on the machine's load.
 //
 //   npm run bench:codecs            (BENCH_HOURS=12 BENCH_PODS=300 to change the shape)
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     console.log('\nk8s_expenses, after OPTIMIZE FINAL, system.parts (bytes_on_disk of the active parts):');
     console.log('| table | rows | bytes on disk | bytes per row | bytes per million rows |');
     console.log('|---|---|---|---|---|');
-    for (const [name, p] of [['without codecs (migrations 0001-0005)', b], ['with the codecs of migration 0006', a]] as const) {
+    for (const [name, p] of [['without codecs (migrations 0001-0007)', b], ['with the codecs of migration 0008', a]] as const) {
       console.log(`| ${name} | ${fmt(p.rows)} | ${fmt(p.bytes)} | ${fmt(p.bytes / p.rows, 1)} | ${fmt(p.bytes / p.rows, 0)} MB |`);
     }
 

@@ -50,7 +50,7 @@ describe('migrate', () => {
     expect(await queryRows(engine.client, 'SELECT count() AS n FROM fresh.k8s_expenses_final')).toEqual([{ n: '0' }]);
   });
 
-  it('sets the column codecs of migration 0006 and keeps the columns\' types', async () => {
+  it('sets the column codecs of migration 0008 and keeps the columns\' types', async () => {
     const columns = await queryRows<{ name: string; type: string; compression_codec: string }>(
       engine.client,
       "SELECT name, type, compression_codec FROM system.columns WHERE database = 'fresh' AND table = 'k8s_expenses' ORDER BY position",

@@ -39,7 +39,7 @@ async function bothModes(): Promise<Record<string, { server: string[]; cluster: 
 
 const fold = (sql: string) => sql.replace(/\( ?tenant_id LowCardinality\(String\),.*?updated_at DateTime64\(3, 'UTC'\) ?\)/, '(<columns>)');
 
-// Migration 0006 sets codecs: on a cluster they belong to the parts, so only the local table.
+// Migration 0008 sets codecs: on a cluster they belong to the parts, so only the local table.
 const zstd3 = ['pod', 'workload', 'labels'];
 const delta = ['hour', 'version', 'updated_at'];
 const numbers = ['minutes', 'cpu_core_hours', 'cpu_cost', 'ram_byte_hours', 'ram_cost', 'gpu_hours', 'gpu_cost', 'pv_byte_hours', 'pv_cost', 'network_cost', 'load_balancer_cost', 'total_cost'];
@@ -50,7 +50,7 @@ const codecActions = [
   ...[...numbers, ...averages].map((c) => `MODIFY COLUMN ${c} CODEC(ZSTD(3))`),
 ].join(', ');
 const codecMigration = {
-  '0006_k8s_expenses_codecs.sql': {
+  '0008_k8s_expenses_codecs.sql': {
     server: [`ALTER TABLE billing.k8s_expenses ${codecActions}`],
     cluster: [`ALTER TABLE billing.k8s_expenses_local ON CLUSTER \`prod\` ${codecActions}`],
   },
@@ -99,7 +99,7 @@ describe('the migrations on one server and on a cluster', () => {
     const text = await renderClusterStatements();
     expect(readFileSync(CLUSTER_STATEMENTS_FILE, 'utf8')).toBe(text);
     expect(text).toContain('CREATE TABLE IF NOT EXISTS {database}.k8s_expenses ON CLUSTER `{cluster}` AS {database}.k8s_expenses_local');
-    expect(text).toContain('## 0006_k8s_expenses_codecs.sql');
+    expect(text).toContain('## 0008_k8s_expenses_codecs.sql');
   });
 
   it('the local table keeps the column list of the file, comments and all', async () => {

@@ -18,7 +18,7 @@ import { createCostModel, newSampleCounts } from '../processor/cost-model/index.
 import { VERSION_BASE } from '../processor/row-version.ts';
 import { buildClusters, recordsAt, rng, type TrafficShape } from './cost-model-traffic.ts';
 
-const CODEC_MIGRATION = 6;
+const CODEC_MIGRATION = 8;
 const shape: TrafficShape = {
   tenants: 3,
   clustersPerTenant: 2,

@@ -18,7 +18,7 @@ async function main(): Promise<number> {
   }
   const client = await openClickHouse(config, cliLog);
   try {
-    const { applied, alreadyApplied } = await migrate(client, { database: config.CLICKHOUSE_DATABASE, ttl: config.CLICKHOUSE_TTL, billingCurrency: config.BILLING_CURRENCY, logger: cliLog });
+    const { applied, alreadyApplied } = await migrate(client, { database: config.CLICKHOUSE_DATABASE, ttl: config.CLICKHOUSE_TTL, billingCurrency: config.BILLING_CURRENCY, cluster: config.CLICKHOUSE_CLUSTER, logger: cliLog });
     const name = (m: { version: number; name: string }) => `${String(m.version).padStart(4, '0')}_${m.name}`;
     for (const m of applied) process.stdout.write(`applied ${name(m)}\n`);
     process.stdout.write(`database ${config.CLICKHOUSE_DATABASE}: ${applied.length} applied, ${alreadyApplied.length} already applied\n`);

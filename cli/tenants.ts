@@ -2,7 +2,7 @@
 // only its SHA-256 in the tenants file. `add-basic <id> <username>` does the same for a password,
 // `add-reader <id>` for a read token, `rotate` replaces a named credential's secret, `revoke`
 // removes it, `list` shows tenants and their credentials' names. The running service picks the
-// change up on SIGHUP (`kill -HUP <pid>`).
+// change up by itself (it watches the file's directory), or at once on SIGHUP (`kill -HUP <pid>`).
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basicUsernameProblem, isValidTokenName, parseTenantsFile, sha256, TenantsFileError, type TenantsFile } from '../receiver/tenants-file.ts';

@@ -45,7 +45,7 @@ export async function startProcessorRole(
   const target = config.CLICKHOUSE_URL ? `ClickHouse at ${redactUrl(config.CLICKHOUSE_URL)} (CLICKHOUSE_URL)` : 'the embedded ClickHouse engine';
   const warnings = createLogLimiter();
   // A server may still be starting (docker compose): wait for it rather than fail start-up.
-  await withRetry(() => migrate(client, { database, ttl: config.CLICKHOUSE_TTL, billingCurrency: config.BILLING_CURRENCY, logger }), {
+  await withRetry(() => migrate(client, { database, ttl: config.CLICKHOUSE_TTL, billingCurrency: config.BILLING_CURRENCY, cluster: config.CLICKHOUSE_CLUSTER, logger }), {
     isRetriable,
     maxDelayMs: 5000,
     signal: options.signal,
@@ -55,7 +55,7 @@ export async function startProcessorRole(
       warnLimited(logger, warnings, errorMessage(err), { error: errorMessage(err), attempt, retryInMs: delayMs }, `${waiting}; retrying`);
     },
   });
-  const sink = createCostRowSink(client, { database });
+  const sink = createCostRowSink(client, { database, cluster: config.CLICKHOUSE_CLUSTER !== undefined });
   const metrics = createProcessorMetrics(registry);
   const processor: Processor = createProcessor<CostRow, StoredCostRow>({
     consumer,

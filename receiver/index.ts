@@ -12,12 +12,12 @@ import { remoteWriteRoutes } from './remote-write-route.ts';
 import { tenantFromCredentials } from './credentials.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { tenantFromHeader } from './tenant.ts';
-import { createTenantDirectory, readTenantsFile, type TenantDirectory } from './tenants-file.ts';
+import { openLiveTenants, type LiveTenants } from './live-tenants.ts';
 
 export interface ReceiverHandle {
   /** Stop admitting new requests (they get 503 while the server drains). */
   beginShutdown(): void;
-  /** Re-reads the tenants file; on error the previous credentials stay in force. */
+  /** Re-reads the tenants file (SIGHUP); on error the previous credentials stay in force. */
   reloadTenants(): void;
 }
 
@@ -34,11 +34,12 @@ export async function registerReceiver(
     metrics.inflightBytes.set(bytes);
   });
   let shuttingDown = false;
-  // Swapped as a whole on reload, so a request sees either the old or the new credentials.
-  let directory: TenantDirectory | undefined;
+  // Re-read when the file changes and on SIGHUP; swapped whole, so a request sees either the old
+  // or the new credentials.
+  let tenants: LiveTenants | undefined;
   if (config.TENANTS_FILE) {
-    directory = createTenantDirectory(readTenantsFile(config.TENANTS_FILE));
-    logger.info({ file: config.TENANTS_FILE, tenants: directory.tenantCount }, 'authentication on: the credentials decide the tenant');
+    tenants = openLiveTenants(config.TENANTS_FILE, logger);
+    logger.info({ file: config.TENANTS_FILE, tenants: tenants.current().tenantCount }, 'authentication on: the credentials decide the tenant');
   } else {
     logger.warn({ header: config.TENANT_HEADER }, 'authentication is off: any well-formed tenant header is accepted (set TENANTS_FILE to require credentials)');
   }
@@ -64,26 +65,21 @@ export async function registerReceiver(
     admission,
     metrics,
     tenantFromRequest: (request) =>
-      directory
-        ? tenantFromCredentials(directory, request.headers.authorization, request.headers[config.TENANT_HEADER], config.TENANT_HEADER)
+      tenants
+        ? tenantFromCredentials(tenants.current(), request.headers.authorization, request.headers[config.TENANT_HEADER], config.TENANT_HEADER)
         : tenantFromHeader(request.headers[config.TENANT_HEADER], config.TENANT_HEADER),
     rateLimit: limiter ? (tenant, samples) => limiter.take(tenant, samples, Date.now()) : undefined,
     clusterLimit: config.TENANT_MAX_CLUSTERS > 0 ? createClusterLimit(config.TENANT_MAX_CLUSTERS) : undefined,
-    tenantLabel: (tenant) => (directory ? tenant : headerTenantLabel(tenant)),
+    tenantLabel: (tenant) => (tenants ? tenant : headerTenantLabel(tenant)),
     isShuttingDown: () => shuttingDown,
   });
   return {
     beginShutdown() {
       shuttingDown = true;
+      tenants?.close();
     },
     reloadTenants() {
-      if (!config.TENANTS_FILE) return;
-      try {
-        directory = createTenantDirectory(readTenantsFile(config.TENANTS_FILE));
-        logger.info({ file: config.TENANTS_FILE, tenants: directory.tenantCount }, 'reloaded the tenants file');
-      } catch (err) {
-        logger.error({ err }, 'cannot reload the tenants file; keeping the previous credentials');
-      }
+      tenants?.reload();
     },
   };
 }

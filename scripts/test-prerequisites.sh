@@ -9,8 +9,12 @@
 #   to install and fails.
 # - java (OpenJDK 17) and mvn (Apache Maven) fetch and run the Kafka broker; installed the same way.
 # - The Kafka broker's classpath (scripts/kafka-broker.sh install): a no-op once cached.
+# - helm (HELM_VERSION below), which lints and renders deploy/helm/k8s-expenses for the chart's
+#   tests: built once with `go install` from the Go module proxy (several minutes; Go must be
+#   installed) into HELM_CACHE_DIR, default ${XDG_CACHE_HOME:-$HOME/.cache}/k8s-expenses/helm-<version>.
+#   The tests run that binary, not a helm on PATH, so every machine renders with the same version.
 #
-# Cheap when everything is present: a few `command -v` and one file comparison.
+# Cheap when everything is present: a few `command -v`, one file comparison and one file test.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -60,7 +64,42 @@ ensure_debian_packages() {
   [[ -z "${missing% }" ]] || { say "still missing after apt-get install: $missing"; exit 1; }
 }
 
+# The helm the chart's tests run (test/support/helm.ts reads this line and computes the same path).
+HELM_VERSION=v4.3.2
+HELM_DIR="${HELM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/k8s-expenses/helm-$HELM_VERSION}"
+
+ensure_helm() {
+  [[ -x "$HELM_DIR/helm" ]] && return 0
+  if ! command -v go >/dev/null 2>&1; then
+    say "helm $HELM_VERSION is missing from $HELM_DIR and Go is not installed to build it"
+    say "install Go from https://go.dev/dl/ (helm $HELM_VERSION needs Go 1.26; Go 1.21 or newer fetches that toolchain by itself), or put a helm $HELM_VERSION binary at $HELM_DIR/helm"
+    exit 1
+  fi
+  mkdir -p "$(dirname "$HELM_DIR")"
+  # Two runs at once (e.g. two terminals) build once.
+  exec 8>"$HELM_DIR.lock"
+  if command -v flock >/dev/null 2>&1; then flock 8; fi
+  if [[ -x "$HELM_DIR/helm" ]]; then exec 8>&-; return 0; fi
+
+  say "building helm $HELM_VERSION with go install into $HELM_DIR (several minutes, once per machine)"
+  local build
+  build="$(mktemp -d "$HELM_DIR.build.XXXXXX")"
+  # Go's output goes to a file: it only matters when the build fails. The binary is moved into
+  # place last, so a build that died half-way leaves nothing that looks installed.
+  if ! GOBIN="$build" go install "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" >"$build/go.log" 2>&1; then
+    cat "$build/go.log" >&2
+    rm -rf "$build"
+    say "could not build helm $HELM_VERSION (is the Go module proxy reachable? see GOPROXY)"
+    exit 1
+  fi
+  mkdir -p "$HELM_DIR"
+  mv "$build/helm" "$HELM_DIR/helm"
+  rm -rf "$build"
+  exec 8>&-
+}
+
 ensure_debian_packages
+ensure_helm
 # Fetch the broker's jars now rather than inside Vitest's global setup, where a slow download
 # would look like a hanging test run. Quiet when the cache is already complete.
 bash "$SCRIPT_DIR/kafka-broker.sh" install >/dev/null

@@ -52,7 +52,7 @@ export const configSchema = z.object({
 /**
  * Values of different components that only make sense together: one series at the receiver's label
  * limits must fit in a record, or a request carrying it could never be published and the sender
- * would retry it for ever; the read side alone needs a ClickHouse server.
+ * would retry it for ever; the read side alone needs a ClickHouse server, and so does a cluster.
  */
 const checkedSchema = configSchema.superRefine((c, ctx) => {
   if (c.ROLE === 'query' && !c.CLICKHOUSE_URL) {
@@ -61,6 +61,9 @@ const checkedSchema = configSchema.superRefine((c, ctx) => {
       path: ['ROLE'],
       message: 'ROLE=query needs CLICKHOUSE_URL: the embedded engine can be read only by the process that owns it (ROLE=all serves the read side on it)',
     });
+  }
+  if (c.CLICKHOUSE_CLUSTER !== undefined && c.CLICKHOUSE_URL === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['CLICKHOUSE_CLUSTER'], message: 'needs CLICKHOUSE_URL: the embedded engine is one server; set CLICKHOUSE_URL to a node of the cluster, or unset CLICKHOUSE_CLUSTER' });
   }
   const worstSeries = c.MAX_LABELS_PER_SERIES * (c.MAX_LABEL_NAME_BYTES + c.MAX_LABEL_VALUE_BYTES + 10) + 64;
   if (worstSeries > c.KAFKA_MAX_RECORD_BYTES / 2) {

@@ -2,6 +2,7 @@
 // the query role's reads, `npm run migrate` and `npm run sql`.
 import { z } from 'zod';
 import { identifier, optionalText, type ConfigOf } from '../../core/config-fields.ts';
+import { checkClusterName } from './cluster-ddl.ts';
 import { ttlClause } from './migration-files.ts';
 
 const serverUrl = optionalText.transform((v, ctx) => {
@@ -31,11 +32,24 @@ const retention = optionalText.transform((v, ctx) => {
   return v;
 });
 
+const clusterName = optionalText.transform((v, ctx) => {
+  if (v === undefined) return undefined;
+  try {
+    return checkClusterName(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^CLICKHOUSE_CLUSTER must be/, 'expected') });
+    return z.NEVER;
+  }
+});
+
 export const clickHouseConfigShape = {
   CLICKHOUSE_URL: serverUrl.describe('ClickHouse server URL (unset: the embedded engine under DATA_DIR/clickhouse)'),
   CLICKHOUSE_USER: z.string().default('default').describe('ClickHouse user'),
   CLICKHOUSE_PASSWORD: z.string().default('').describe('ClickHouse password'),
   CLICKHOUSE_DATABASE: identifier('default', 'a database name').describe('ClickHouse database'),
+  CLICKHOUSE_CLUSTER: clusterName.describe(
+    'ClickHouse cluster (remote_servers) to run the migrations ON CLUSTER: replicated tables under Distributed ones, inserts deduplicated (unset: one server; needs CLICKHOUSE_URL)',
+  ),
   CLICKHOUSE_TTL: retention.describe('Optional retention of k8s_expenses and k8s_node_expenses, e.g. "395 DAY" (unset: keep forever)'),
   BILLING_CURRENCY: z
     .string()

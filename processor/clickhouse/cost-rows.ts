@@ -83,18 +83,20 @@ export interface CostRowSink {
  * retried whole, and the first table's rows, written again with the same keys and version, replace
  * themselves.
  */
-export function createCostRowSink(client: SinkClient, options: { database: string }): CostRowSink {
+export function createCostRowSink(client: SinkClient, options: { database: string; cluster?: boolean }): CostRowSink {
   const pods = createTableSink<ExpenseRow>(client, {
     table: `${options.database}.k8s_expenses`,
     encode: encodeExpenseRow,
     keyColumns: ['namespace', 'pod'],
     keyOf: (r) => expenseRowKey({ namespace: r.namespace, pod: r.pod }),
+    cluster: options.cluster,
   });
   const nodes = createTableSink<NodeExpenseRow>(client, {
     table: `${options.database}.k8s_node_expenses`,
     encode: encodeNodeExpenseRow,
     keyColumns: ['node'],
     keyOf: (r) => NODE_KEY + r.node,
+    cluster: options.cluster,
   });
   return {
     async write(rows) {

@@ -12,6 +12,8 @@ export interface ExpenseSink extends TableSink<ExpenseRow> {
 
 export interface ExpenseSinkOptions {
   database: string;
+  /** Writing to a cluster's Distributed table (CLICKHOUSE_CLUSTER is set). */
+  cluster?: boolean;
 }
 
 export function createExpenseSink(client: SinkClient, options: ExpenseSinkOptions): ExpenseSink {
@@ -21,6 +23,7 @@ export function createExpenseSink(client: SinkClient, options: ExpenseSinkOption
       encode: encodeExpenseRow,
       keyColumns: ['namespace', 'pod'],
       keyOf: (r) => expenseRowKey({ namespace: r.namespace, pod: r.pod }),
+      cluster: options.cluster,
     }),
     async ping() {
       const result = await client.ping({ select: true });

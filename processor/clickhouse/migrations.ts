@@ -10,9 +10,13 @@
 //    which is safe to interrupt and to race; its leftovers are folded in on every run;
 //  - a migration of views that follow the configuration (`-- recreate: on every run`) is run again
 //    by every run, so they always show the current setting.
+// With a cluster (CLICKHOUSE_CLUSTER) every statement runs ON CLUSTER as cluster-ddl.ts rewrites
+// it, and schema_migrations is replicated to every node.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { checkIdentifier } from './identifier.ts';
 import type { Log } from '../../core/log.ts';
+import { clusterStatements, createDatabaseDdl, schemaMigrationsDdl, type ClusterTarget } from './cluster-ddl.ts';
+import { replaceEmptyClusterTable } from './cluster-conversion.ts';
 import { billingCurrency, loadMigrations, MigrationError, renderMigration, ttlClause, type MigrationFile } from './migration-files.ts';
 import { convertTable, foldLeftovers } from './table-conversion.ts';
 
@@ -22,6 +26,8 @@ export interface MigrateOptions {
   ttl?: string;
   /** BILLING_CURRENCY (default USD): the currency the FOCUS view k8s_expenses_focus names. */
   billingCurrency?: string;
+  /** CLICKHOUSE_CLUSTER: run the migrations ON CLUSTER with replicated tables (unset: one server). */
+  cluster?: string;
   /** Defaults to the project's migrations/ directory. */
   migrationsDir?: string;
   logger?: Log;
@@ -52,12 +58,11 @@ export async function migrate(client: ClickHouseClient, options: MigrateOptions)
   ttlClause(options.ttl); // a bad TTL or currency fails before anything is touched
   billingCurrency(options.billingCurrency);
   const migrations = await loadMigrations(options.migrationsDir);
-  await ensureDatabase(client, database);
-  await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${database}.schema_migrations
-      (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
-      ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`,
-  });
+  const target: ClusterTarget | undefined = options.cluster === undefined ? undefined : { database, cluster: options.cluster };
+  // Every statement must have its cluster form before anything runs on any node.
+  if (target) for (const m of migrations) for (const statement of renderMigration(m.sql, { database, ttl: options.ttl, billingCurrency: options.billingCurrency })) clusterStatements(statement, target);
+  await ensureDatabase(client, database, options.cluster);
+  await client.command({ query: schemaMigrationsDdl(database, options.cluster) });
   const recorded = await readRecorded(client, database);
   checkRecorded(migrations, recorded, options.logger);
 
@@ -66,17 +71,27 @@ export async function migrate(client: ClickHouseClient, options: MigrateOptions)
     const values = { database, ttl: options.ttl, billingCurrency: options.billingCurrency };
     if (recorded.has(migration.version)) {
       // A conversion interrupted in another process may have left a table behind: fold it in.
-      if (migration.convertsTable) await foldLeftovers(client, database, migration.convertsTable, options.logger);
-      if (migration.recreated) for (const statement of renderMigration(migration.sql, values)) await client.command({ query: statement });
+      if (migration.convertsTable && !target) await foldLeftovers(client, database, migration.convertsTable, options.logger);
+      if (migration.recreated) {
+        for (const statement of renderMigration(migration.sql, values)) {
+          for (const query of target ? clusterStatements(statement, target) : [statement]) await client.command({ query });
+        }
+      }
       result.alreadyApplied.push(ref(migration));
       continue;
     }
     const statements = renderMigration(migration.sql, values);
     if (migration.convertsTable) {
       if (statements.length !== 1) throw new MigrationError(`${migration.file} converts ${migration.convertsTable}: it must hold exactly one statement, its CREATE TABLE`);
-      await convertTable(client, { database, table: migration.convertsTable, create: statements[0], logger: options.logger });
+      if (target) {
+        await replaceEmptyClusterTable(client, { ...target, table: migration.convertsTable, create: clusterStatements(statements[0], target), migration: migration.file });
+      } else {
+        await convertTable(client, { database, table: migration.convertsTable, create: statements[0], logger: options.logger });
+      }
     } else {
-      for (const statement of statements) await client.command({ query: statement });
+      for (const statement of statements) {
+        for (const query of target ? clusterStatements(statement, target) : [statement]) await client.command({ query });
+      }
     }
     await client.insert({
       table: `${database}.schema_migrations`,
@@ -93,14 +108,14 @@ export async function migrate(client: ClickHouseClient, options: MigrateOptions)
  * Creates the database unless it exists. Checked first so that a user without the right to create
  * databases can still migrate one that an administrator created.
  */
-async function ensureDatabase(client: ClickHouseClient, database: string): Promise<void> {
+export async function ensureDatabase(client: ClickHouseClient, database: string, cluster?: string): Promise<void> {
   checkIdentifier(database, 'CLICKHOUSE_DATABASE');
   const result = await client.query({
     query: 'SELECT name FROM system.databases WHERE name = {database:String}',
     query_params: { database },
     format: 'JSONEachRow',
   });
-  if ((await result.json()).length === 0) await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+  if ((await result.json()).length === 0) await client.command({ query: createDatabaseDdl(database, cluster) });
 }
 
 async function readRecorded(client: ClickHouseClient, database: string): Promise<Map<number, Recorded>> {

@@ -64,6 +64,21 @@ describe('CLICKHOUSE_TTL', () => {
   });
 });
 
+describe('CLICKHOUSE_CLUSTER', () => {
+  it('unset is one server; a name is the cluster, with a server URL', () => {
+    expect(loadConfig({}).CLICKHOUSE_CLUSTER).toBeUndefined();
+    expect(loadConfig({ CLICKHOUSE_CLUSTER: ' finops-eu ', CLICKHOUSE_URL: 'http://ch:8123' }).CLICKHOUSE_CLUSTER).toBe('finops-eu');
+  });
+
+  it('refuses a name that is not one', () => {
+    expect(issue(clickhouse, { CLICKHOUSE_CLUSTER: 'fin ops' })).toMatch(/^CLICKHOUSE_CLUSTER: expected a cluster name of letters, digits, _ and -/);
+  });
+
+  it('needs CLICKHOUSE_URL: the embedded engine is one server', () => {
+    expect(() => loadConfig({ CLICKHOUSE_CLUSTER: 'finops' })).toThrow(/CLICKHOUSE_CLUSTER="finops": needs CLICKHOUSE_URL/);
+  });
+});
+
 describe('loadConfig', () => {
   it('names every bad variable in one ConfigError, with the value given', () => {
     let error: unknown;

@@ -65,6 +65,19 @@ describe('migrate', () => {
     expect(await queryRows(engine.client, 'SELECT count() AS n FROM fresh.k8s_node_expenses_final')).toEqual([{ n: '0' }]);
   });
 
+  it('sets the column codecs of migration 0008 and keeps the columns\' types', async () => {
+    const columns = await queryRows<{ name: string; type: string; compression_codec: string }>(
+      engine.client,
+      "SELECT name, type, compression_codec FROM system.columns WHERE database = 'fresh' AND table = 'k8s_expenses' ORDER BY position",
+    );
+    expect(columns.map((c) => [c.name, c.type])).toEqual(EXPENSE_COLUMNS.map(([name, type]) => [name, type]));
+    const codec = Object.fromEntries(columns.map((c) => [c.name, c.compression_codec]));
+    expect(codec).toMatchObject({ pod: 'CODEC(ZSTD(3))', labels: 'CODEC(ZSTD(3))', total_cost: 'CODEC(ZSTD(3))', cpu_usage_avg: 'CODEC(ZSTD(3))' });
+    expect(codec.hour).toMatch(/^CODEC\(Delta(\(4\))?, ZSTD\(1\)\)$/);
+    expect(codec.version).toMatch(/^CODEC\(Delta(\(8\))?, ZSTD\(1\)\)$/);
+    expect(codec).toMatchObject({ tenant_id: '', is_final: '', is_deleted: '' });
+  });
+
   it('does nothing when run again', async () => {
     await migrate(engine.client, { database: 'again' });
     await engine.client.command({ query: "INSERT INTO again.k8s_expenses (tenant_id, hour, version) VALUES ('t', now(), 1)" });

@@ -1,5 +1,5 @@
 // Summarises a V8 .cpuprofile (written by `node --cpu-prof`) over a time window: top functions by
-// self time, and time per area of the code (decode, record encoding, kafkajs, fastify, ...),
+// self time, and time per area of the code (decode, record encoding, the Kafka client, fastify, ...),
 // both "self" (each sample goes to the innermost frame that has a source file) and "inclusive"
 // (each sample counts once for every area on its stack).
 import { readFileSync } from 'node:fs';
@@ -52,10 +52,14 @@ export function areaOf(url: string): string | undefined {
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(.*)$/.exec(p);
   if (nm) {
     const pkg = nm[1];
-    if (pkg === 'kafkajs') {
-      if (/protocol\/message\/compression|gzip/.test(nm[2])) return 'kafkajs gzip codec';
-      if (/protocol\/recordBatch|protocol\/encoder|crc32/i.test(nm[2])) return 'kafkajs batch encoding + crc';
-      return 'kafkajs (other)';
+    if (pkg === '@platformatic/wasm-utils') return 'kafka client: lz4/snappy (WebAssembly)';
+    if (pkg === '@platformatic/dynamic-buffer') return 'kafka client: buffers';
+    if (pkg === '@node-rs/crc32') return 'kafka client: record batch + crc';
+    if (pkg === '@platformatic/kafka') {
+      if (/protocol\/compression/.test(nm[2])) return 'kafka client: compression';
+      if (/protocol\/(records|crc32c|writer|murmur2)|apis\/producer\/produce/.test(nm[2])) return 'kafka client: record batch + crc';
+      if (/protocol\/reader|apis\/consumer\/fetch|clients\/consumer/.test(nm[2])) return 'kafka client: fetch + decode';
+      return 'kafka client (other)';
     }
     if (pkg.startsWith('@fastify/') || pkg === 'fastify' || pkg === 'find-my-way' || pkg === 'light-my-request' || pkg === 'avvio') return 'fastify';
     if (pkg === 'pino' || pkg.startsWith('pino-') || pkg === 'sonic-boom') return 'pino';

@@ -13,7 +13,7 @@
 // prepareRecords), then published with the service's publisher (gzip, as KAFKA_COMPRESSION's
 // default). Then the real processor (real consumer, real cost model, real chdb sink) reads it:
 // - consume: from the first batch to the last record, with no flush in between: what consuming and
-//   aggregating costs. CPU time is process.cpuUsage() (every thread: kafkajs, gzip, GC) and, on
+//   aggregating costs. CPU time is process.cpuUsage() (every thread: Kafka client, decompression, GC) and, on
 //   Linux, the main thread's alone.
 // - write: one flush of every hour's rows to the embedded engine (rows/s of the insert).
 import { execFile } from 'node:child_process';
@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Admin } from '@platformatic/kafka';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { openEmbeddedLog, type EmbeddedLog } from '../ingest/embedded/embedded-log.ts';
@@ -53,8 +54,6 @@ const SERIES = Number(process.env.BENCH_SERIES ?? 2000);
 const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 180);
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6);
 const brokers = (process.env.BENCH_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim());
-// kafkajs warns about its partitioner change on every producer; the service sees the same warning.
-process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'error' });
 
 function portAnswers(hostPort: string): Promise<boolean> {
@@ -116,7 +115,7 @@ async function kafkaTransport(records: OutboundRecord[], cleanup: (() => Promise
     await brokerScript('start');
     cleanup.push(() => brokerScript('stop'));
   }
-  const kafka = createKafka({ brokers, clientId: 'bench-processor', requestTimeoutMs: 30_000, retries: 5 }, logger);
+  const kafka = createKafka({ brokers, clientId: 'bench-processor', requestTimeoutMs: 30_000, retries: 5 });
   const topic = `bench-processor-${Date.now()}`;
   const publisher = createKafkaPublisher(kafka, { topic, partitions: PARTITIONS, replicationFactor: -1, produceTimeoutMs: 30_000, compression: 'gzip', maxGroupBytes: 8 * 2 ** 20 }, logger);
   publisher.start();
@@ -129,10 +128,9 @@ async function kafkaTransport(records: OutboundRecord[], cleanup: (() => Promise
   console.log(`published ${records.length} records to topic ${topic} (${PARTITIONS} partitions, gzip) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   await publisher.close();
   cleanup.push(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
+    const admin = new Admin(kafka.options());
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
+    await admin.close();
   });
   const consumer = createKafkaConsumer(kafka, { topic, partitions: PARTITIONS, replicationFactor: -1, groupId: `${topic}-group` }, logger);
   return { label: `Kafka ${brokers.join(',')}`, consumer, close: async () => undefined };

@@ -35,7 +35,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify, parseArgs } from 'node:util';
-import { pino } from 'pino';
+import { Admin } from '@platformatic/kafka';
 import { createKafka } from '../ingest/kafka/kafka-client.ts';
 import { prepareRecords, type RecordOptions } from '../receiver/cluster-records.ts';
 import { decodeRemoteWrite } from '../receiver/decode/index.ts';
@@ -603,18 +603,16 @@ async function runTarget(key: string, label: string, start: (runIndex: number) =
 
 async function deleteTopics(): Promise<void> {
   if (kafkaTopics.length === 0 || broker?.startedHere) return;
-  const kafka = createKafka({ brokers: [BROKER], clientId: 'bench-receiver', requestTimeoutMs: 10_000, retries: 1 }, pino({ level: 'silent' }));
-  const admin = kafka.admin();
+  const admin = new Admin(createKafka({ brokers: [BROKER], clientId: 'bench-receiver', requestTimeoutMs: 10_000, retries: 1 }).options());
   try {
-    await admin.connect();
-    await admin.deleteTopics({ topics: kafkaTopics, timeout: 10_000 });
+    await admin.deleteTopics({ topics: kafkaTopics });
   } catch (err) {
     // A receiver that never started never created its topic.
     if (!/does not host this topic-partition/.test((err as Error).message)) {
       console.log(`  (could not delete the benchmark topics ${kafkaTopics.join(', ')}: ${(err as Error).message})`);
     }
   } finally {
-    await admin.disconnect().catch(() => undefined);
+    await admin.close().catch(() => undefined);
   }
 }
 

@@ -43,7 +43,7 @@ describe('Kafka outage', () => {
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(await refused.text()).toMatch(/Kafka/);
-    // Bounded: the produce timeout (3 s) plus scheduling, never kafkajs' unbounded default retries.
+    // Bounded: the produce timeout (3 s) plus scheduling, never a client's unbounded retries.
     expect(Date.now() - started).toBeLessThan(15_000);
     await waitFor(async () => (await fetch(`${service.url}/ready`)).status === 503, 20_000, 'readiness to turn false');
     // While down, further requests are refused fast rather than queued.

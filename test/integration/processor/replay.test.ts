@@ -7,11 +7,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWriteRequestV1, kubecostTenants, kubecostValue, seededRandom, snappyCompress, type SeriesSamples } from '../../../bench/kubecost-traffic.ts';
 import type { RunningService } from '../../../service/service.ts';
 import { testBrokers } from '../../support/env.ts';
+import { kafkaAdmin } from '../../support/kafka.ts';
 import { diffPodHours, totalsByCluster, waitAllFinal, type PodHour } from '../../support/expenses.ts';
 import { freePort } from '../../support/net.ts';
 import { RW1_HEADERS } from '../../support/remote-write-fixtures.ts';
@@ -186,10 +186,9 @@ describe('processor restarts and replays', () => {
 
   beforeAll(async () => {
     requests = traffic();
-    const admin = new Kafka({ clientId: 'processor-replay-test', brokers, logLevel: 0 }).admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }] });
-    await admin.disconnect();
+    const admin = kafkaAdmin(brokers, 'processor-replay-test');
+    await admin.createTopic(topic, PARTITIONS);
+    await admin.close();
     receiver = await startTestService({ ROLE: 'receiver', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC: topic });
     await waitReady(receiver);
   });

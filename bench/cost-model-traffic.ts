@@ -1,6 +1,7 @@
 // Realistic kubecost traffic for the cost-model benchmark: per (tenant, cluster) a few hundred pods
 // with the series kubecost, kube-state-metrics and cAdvisor send for them, nodes with prices,
-// load balancers, management cost, plus series the model ignores. One "record" per scrape and
+// capacity (both kube-state-metrics generations), labels and spot flags, load balancers,
+// management cost, plus series the model ignores. One "record" per scrape and
 // cluster, shaped like a decoded remote-write request (columns + per-series ranges).
 
 export interface TrafficShape {
@@ -81,6 +82,24 @@ export function buildClusters(shape: TrafficShape): BenchCluster[] {
         out.push(series({ ...base, __name__: 'node_cpu_hourly_cost' }, (i) => (i < 90 ? 0.048 : 0.046)));
         out.push(series({ ...base, __name__: 'node_ram_hourly_cost' }, () => 0.0064));
         out.push(series({ ...base, __name__: 'node_total_hourly_cost' }, () => 0.384)); // ignored by the model
+        out.push(series({ ...base, __name__: 'kubecost_node_is_spot' }, () => (nodes.indexOf(node) % 4 === 0 ? 1 : 0)));
+        // Capacity from kube-state-metrics, half the nodes still on 1.x names; their labels.
+        const zone = `eu-west-1${'abc'[nodes.indexOf(node) % 3]}`;
+        if (nodes.indexOf(node) % 2 === 0) {
+          out.push(series({ ...ksm, __name__: 'kube_node_status_capacity', node, resource: 'cpu', unit: 'core' }, () => 8, 15));
+          out.push(series({ ...ksm, __name__: 'kube_node_status_capacity', node, resource: 'memory', unit: 'byte' }, () => 32 * 2 ** 30, 15));
+          out.push(series({ ...ksm, __name__: 'kube_node_status_capacity', node, resource: 'pods', unit: 'integer' }, () => 110, 15)); // ignored
+        } else {
+          out.push(series({ ...ksm, __name__: 'kube_node_status_capacity_cpu_cores', node }, () => 8, 15));
+          out.push(series({ ...ksm, __name__: 'kube_node_status_capacity_memory_bytes', node }, () => 32 * 2 ** 30, 15));
+        }
+        out.push(
+          series(
+            { ...ksm, __name__: 'kube_node_labels', node, label_kubernetes_io_hostname: node, label_node_kubernetes_io_instance_type: 'm5.2xlarge', label_topology_kubernetes_io_region: 'eu-west-1', label_topology_kubernetes_io_zone: zone },
+            () => 1,
+            15,
+          ),
+        );
       }
       out.push(series({ ...kc, __name__: 'kubecost_cluster_management_cost', provisioner_name: 'EKS' }, () => 0.1));
       for (const kind of ['zone', 'region', 'internet']) out.push(series({ ...kc, __name__: `kubecost_network_${kind}_egress_cost` }, () => (kind === 'internet' ? 0.09 : 0.01)));

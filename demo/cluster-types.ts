@@ -20,6 +20,16 @@ export interface DemoNode {
   gpus: number;
   /** Absent for a node the pricing source did not know: the exporter sends no price series for it. */
   prices?: NodePrices;
+  /** A spot (preemptible) instance: kubecost_node_is_spot 1. */
+  spot: boolean;
+  /**
+   * The kube-state-metrics generation that reports the node's capacity: 1.x has one series per
+   * resource (kube_node_status_capacity_cpu_cores, ..._memory_bytes), 2.x one series with a
+   * `resource` label; 'both' while a cluster runs the two side by side during an upgrade.
+   */
+  ksm: '1.x' | '2.x' | 'both';
+  /** Node labels under their pre-1.17 beta names (beta.kubernetes.io/instance-type, failure-domain.beta...). */
+  betaLabels: boolean;
 }
 
 export interface DemoContainer {

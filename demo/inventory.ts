@@ -22,6 +22,9 @@ export const DEMO_NODES: readonly DemoNode[] = [
     ramBytes: 16 * GIB,
     gpus: 0,
     prices: { cpu: 0.0315, ram: 0.0042, gpu: 0 },
+    spot: false,
+    ksm: '2.x',
+    betaLabels: false,
   },
   {
     name: 'ip-10-0-2-44.eu-west-1.compute.internal',
@@ -32,7 +35,11 @@ export const DEMO_NODES: readonly DemoNode[] = [
     cpuCores: 4,
     ramBytes: 16 * GIB,
     gpus: 1,
+    // A spot GPU instance, on a node pool that still runs kube-state-metrics 1.x and beta labels.
     prices: { cpu: 0.0315, ram: 0.0042, gpu: 0.3328 },
+    spot: true,
+    ksm: '1.x',
+    betaLabels: true,
   },
   {
     // An instance type the pricing source does not list yet: no price series at all.
@@ -44,6 +51,10 @@ export const DEMO_NODES: readonly DemoNode[] = [
     cpuCores: 2,
     ramBytes: 8 * GIB,
     gpus: 0,
+    spot: false,
+    // Reported by both kube-state-metrics generations at once: one capacity, not two.
+    ksm: 'both',
+    betaLabels: false,
   },
 ];
 

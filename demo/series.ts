@@ -5,7 +5,7 @@
 // different label sets, as they do in real clusters.
 import type { ExporterSeries, Family } from './exposition.ts';
 import { isRunning } from './cluster.ts';
-import type { ClusterSnapshot, DemoContainer, DemoPod } from './cluster-types.ts';
+import type { ClusterSnapshot, DemoContainer, DemoNode, DemoPod } from './cluster-types.ts';
 import { cpuRate, cpuSeconds, egressBytes, workingSetBytes } from './usage.ts';
 
 export const DEMO_FAMILIES: Readonly<Record<string, Family>> = {
@@ -15,6 +15,10 @@ export const DEMO_FAMILIES: Readonly<Record<string, Family>> = {
   node_total_hourly_cost: { help: 'node_total_hourly_cost Total node cost per hour', type: 'gauge' },
   kubecost_node_is_spot: { help: 'kubecost_node_is_spot Cloud provider info about node preemptibility', type: 'gauge' },
   kube_node_labels: { help: 'Kubernetes labels converted to Prometheus labels.', type: 'gauge' },
+  node_gpu_count: { help: 'node_gpu_count count of gpu on this node', type: 'gauge' },
+  kube_node_status_capacity: { help: 'The capacity for different resources of a node.', type: 'gauge' },
+  kube_node_status_capacity_cpu_cores: { help: 'The total CPU resources of the node.', type: 'gauge' },
+  kube_node_status_capacity_memory_bytes: { help: 'The total memory resources of the node.', type: 'gauge' },
   pv_hourly_cost: { help: 'pv_hourly_cost Cost per GB per hour on a persistent disk', type: 'gauge' },
   container_cpu_allocation: { help: 'container_cpu_allocation Percent of a single CPU used in a minute', type: 'gauge' },
   container_memory_allocation_bytes: { help: 'container_memory_allocation_bytes Bytes of RAM used', type: 'gauge' },
@@ -54,22 +58,36 @@ class SeriesList {
   }
 }
 
+/** kube-state-metrics' node series: labels (current or beta names) and capacity, by generation. */
+function ksmNodeSeries(n: DemoNode, s: SeriesList): void {
+  const place: Record<string, string> = n.betaLabels
+    ? { label_beta_kubernetes_io_instance_type: n.instanceType, label_failure_domain_beta_kubernetes_io_region: n.region, label_failure_domain_beta_kubernetes_io_zone: n.zone }
+    : { label_node_kubernetes_io_instance_type: n.instanceType, label_topology_kubernetes_io_region: n.region, label_topology_kubernetes_io_zone: n.zone };
+  s.add('kube_node_labels', { node: n.name, label_kubernetes_io_hostname: n.name, ...place }, 1);
+  if (n.ksm !== '2.x') {
+    s.add('kube_node_status_capacity_cpu_cores', { node: n.name }, n.cpuCores);
+    s.add('kube_node_status_capacity_memory_bytes', { node: n.name }, n.ramBytes);
+  }
+  if (n.ksm !== '1.x') {
+    s.add('kube_node_status_capacity', { node: n.name, resource: 'cpu', unit: 'core' }, n.cpuCores);
+    s.add('kube_node_status_capacity', { node: n.name, resource: 'memory', unit: 'byte' }, n.ramBytes);
+    if (n.gpus > 0) s.add('kube_node_status_capacity', { node: n.name, resource: 'nvidia_com_gpu', unit: 'integer' }, n.gpus);
+  }
+}
+
 function nodeSeries(c: ClusterSnapshot, s: SeriesList): void {
   for (const n of c.nodes) {
-    const labels = { instance: n.name, node: n.name, instance_type: n.instanceType, region: n.region, provider_id: n.providerId };
-    s.add('kube_node_labels', {
-      node: n.name,
-      label_kubernetes_io_hostname: n.name,
-      label_node_kubernetes_io_instance_type: n.instanceType,
-      label_topology_kubernetes_io_region: n.region,
-      label_topology_kubernetes_io_zone: n.zone,
-    }, 1);
+    ksmNodeSeries(n, s);
     if (n.prices === undefined) continue;
+    const labels = { instance: n.name, node: n.name, instance_type: n.instanceType, region: n.region, provider_id: n.providerId };
     s.add('node_cpu_hourly_cost', labels, n.prices.cpu);
     s.add('node_ram_hourly_cost', labels, n.prices.ram);
-    if (n.gpus > 0) s.add('node_gpu_hourly_cost', labels, n.prices.gpu);
+    if (n.gpus > 0) {
+      s.add('node_gpu_hourly_cost', labels, n.prices.gpu);
+      s.add('node_gpu_count', labels, n.gpus);
+    }
     s.add('node_total_hourly_cost', labels, round(n.cpuCores * n.prices.cpu + (n.ramBytes / 1024 ** 3) * n.prices.ram + n.gpus * n.prices.gpu));
-    s.add('kubecost_node_is_spot', labels, 0);
+    s.add('kubecost_node_is_spot', labels, n.spot ? 1 : 0);
   }
 }
 

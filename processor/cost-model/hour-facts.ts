@@ -1,15 +1,13 @@
-// Walks a cluster's series for one hour and gathers what they say, per pod and per priced thing.
-// Series are visited in a canonical order (kind, then their label strings, then key hash) so every
-// float sum is made in the same order whatever order the samples arrived in.
-//
-// Several series with the same meaning (the same container's allocation from two exporter
-// replicas, a price sent twice) are merged into one timeline before the interval rule, so they
-// never count twice. Counters are not merged: a restarted container's new counter is a new series
-// whose increases add to the old one's.
+// Walks a cluster's series for one hour and gathers what they say, per pod, per node and per priced
+// thing. Series are visited in canonical order and merged by meaning (series-groups.ts), so every
+// float sum is made in the same order whatever order the samples arrived in. Counters are not
+// merged: a restarted container's new counter is a new series whose increases add to the old one's.
 import type { ClusterState } from './cluster-state.ts';
 import { CounterReading, GaugeReading, countSamples, readCounter, readGauge, readLastSeen, readPositiveMean, type Timing } from './hour-reading.ts';
 import { Kind, SEP } from './metrics.ts';
+import { NodeFacts, Resource } from './node-facts.ts';
 import { SampleBuffer } from './sample-streams.ts';
+import { canonicalOrder, decodeGroup, groupEnd } from './series-groups.ts';
 import type { SeriesTable } from './series-table.ts';
 import type { OwnerSeen } from './workloads.ts';
 import type { LabelSetSeen } from './pod-labels.ts';
@@ -64,6 +62,16 @@ export class HourFacts {
   readonly management: ManagementSeen[] = [];
   readonly replicaSetOwners = new Map<string, OwnerSeen[]>();
   readonly selectors = new Map<string, LabelSetSeen[]>();
+  readonly nodes = new Map<string, NodeFacts>();
+
+  node(name: string): NodeFacts {
+    let n = this.nodes.get(name);
+    if (n === undefined) {
+      n = new NodeFacts(name);
+      this.nodes.set(name, n);
+    }
+    return n;
+  }
 
   pod(key: string): PodFacts {
     let p = this.pods.get(key);
@@ -77,53 +85,8 @@ export class HourFacts {
 }
 
 const buf = new SampleBuffer();
-const mergeBuf = new SampleBuffer();
 const gauge = new GaugeReading();
 const counter = new CounterReading();
-
-/** Live rows in canonical order. */
-function canonicalOrder(table: SeriesTable): number[] {
-  const rows: number[] = [];
-  for (let r = 0; r < table.rowCount; r++) if (table.kind[r] !== 0) rows.push(r);
-  const s = table.strings;
-  const { kind, e, a, b, hashHi, hashLo } = table;
-  rows.sort((x, y) => {
-    if (kind[x] !== kind[y]) return kind[x] - kind[y];
-    if (e[x] !== e[y]) return s[e[x]] < s[e[y]] ? -1 : 1;
-    if (a[x] !== a[y]) return s[a[x]] < s[a[y]] ? -1 : 1;
-    if (b[x] !== b[y]) return s[b[x]] < s[b[y]] ? -1 : 1;
-    if (hashHi[x] !== hashHi[y]) return hashHi[x] - hashHi[y];
-    return hashLo[x] - hashLo[y];
-  });
-  return rows;
-}
-
-/** Decodes the rows [from, to) of `order` into `buf`, merging them into one timeline if several. */
-function decodeGroup(table: SeriesTable, order: number[], from: number, to: number): SampleBuffer {
-  if (to - from === 1) {
-    table.streams.decode(order[from], buf);
-    return buf;
-  }
-  mergeBuf.n = 0;
-  for (let k = from; k < to; k++) table.streams.decodeAppend(order[k], mergeBuf);
-  const idx = Array.from({ length: mergeBuf.n }, (_, i) => i).sort((x, y) => mergeBuf.ts[x] - mergeBuf.ts[y]);
-  buf.n = 0;
-  buf.first = 0;
-  for (const i of idx) {
-    const t = mergeBuf.ts[i];
-    const v = mergeBuf.val[i];
-    const stale = mergeBuf.stale[i];
-    const last = buf.n - 1;
-    if (last >= 0 && buf.ts[last] === t) {
-      // Same instant from two series: one sample; a value beats a stale marker, the larger value wins.
-      if (buf.stale[last] === 1 ? stale === 0 : stale === 0 && v > buf.val[last]) {
-        buf.val[last] = v;
-        buf.stale[last] = stale;
-      }
-    } else buf.push(t, v, stale);
-  }
-  return buf;
-}
 
 export function collectHour(state: ClusterState, hour: number, timing: Timing): HourFacts {
   const facts = new HourFacts();
@@ -133,8 +96,7 @@ export function collectHour(state: ClusterState, hour: number, timing: Timing): 
   const end = hour + HOUR_MS;
   for (let from = 0; from < order.length; ) {
     const r0 = order[from];
-    let to = from + 1;
-    while (to < order.length && sameGroup(table, r0, order[to])) to++;
+    const to = groupEnd(table, order, from);
     const kind = table.kind[r0];
     const e = s[table.e[r0]];
     const a = s[table.a[r0]];
@@ -204,6 +166,20 @@ export function collectHour(state: ClusterState, hour: number, timing: Timing): 
         else pod.egress[Number(a)] += increase;
         break;
       }
+      case Kind.NodeCpuCapacity:
+      case Kind.NodeRamCapacity:
+      case Kind.NodeGpuCapacity: {
+        readGauge(decodeGroup(table, order, from, to), hour, end, timing, true, gauge);
+        if (gauge.samples === 0) break;
+        const resource = kind === Kind.NodeCpuCapacity ? Resource.Cpu : kind === Kind.NodeRamCapacity ? Resource.Ram : Resource.Gpu;
+        facts.node(e).addCapacity(resource, gauge.sumVD, gauge.sumD, gauge.segments);
+        break;
+      }
+      case Kind.NodeSpot: {
+        // A node does not change market while it lives: any sample saying "spot" in the hour does.
+        if (!Number.isNaN(readPositiveMean(decodeGroup(table, order, from, to), hour, end))) facts.node(e).spot = true;
+        break;
+      }
       case Kind.NodeCpuPrice:
       case Kind.NodeRamPrice:
       case Kind.NodeGpuPrice:
@@ -211,6 +187,7 @@ export function collectHour(state: ClusterState, hour: number, timing: Timing): 
       case Kind.ZoneEgressPrice:
       case Kind.RegionEgressPrice:
       case Kind.InternetEgressPrice: {
+        if (kind === Kind.NodeCpuPrice || kind === Kind.NodeRamPrice || kind === Kind.NodeGpuPrice) collectNodePriceLabels(facts, table, order, from, to, hour, end);
         const mean = readPositiveMean(decodeGroup(table, order, from, to), hour, end);
         if (Number.isNaN(mean)) break;
         if (kind === Kind.NodeCpuPrice) facts.nodeCpuPrice.set(e, mean);
@@ -254,6 +231,7 @@ function collectPresence(facts: HourFacts, table: SeriesTable, order: number[], 
   if (lastSeen < 0) return;
   if (kind === Kind.PodOwner) facts.pod(e).owners.push({ kind: a, name: b, lastSeen });
   else if (kind === Kind.PodLabels) facts.pod(e).labelSets.push({ set: a, lastSeen });
+  else if (kind === Kind.NodeLabels) facts.node(e).labelSets.push({ set: a, lastSeen });
   else if (kind === Kind.ReplicaSetOwner) {
     const list = facts.replicaSetOwners.get(e);
     if (list === undefined) facts.replicaSetOwners.set(e, [{ kind: a, name: b, lastSeen }]);
@@ -265,6 +243,13 @@ function collectPresence(facts: HourFacts, table: SeriesTable, order: number[], 
   }
 }
 
-function sameGroup(table: SeriesTable, x: number, y: number): boolean {
-  return table.kind[x] === table.kind[y] && table.e[x] === table.e[y] && table.a[x] === table.a[y] && table.b[x] === table.b[y];
+/** The instance_type and region labels of a node's price series present in the hour. */
+function collectNodePriceLabels(facts: HourFacts, table: SeriesTable, order: number[], from: number, to: number, hour: number, end: number): void {
+  for (let k = from; k < to; k++) {
+    const set = table.strings[table.a[order[k]]];
+    if (set === '') continue;
+    table.streams.decode(order[k], buf);
+    const lastSeen = readLastSeen(buf, hour, end);
+    if (lastSeen >= 0) facts.node(table.strings[table.e[order[k]]]).priceLabelSets.push({ set, lastSeen });
+  }
 }

@@ -1,12 +1,15 @@
-// The cost model: Kubecost/OpenCost series in, hourly pod cost rows out. Pure: no I/O, no clock.
-// The rules every number follows are in RULES.md beside this file.
+// The cost model: Kubecost/OpenCost series in, hourly pod and node cost rows out. Pure: no I/O, no
+// clock. The rules every number follows are in RULES.md beside this file.
 //
 // Usage (one model per processor; hours are independent keys, the caller decides when an hour is
 // final and when to evict it):
 //   const model = createCostModel({ maxSampleGapMs, defaultScrapeIntervalMs, defaultPrices });
 //   const counts = newSampleCounts();
 //   for (const series of record) model.addSeries(tenant, cluster, key, () => labels, ts, values, stale, start, end, counts);
-//   for (const { tenant, cluster, hourStartMs } of model.hours()) write(model.rows(tenant, cluster, hourStartMs));
+//   for (const { tenant, cluster, hourStartMs } of model.hours()) {
+//     const { pods, nodes, negativeIdle } = model.hourRows(tenant, cluster, hourStartMs);
+//     write('k8s_expenses', pods); write('k8s_node_expenses', nodes);
+//   }
 //   model.evictBefore(tenant, cluster, oldestOpenHourStartMs);
 import { ClusterState } from './cluster-state.ts';
 import { evictBefore } from './eviction.ts';
@@ -15,14 +18,15 @@ import { hashString } from '../../core/hash.ts';
 import { classify } from './metrics.ts';
 import { HOUR_MS } from '../../core/hours.ts';
 import { resolveOptions, type ResolvedOptions } from './options.ts';
-import { buildRows } from './rows.ts';
-import { newSampleCounts, type CostModelOptions, type HourKey, type HourlyRow, type LabelsSource, type NumberColumn, type SampleCounts } from './types.ts';
+import { buildHourRows } from './hour-rows.ts';
+import { newSampleCounts, type CostModelOptions, type HourKey, type HourlyRow, type HourRows, type LabelsSource, type NodeRow, type NumberColumn, type SampleCounts } from './types.ts';
 import { WordArena } from './word-arena.ts';
 
-export type { CostModelOptions, DefaultPrices, HourKey, HourlyRow, LabelsSource, NumberColumn, SampleCounts } from './types.ts';
+export type { CostModelOptions, DefaultPrices, Flag, HourKey, HourlyRow, HourRows, LabelsSource, NegativeIdleCounts, NodeRow, NumberColumn, SampleCounts } from './types.ts';
 export { newSampleCounts } from './types.ts';
 export { CostModelOptionsError, OPENCOST_DEFAULT_PRICES } from './options.ts';
 export { UNMOUNTED_POD, CLUSTER_NAMESPACE } from './rows.ts';
+export { IDLE_NAMESPACE } from './node-rows.ts';
 
 export interface CostModel {
   /**
@@ -67,10 +71,16 @@ export interface CostModel {
   /** The (tenant, cluster, hour) keys holding samples, sorted. */
   hours(): HourKey[];
   /**
-   * The rows of one hour, computed from the state: the same samples give bit-identical rows,
-   * whatever order they came in. Rows are sorted by (namespace, pod). An evicted hour has no rows.
+   * Everything one hour gives, computed from the state: the same samples give bit-identical rows,
+   * whatever order they came in. `pods` are the k8s_expenses rows sorted by (namespace, pod),
+   * `__idle__` rows included; `nodes` the k8s_node_expenses rows sorted by node; `negativeIdle`
+   * counts overcommitted nodes per resource. An evicted hour has no rows.
    */
+  hourRows(tenant: string, cluster: string, hourStartMs: number): HourRows;
+  /** hourRows(...).pods */
   rows(tenant: string, cluster: string, hourStartMs: number): HourlyRow[];
+  /** hourRows(...).nodes */
+  nodeRows(tenant: string, cluster: string, hourStartMs: number): NodeRow[];
   /** Drops the samples of hours before `hourStartMs`; rows of later hours do not change. */
   evictBefore(tenant: string, cluster: string, hourStartMs: number): void;
   /** Estimated bytes of state (columns, sample blocks, interned strings). */
@@ -168,12 +178,20 @@ class Model implements CostModel {
     );
   }
 
-  rows(tenant: string, cluster: string, hourStartMs: number): HourlyRow[] {
+  hourRows(tenant: string, cluster: string, hourStartMs: number): HourRows {
     checkHour(hourStartMs);
     const state = this.state(tenant, cluster, false);
-    if (state === undefined || hourStartMs < state.evictedBefore) return [];
+    if (state === undefined || hourStartMs < state.evictedBefore) return { pods: [], nodes: [], negativeIdle: { cpu: 0, ram: 0, gpu: 0 } };
     const facts = collectHour(state, hourStartMs, this.options);
-    return buildRows(facts, { tenant, cluster, hour: hourStartMs, prices: this.options.prices });
+    return buildHourRows(facts, { tenant, cluster, hour: hourStartMs, prices: this.options.prices });
+  }
+
+  rows(tenant: string, cluster: string, hourStartMs: number): HourlyRow[] {
+    return this.hourRows(tenant, cluster, hourStartMs).pods;
+  }
+
+  nodeRows(tenant: string, cluster: string, hourStartMs: number): NodeRow[] {
+    return this.hourRows(tenant, cluster, hourStartMs).nodes;
   }
 
   evictBefore(tenant: string, cluster: string, hourStartMs: number): void {

@@ -1,5 +1,6 @@
 // Which series the model uses and what it keeps of their labels. A series is classified once, when
 // it is new; everything else about it is kept as interned strings (see series-table.ts).
+import { labelSetOf, nodeInfoSet } from './label-sets.ts';
 
 /** Series kinds. Numbers are stored in a Uint8Array column. */
 export const Kind = {
@@ -25,6 +26,11 @@ export const Kind = {
   ReplicaSetOwner: 20,
   PodLabels: 21,
   ServiceSelector: 22,
+  NodeCpuCapacity: 23,
+  NodeRamCapacity: 24,
+  NodeGpuCapacity: 25,
+  NodeSpot: 26,
+  NodeLabels: 27,
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
@@ -32,12 +38,19 @@ export type Kind = (typeof Kind)[keyof typeof Kind];
 export const Reading = { Gauge: 0, Counter: 1, Mean: 2, Presence: 3 } as const;
 export type Reading = (typeof Reading)[keyof typeof Reading];
 
+// A table rather than ranges of kind numbers: kinds are added at the end, whatever their reading.
+const READINGS: Uint8Array = (() => {
+  const table = new Uint8Array(32).fill(Reading.Gauge);
+  for (const k of [Kind.CpuUsage, Kind.EgressBytes]) table[k] = Reading.Counter;
+  for (const k of [Kind.NodeCpuPrice, Kind.NodeRamPrice, Kind.NodeGpuPrice, Kind.PvPrice, Kind.ZoneEgressPrice, Kind.RegionEgressPrice, Kind.InternetEgressPrice, Kind.NodeSpot]) {
+    table[k] = Reading.Mean;
+  }
+  for (const k of [Kind.PodOwner, Kind.ReplicaSetOwner, Kind.PodLabels, Kind.ServiceSelector, Kind.NodeLabels]) table[k] = Reading.Presence;
+  return table;
+})();
+
 export function readingOf(kind: number): Reading {
-  if (kind === Kind.CpuUsage || kind === Kind.EgressBytes) return Reading.Counter;
-  if (kind >= Kind.NodeCpuPrice && kind <= Kind.PvPrice) return Reading.Mean;
-  if (kind >= Kind.ZoneEgressPrice && kind <= Kind.InternetEgressPrice) return Reading.Mean;
-  if (kind >= Kind.PodOwner) return Reading.Presence;
-  return Reading.Gauge;
+  return READINGS[kind] as Reading;
 }
 
 /** Egress classes of kubecost_pod_network_egress_bytes_total, as OpenCost prices them. */
@@ -65,6 +78,12 @@ const METRIC_KINDS: ReadonlyMap<string, Kind> = new Map<string, Kind>([
   ['kube_replicaset_owner', Kind.ReplicaSetOwner],
   ['kube_pod_labels', Kind.PodLabels],
   ['service_selector_labels', Kind.ServiceSelector],
+  ['kube_node_status_capacity', Kind.NodeCpuCapacity], // kube-state-metrics 2.x: memory and GPUs are told apart by `resource`
+  ['kube_node_status_capacity_cpu_cores', Kind.NodeCpuCapacity], // kube-state-metrics 1.x
+  ['kube_node_status_capacity_memory_bytes', Kind.NodeRamCapacity], // kube-state-metrics 1.x
+  ['node_gpu_count', Kind.NodeGpuCapacity],
+  ['kubecost_node_is_spot', Kind.NodeSpot],
+  ['kube_node_labels', Kind.NodeLabels],
 ]);
 
 /** True for the metric names the model reads; the processor may use it to skip other series early. */
@@ -100,25 +119,11 @@ function podKey(labels: Readonly<Record<string, string>>, podLabel = 'pod'): str
   return ns === '' || pod === '' ? undefined : ns + SEP + pod;
 }
 
-/** `label_<k>` entries as a canonical string `k\x01v\x02...` sorted by key (empty values dropped). */
-export function labelSetOf(labels: Readonly<Record<string, string>>): string {
-  const pairs: string[] = [];
-  for (const name of Object.keys(labels)) {
-    if (!name.startsWith('label_')) continue;
-    const value = labels[name];
-    if (value !== '') pairs.push(name.slice(6) + '\x01' + value);
-  }
-  pairs.sort();
-  return pairs.join('\x02');
-}
-
-/** Parses a label set string back into [key, value] pairs (key order). */
-export function parseLabelSet(set: string): [string, string][] {
-  if (set === '') return [];
-  return set.split('\x02').map((pair) => {
-    const i = pair.indexOf('\x01');
-    return [pair.slice(0, i), pair.slice(i + 1)];
-  });
+/** The capacity kind of kube_node_status_capacity's `resource` (pods, ephemeral storage, ...: not priced). */
+function capacityKind(resource: string | undefined): Kind | undefined {
+  if (resource === 'cpu') return Kind.NodeCpuCapacity;
+  if (resource === 'memory') return Kind.NodeRamCapacity;
+  return resource === 'nvidia_com_gpu' ? Kind.NodeGpuCapacity : undefined;
 }
 
 function classified(kind: Kind, e: string, a = '', b = ''): Classified {
@@ -167,8 +172,23 @@ export function classify(labels: Readonly<Record<string, string>>): Classificati
     case Kind.NodeCpuPrice:
     case Kind.NodeRamPrice:
     case Kind.NodeGpuPrice: {
+      // `a` only describes the node (instance_type, region): price series of a node merge whatever it says.
       const node = labels.node ?? '';
-      return node === '' ? 'invalid' : classified(kind, node);
+      return node === '' ? 'invalid' : classified(kind, node, nodeInfoSet(labels, false));
+    }
+    case Kind.NodeCpuCapacity:
+    case Kind.NodeRamCapacity:
+    case Kind.NodeGpuCapacity:
+    case Kind.NodeSpot:
+    case Kind.NodeLabels: {
+      if (name === 'kube_node_status_capacity') {
+        const byResource = capacityKind(labels.resource);
+        if (byResource === undefined) return 'ignored';
+        kind = byResource;
+      }
+      const node = labels.node ?? '';
+      if (node === '') return 'invalid';
+      return classified(kind, node, kind === Kind.NodeLabels ? nodeInfoSet(labels, true) : '');
     }
     case Kind.PvPrice: {
       const pv = labels.persistentvolume || labels.volumename || '';

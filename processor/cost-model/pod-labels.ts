@@ -1,10 +1,10 @@
 // Pod labels and service selectors from kube_pod_labels / service_selector_labels present in the
 // hour. Both kube-state-metrics and the cost exporter send kube_pod_labels, often with different
 // label sets (kube-state-metrics only sends allow-listed labels), so the sets are united.
-import { parseLabelSet } from './metrics.ts';
+import { parseLabelSet } from './label-sets.ts';
 
 export interface LabelSetSeen {
-  /** Canonical label set string (metrics.ts labelSetOf). */
+  /** Canonical label set string (label-sets.ts labelSetOf). */
   set: string;
   /** Last sample of the series in the hour. */
   lastSeen: number;

@@ -1,7 +1,10 @@
-// Turns one hour's facts into rows: prices, workloads, labels, load balancer shares, efficiency.
+// Turns one hour's facts into pod rows: prices, workloads, labels, load balancer shares, efficiency.
 // Pods are handled in (namespace, pod) order and every sum is made in a fixed order, so the same
-// facts always give bit-identical rows.
+// facts always give bit-identical rows. What each pod is charged on each node is noted in the
+// node charges, from which node-rows.ts derives idle.
 import type { HourFacts, PodFacts, Placed } from './hour-facts.ts';
+import { chargeAt, type NodeCharges } from './node-charges.ts';
+import { Resource } from './node-facts.ts';
 import { unionLength } from './hour-reading.ts';
 import { allocateLoadBalancers, type LoadBalancerTarget } from './load-balancers.ts';
 import { SEP } from './metrics.ts';
@@ -15,14 +18,14 @@ import { chooseOwner, resolveWorkload } from './workloads.ts';
 export const UNMOUNTED_POD = '__unmounted__';
 export const CLUSTER_NAMESPACE = '__cluster__';
 
-interface RowContext {
+export interface RowContext {
   tenant: string;
   cluster: string;
   hour: number;
   prices: DefaultPrices;
 }
 
-function emptyRow(ctx: RowContext, namespace: string, pod: string): HourlyRow {
+export function emptyRow(ctx: RowContext, namespace: string, pod: string): HourlyRow {
   return {
     tenant_id: ctx.tenant,
     cluster: ctx.cluster,
@@ -57,8 +60,11 @@ function emptyRow(ctx: RowContext, namespace: string, pod: string): HourlyRow {
   };
 }
 
-/** Sum over placements of quantity-hours x price; `perUnit` converts value-hours to priced units. */
-function priced(list: readonly Placed[], prices: ReadonlyMap<string, number>, fallback: number, perUnit: number, row: HourlyRow): number {
+/**
+ * Sum over placements of quantity-hours x price; `perUnit` converts value-hours to priced units.
+ * With `charges`, each node's part is also noted there (the node is the placement's `where`).
+ */
+function priced(list: readonly Placed[], prices: ReadonlyMap<string, number>, fallback: number, perUnit: number, row: HourlyRow, charges?: NodeCharges, resource: Resource = Resource.Cpu): number {
   let cost = 0;
   for (const p of list) {
     let price = prices.get(p.where);
@@ -66,7 +72,13 @@ function priced(list: readonly Placed[], prices: ReadonlyMap<string, number>, fa
       price = fallback;
       if (p.valueMs !== 0) row.price_defaulted = true;
     }
-    cost += (p.valueMs / HOUR_MS / perUnit) * price;
+    const part = (p.valueMs / HOUR_MS / perUnit) * price;
+    cost += part;
+    if (charges !== undefined) {
+      const charge = chargeAt(charges, p.where);
+      charge.cost[resource] += part;
+      charge.valueMs[resource] += p.valueMs;
+    }
   }
   return cost;
 }
@@ -110,7 +122,7 @@ function addPodLevelCosts(pod: PodFacts, facts: HourFacts, ctx: RowContext, row:
   }
 }
 
-function podRow(pod: PodFacts, target: LoadBalancerTarget, facts: HourFacts, ctx: RowContext): HourlyRow {
+function podRow(pod: PodFacts, target: LoadBalancerTarget, facts: HourFacts, ctx: RowContext, charges: NodeCharges): HourlyRow {
   const row = emptyRow(ctx, pod.namespace, pod.pod);
   const owner = chooseOwner(pod.owners);
   const workload = resolveWorkload(owner, (rs) => chooseOwner(facts.replicaSetOwners.get(pod.namespace + SEP + rs) ?? []), target.labels.pod_template_hash);
@@ -120,11 +132,15 @@ function podRow(pod: PodFacts, target: LoadBalancerTarget, facts: HourFacts, ctx
   row.node = longestNode(pod);
   row.minutes = target.runningMs / 60_000;
   row.cpu_core_hours = quantityHours(pod.cpu);
-  row.cpu_cost = priced(pod.cpu, facts.nodeCpuPrice, ctx.prices.cpuCoreHour, 1, row);
+  row.cpu_cost = priced(pod.cpu, facts.nodeCpuPrice, ctx.prices.cpuCoreHour, 1, row, charges, Resource.Cpu);
   row.ram_byte_hours = quantityHours(pod.ram);
-  row.ram_cost = priced(pod.ram, facts.nodeRamPrice, ctx.prices.ramGiBHour, GIB, row);
+  row.ram_cost = priced(pod.ram, facts.nodeRamPrice, ctx.prices.ramGiBHour, GIB, row, charges, Resource.Ram);
   row.gpu_hours = quantityHours(pod.gpu);
-  row.gpu_cost = priced(pod.gpu, facts.nodeGpuPrice, ctx.prices.gpuHour, 1, row);
+  row.gpu_cost = priced(pod.gpu, facts.nodeGpuPrice, ctx.prices.gpuHour, 1, row, charges, Resource.Gpu);
+  for (const [node, segments] of pod.nodeSegments) {
+    const covered = chargeAt(charges, node).segments;
+    for (const x of segments) covered.push(x);
+  }
   addPodLevelCosts(pod, facts, ctx, row);
   row.load_balancer_cost = target.loadBalancerCost;
   row.total_cost = row.cpu_cost + row.ram_cost + row.gpu_cost + row.pv_cost + row.network_cost + row.load_balancer_cost;
@@ -144,7 +160,11 @@ function podRow(pod: PodFacts, target: LoadBalancerTarget, facts: HourFacts, ctx
   return row;
 }
 
-export function buildRows(facts: HourFacts, ctx: RowContext): HourlyRow[] {
+/**
+ * The pod rows of the hour, the `__unmounted__` rows and the cluster-management rows (unsorted);
+ * what pods were charged per node is added to `charges`.
+ */
+export function buildPodRows(facts: HourFacts, ctx: RowContext, charges: NodeCharges): HourlyRow[] {
   const keys = [...facts.pods.keys()].sort(); // SEP sorts first: (namespace, pod) order
   const targets = new Map<string, LoadBalancerTarget>();
   const byNamespace = new Map<string, LoadBalancerTarget[]>();
@@ -174,7 +194,7 @@ export function buildRows(facts: HourFacts, ctx: RowContext): HourlyRow[] {
   for (const key of keys) {
     const pod = facts.pods.get(key)!;
     const target = targets.get(key);
-    if (target !== undefined) rows.push(podRow(pod, target, facts, ctx));
+    if (target !== undefined) rows.push(podRow(pod, target, facts, ctx, charges));
     else if (pod.pv.length > 0 || pod.egress[1] + pod.egress[2] + pod.egress[3] > 0) {
       // PV or egress of a pod with no allocation sample in the hour: billed to the namespace.
       addPodLevelCosts(pod, facts, ctx, unmountedRow(pod.namespace));
@@ -194,6 +214,5 @@ export function buildRows(facts: HourFacts, ctx: RowContext): HourlyRow[] {
     row.total_cost = m.cost;
     rows.push(row);
   }
-  rows.sort((x, y) => (x.namespace !== y.namespace ? (x.namespace < y.namespace ? -1 : 1) : x.pod < y.pod ? -1 : x.pod > y.pod ? 1 : 0));
   return rows;
 }

@@ -1,5 +1,5 @@
-// Public types of the cost model. Column names of HourlyRow are relied on by queries outside the
-// project: never rename them.
+// Public types of the cost model. Column names of HourlyRow and NodeRow are relied on by queries
+// outside the project: never rename them.
 
 /** One hourly cost row per (tenant, cluster, hour, namespace, pod). Rules: RULES.md beside this file. */
 export interface HourlyRow {
@@ -9,7 +9,7 @@ export interface HourlyRow {
   pod: string;
   /** Start of the UTC hour [hour, hour + 1 h), milliseconds since the epoch. */
   hour: number;
-  /** deployment, statefulset, daemonset, job, replicaset, rollout, ... ('' for a bare pod, 'cluster' for management cost). */
+  /** deployment, statefulset, daemonset, job, replicaset, rollout, ... ('' for a bare pod, 'cluster' for management cost, 'idle' for a node's idle). */
   workload_kind: string;
   workload: string;
   /** The node on which the pod ran longest in the hour ('' when unknown). */
@@ -42,6 +42,66 @@ export interface HourlyRow {
   price_defaulted: boolean;
   /** The workload was derived from a ReplicaSet name (pod-template-hash rule), not an owner series. */
   workload_inferred: boolean;
+}
+
+/** 0 or 1: the UInt8 columns of k8s_node_expenses, as stored. */
+export type Flag = 0 | 1;
+
+/**
+ * One row per (tenant, cluster, hour, node): what the node cost, what its pods were charged and the
+ * difference (idle). Property names are the columns of k8s_node_expenses. Rules: RULES.md section 9.
+ */
+export interface NodeRow {
+  tenant_id: string;
+  cluster: string;
+  /** Start of the UTC hour [hour, hour + 1 h), milliseconds since the epoch. */
+  hour: number;
+  /** The node's name ('' gathers pods whose allocation series name no node). */
+  node: string;
+  instance_type: string;
+  region: string;
+  zone: string;
+  spot: Flag;
+  /** Time present in the hour: its capacity samples' intervals (without capacity: its pods'). */
+  minutes: number;
+  /** Time-weighted mean capacity over the node's presence; null without a capacity series. */
+  cpu_cores: number | null;
+  ram_bytes: number | null;
+  gpu_count: number | null;
+  /** 1 when CPU or memory capacity is unknown: that resource's cost is what its pods were charged. */
+  capacity_missing: Flag;
+  cpu_cost: number;
+  ram_cost: number;
+  gpu_cost: number;
+  /** cpu_cost + ram_cost + gpu_cost: what the node cost in the hour. */
+  total_cost: number;
+  /** What the pod rows were charged for their time on this node. */
+  cpu_allocated_cost: number;
+  ram_allocated_cost: number;
+  gpu_allocated_cost: number;
+  /** Node cost - allocated cost, per resource; negative when pods were charged more than the capacity. */
+  cpu_idle_cost: number;
+  ram_idle_cost: number;
+  gpu_idle_cost: number;
+  idle_cost: number;
+  /** A price was missing in the hour and a configured default was used for a non-zero quantity. */
+  price_defaulted: Flag;
+}
+
+/** Nodes of an hour whose idle is negative beyond rounding, per resource (overcommitted nodes). */
+export interface NegativeIdleCounts {
+  cpu: number;
+  ram: number;
+  gpu: number;
+}
+
+/** Everything one hour of one cluster gives: pod rows (with `__idle__` rows) and node rows. */
+export interface HourRows {
+  /** k8s_expenses rows, sorted by (namespace, pod). */
+  pods: HourlyRow[];
+  /** k8s_node_expenses rows, sorted by node. */
+  nodes: NodeRow[];
+  negativeIdle: NegativeIdleCounts;
 }
 
 /** Prices used when the series that carry them are missing in an hour (OpenCost's defaults). */

@@ -99,9 +99,10 @@ export function totalsByCluster(rows: Map<string, PodHour>): Record<string, numb
 
 /**
  * Waits until a processor has caught up and written everything as final: no consumer lag, no
- * provisional row, and the same rows on two polls in a row.
+ * provisional row, and the same rows on two polls in a row. With `requireFinal` false, provisional
+ * rows are accepted (the latest rows, caught up and stable).
  */
-export async function waitAllFinal(baseUrl: string, sqlUrl: string, timeoutMs: number, what: string): Promise<Map<string, PodHour>> {
+export async function waitAllFinal(baseUrl: string, sqlUrl: string, timeoutMs: number, what: string, requireFinal = true): Promise<Map<string, PodHour>> {
   let previous = '';
   let rows = new Map<string, PodHour>();
   let status = 'nothing polled yet';
@@ -115,7 +116,7 @@ export async function waitAllFinal(baseUrl: string, sqlUrl: string, timeoutMs: n
           return false;
         }
         rows = await podHours(sqlUrl);
-        const provisional = [...rows.values()].filter((r) => r.is_final !== 1);
+        const provisional = requireFinal ? [...rows.values()].filter((r) => r.is_final !== 1) : [];
         if (rows.size === 0 || provisional.length > 0) {
           status = `${rows.size} rows, ${provisional.length} provisional, e.g. ${provisional.slice(0, 3).map(podHourKey).join(', ')}`;
           return false;
@@ -123,7 +124,7 @@ export async function waitAllFinal(baseUrl: string, sqlUrl: string, timeoutMs: n
         const fingerprint = JSON.stringify([...rows.entries()]);
         const stable = fingerprint === previous;
         previous = fingerprint;
-        status = `${rows.size} rows, all final, ${stable ? 'stable' : 'still changing'}`;
+        status = `${rows.size} rows${requireFinal ? ', all final' : ''}, ${stable ? 'stable' : 'still changing'}`;
         if (!stable) await new Promise((r) => setTimeout(r, 1000));
         return stable;
       },

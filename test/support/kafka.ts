@@ -3,7 +3,7 @@
 // message of a topic read from the beginning. Built on the same client the service uses
 // (@platformatic/kafka), without the service's adapter, so tests see what is really in Kafka.
 import { randomUUID } from 'node:crypto';
-import { Admin, Consumer, FetchIsolationLevels, ListOffsetTimestamps, MessagesStreamModes, Producer, stringSerializer, type Message, type MessagesStream } from '@platformatic/kafka';
+import { Admin, ConfigResourceTypes, Consumer, FetchIsolationLevels, ListOffsetTimestamps, MessagesStreamModes, Producer, stringSerializer, type Message, type MessagesStream } from '@platformatic/kafka';
 
 /** A consumed message as plain data. */
 export interface TopicMessage {
@@ -28,8 +28,20 @@ export interface PartitionEnd {
   high: string;
 }
 
+/** Where a partition lives: its leader, replicas and in-sync replicas (broker ids). */
+export interface PartitionPlacement {
+  partition: number;
+  leader: number;
+  replicas: number[];
+  isr: number[];
+}
+
 export interface KafkaAdmin {
   listTopics(): Promise<string[]>;
+  /** The partitions of `topic` as the cluster's metadata has them now. */
+  partitions(topic: string): Promise<PartitionPlacement[]>;
+  /** A configuration value of `topic` (its own, or the broker default it inherits). */
+  topicConfig(topic: string, name: string): Promise<string | null | undefined>;
   /** Creates the topic and waits until every partition has a leader. */
   createTopic(topic: string, partitions: number): Promise<void>;
   committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]>;
@@ -54,6 +66,17 @@ export function kafkaAdmin(brokers: readonly string[], clientId = 'test-admin'):
 
   return {
     listTopics: () => admin.listTopics(),
+
+    async partitions(topic) {
+      const metadata = await admin.metadata({ topics: [topic], forceUpdate: true });
+      const found = metadata.topics.get(topic)?.partitions ?? [];
+      return found.map((p, partition) => ({ partition, leader: p.leader, replicas: [...p.replicas], isr: [...p.isr] }));
+    },
+
+    async topicConfig(topic, name) {
+      const [description] = await admin.describeConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: [name] }] });
+      return description?.configs.find((c) => c.name === name)?.value;
+    },
 
     async createTopic(topic, partitions) {
       await admin.createTopics({ topics: [topic], partitions, replicas: 1 });

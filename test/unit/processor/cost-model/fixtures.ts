@@ -1,6 +1,6 @@
 // Builders for cost-model tests: series labels as kubecost sends them, and a feed that adds
 // samples the way the processor will (one addSeries call per series).
-import { createCostModel, type CostModel, type CostModelOptions, type HourlyRow } from '../../../../processor/cost-model/index.ts';
+import { createCostModel, type CostModel, type CostModelOptions, type HourlyRow, type HourRows, type NodeRow } from '../../../../processor/cost-model/index.ts';
 
 export const MIN = 60_000;
 export const HOUR = 3_600_000;
@@ -48,6 +48,16 @@ export class Feed {
     return this.model.rows(this.tenant, this.cluster, hour);
   }
 
+  hourRows(hour = H): HourRows {
+    return this.model.hourRows(this.tenant, this.cluster, hour);
+  }
+
+  node(name: string, hour = H): NodeRow {
+    const row = this.model.nodeRows(this.tenant, this.cluster, hour).find((r) => r.node === name);
+    if (row === undefined) throw new Error(`no node row for ${name} in hour ${new Date(hour).toISOString()}`);
+    return row;
+  }
+
   row(pod: string, hour = H, namespace = 'shop'): HourlyRow {
     const row = this.rows(hour).find((r) => r.pod === pod && r.namespace === namespace);
     if (row === undefined) throw new Error(`no row for ${namespace}/${pod} in hour ${new Date(hour).toISOString()}`);
@@ -63,6 +73,8 @@ interface PodRef {
 }
 
 const common = { job: 'kubecost', instance: '10.0.0.9:9003' };
+const ksm = { job: 'kube-state-metrics', instance: '10.0.0.7:8080' };
+const nodeCommon = (node: string) => ({ ...common, node, instance: node, instance_type: 'm5.large', region: 'eu-west-1', provider_id: `aws:///${node}` });
 
 export const L = {
   cpuAlloc: ({ ns = 'shop', pod, container = 'app', node = 'node-a' }: PodRef): Labels => ({ ...common, __name__: 'container_cpu_allocation', namespace: ns, pod, container, node }),
@@ -71,6 +83,27 @@ export const L = {
   cpuPrice: (node: string): Labels => ({ ...common, __name__: 'node_cpu_hourly_cost', node, instance: node, instance_type: 'm5.large', region: 'eu-west-1', provider_id: `aws:///${node}` }),
   ramPrice: (node: string): Labels => ({ ...common, __name__: 'node_ram_hourly_cost', node, instance: node, instance_type: 'm5.large', region: 'eu-west-1', provider_id: `aws:///${node}` }),
   gpuPrice: (node: string): Labels => ({ ...common, __name__: 'node_gpu_hourly_cost', node, instance: node, instance_type: 'p3.2xlarge', region: 'eu-west-1', provider_id: `aws:///${node}` }),
+  /** kube-state-metrics 2.x: one series name, the resource in a label. */
+  capacity: (node: string, resource: 'cpu' | 'memory' | 'nvidia_com_gpu' | 'pods' | 'ephemeral_storage'): Labels => ({
+    ...ksm,
+    __name__: 'kube_node_status_capacity',
+    node,
+    resource,
+    unit: resource === 'cpu' ? 'core' : resource === 'memory' || resource === 'ephemeral_storage' ? 'byte' : 'integer',
+  }),
+  /** kube-state-metrics 1.x: one series name per resource. */
+  capacityV1: (node: string, resource: 'cpu' | 'memory'): Labels => ({
+    ...ksm,
+    __name__: resource === 'cpu' ? 'kube_node_status_capacity_cpu_cores' : 'kube_node_status_capacity_memory_bytes',
+    node,
+  }),
+  gpuCount: (node: string): Labels => ({ ...nodeCommon(node), __name__: 'node_gpu_count' }),
+  spot: (node: string): Labels => ({ ...nodeCommon(node), __name__: 'kubecost_node_is_spot' }),
+  nodeLabels: (node: string, labels: Labels): Labels => {
+    const out: Labels = { ...ksm, __name__: 'kube_node_labels', node };
+    for (const [k, v] of Object.entries(labels)) out[`label_${k}`] = v;
+    return out;
+  },
   pvPrice: (pv: string): Labels => ({ ...common, __name__: 'pv_hourly_cost', persistentvolume: pv, volumename: pv }),
   pvc: ({ ns = 'shop', pod }: PodRef, claim: string, pv: string): Labels => ({ ...common, __name__: 'pod_pvc_allocation', namespace: ns, pod, persistentvolumeclaim: claim, persistentvolume: pv }),
   request: ({ ns = 'shop', pod, container = 'app', node = 'node-a' }: PodRef, resource: 'cpu' | 'memory'): Labels => ({
@@ -110,3 +143,12 @@ export const L = {
     same_region: String(where === 'zone' || where === 'same-zone'),
   }),
 };
+
+/** A node with CPU and memory capacity (kube-state-metrics 2.x) and prices, every minute of hour H. */
+export function pricedNode(feed: Feed, node: string, cores: number, ramBytes: number, cpuPrice: number, ramPrice: number): void {
+  const hour = [H, H + 60 * MIN] as const;
+  feed.add(L.capacity(node, 'cpu'), every(...hour, MIN, cores));
+  feed.add(L.capacity(node, 'memory'), every(...hour, MIN, ramBytes));
+  feed.add(L.cpuPrice(node), every(...hour, MIN, cpuPrice));
+  feed.add(L.ramPrice(node), every(...hour, MIN, ramPrice));
+}

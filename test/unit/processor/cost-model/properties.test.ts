@@ -1,7 +1,9 @@
-// Properties over random sample sets: arrival order, duplication and eviction never change rows.
+// Properties over random sample sets: arrival order, duplication and eviction never change rows
+// (pod rows and node rows); every node's allocated + idle is its cost, and a cluster's rows add up
+// to its bill.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createCostModel, type CostModel, type HourlyRow } from '../../../../processor/cost-model/index.ts';
+import { createCostModel, type CostModel, type HourRows } from '../../../../processor/cost-model/index.ts';
 import { GIB, H, HOUR, keyOf, L, type Labels } from './fixtures.ts';
 
 const SERIES: Labels[] = [
@@ -12,6 +14,7 @@ const SERIES: Labels[] = [
   { ...L.cpuAlloc({ pod: 'db-0', node: 'node-b' }), instance: 'replica-2' },
   L.gpuAlloc({ pod: 'db-0', node: 'node-b' }),
   L.cpuPrice('node-a'),
+  { ...L.cpuPrice('node-a'), instance_type: 'm5.xlarge' },
   L.cpuPrice('node-b'),
   L.ramPrice('node-a'),
   L.request({ pod: 'web-1' }, 'cpu'),
@@ -27,6 +30,17 @@ const SERIES: Labels[] = [
   L.owner({ pod: 'web-1' }, 'ReplicaSet', 'web-5c7b9d4f8'),
   L.rsOwner('shop', 'web-5c7b9d4f8', 'Deployment', 'web'),
   L.management(),
+  L.capacity('node-a', 'cpu'),
+  L.capacityV1('node-a', 'cpu'),
+  L.capacity('node-a', 'memory'),
+  L.capacityV1('node-b', 'memory'),
+  L.gpuCount('node-b'),
+  L.capacity('node-b', 'nvidia_com_gpu'),
+  L.gpuPrice('node-b'),
+  L.spot('node-a'),
+  L.nodeLabels('node-a', { node_kubernetes_io_instance_type: 'm5.large', topology_kubernetes_io_zone: 'eu-west-1a' }),
+  L.nodeLabels('node-b', { beta_kubernetes_io_instance_type: 'p3.2xlarge' }),
+  L.cpuAlloc({ ns: 'batch', pod: 'job-1', node: 'node-c' }),
 ];
 const KEYS = SERIES.map(keyOf);
 
@@ -60,8 +74,16 @@ function feed(model: CostModel, samples: readonly Sample[]): void {
   }
 }
 
-function allRows(model: CostModel, fromHour = H - HOUR): HourlyRow[][] {
-  return [0, 1, 2].map((i) => H - HOUR + i * HOUR).filter((h) => h >= fromHour).map((h) => model.rows('acme', 'prod', h));
+function allRows(model: CostModel, fromHour = H - HOUR): HourRows[] {
+  return [0, 1, 2].map((i) => H - HOUR + i * HOUR).filter((h) => h >= fromHour).map((h) => model.hourRows('acme', 'prod', h));
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const sumAbs = (xs: number[]) => xs.reduce((a, b) => a + Math.abs(b), 0);
+
+/** |x - y| within 1e-9 of the magnitude of what was summed (sums of costs of both signs cancel). */
+function expectWithin(x: number, y: number, magnitude: number, what: string): void {
+  expect(Math.abs(x - y), `${what}: ${x} vs ${y}`).toBeLessThanOrEqual(1e-9 * magnitude + 1e-300);
 }
 
 describe('properties', () => {
@@ -105,6 +127,39 @@ describe('properties', () => {
         late.evictBefore('acme', 'prod', evictAt);
         feed(late, later);
         expect(allRows(late, evictAt)).toEqual(expected);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('per node and resource, allocated + idle = node cost; the rows of an hour add up to the bill', () => {
+    fc.assert(
+      fc.property(sampleSet, (samples) => {
+        const model = createCostModel();
+        feed(model, samples);
+        for (const { pods, nodes } of allRows(model)) {
+          for (const n of nodes) {
+            for (const r of ['cpu', 'ram', 'gpu'] as const) {
+              const cost = n[`${r}_cost`];
+              const allocated = n[`${r}_allocated_cost`];
+              expectWithin(allocated + n[`${r}_idle_cost`], cost, Math.max(Math.abs(cost), Math.abs(allocated)), `${n.node} ${r}`);
+            }
+            expect(n.total_cost).toBe(n.cpu_cost + n.ram_cost + n.gpu_cost);
+          }
+          // What pods were charged per resource is what the node rows say was allocated.
+          const charged = pods.filter((p) => p.namespace !== '__idle__');
+          for (const r of ['cpu', 'ram', 'gpu'] as const) {
+            const podSide = charged.map((p) => p[`${r}_cost`]);
+            expectWithin(sum(podSide), sum(nodes.map((n) => n[`${r}_allocated_cost`])), sumAbs(podSide), `${r} allocated`);
+          }
+          const bill = [
+            ...nodes.map((n) => n.total_cost),
+            ...pods.map((p) => p.pv_cost + p.network_cost + p.load_balancer_cost),
+            ...pods.filter((p) => p.namespace === '__cluster__').map((p) => p.total_cost),
+          ];
+          const rows = pods.map((p) => p.total_cost);
+          expectWithin(sum(rows), sum(bill), sumAbs(rows) + sumAbs(bill), 'cluster-hour bill');
+        }
       }),
       { numRuns: 150 },
     );

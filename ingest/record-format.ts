@@ -1,19 +1,31 @@
 // The value of one Kafka (or embedded log) record: the series of one (tenant, cluster) from one
-// remote-write request. Documented in the README ("Record format"); bump FORMAT_VERSION on any change.
+// remote-write request. Documented in the README ("Record format"); bump FORMAT_VERSION on any
+// change, and keep reading the versions before it (records outlive the code that wrote them).
 //
-//   record   := version:u8 (=1)  seriesCount:varint  series*
+// Version 2 (written since the receiver stores each distinct label string once per record):
+//   record   := version:u8 (=2)  baseTime:varint  symbolCount:varint  symbol*  seriesCount:varint  series*
+//   symbol   := len:varint  utf8                                a label name or value
 //   series   := labelsLen:varint  labels  sampleCount:varint  sample*
-//   labels   := (nameLen:varint name:utf8  valueLen:varint value:utf8)*   in the sender's order
+//   labels   := (name:varint  value:varint)*                    symbol indices, in the sender's order
 //   sample   := head:varint [value:f64 little-endian]
-//     head   = zigzag(timestamp - previous timestamp) * 2 + stale   (previous = 0 for the first)
+//     head   = zigzag(timestamp - previous timestamp) * 2 + stale   (previous = zigzag-decoded baseTime
+//              for the first sample of a series)
 //     value is absent for a stale marker (stale = 1)
+// Version 1 (read only): version:u8 (=1) seriesCount:varint series*, with each series' labels
+// written out, labels := (nameLen:varint name:utf8 valueLen:varint value:utf8)*, and previous = 0.
 //
-// The labels block of a series is byte-identical for the same label set, so consumers can use
-// it as the series identity without building strings. Values are copied as raw 8 bytes.
-import { hashBytes } from '../core/hash.ts';
-import { ByteReader, TruncatedError, varintLength, writeVarint, unzigzag, zigzag } from './varint.ts';
+// A series' identity (seriesHash) is computed from its label strings, the same for both versions,
+// so a series keeps its identity whichever receiver version wrote its records. Values are copied
+// as raw 8 bytes (NaN payloads survive).
+import { hashBytes, hashWords } from '../core/hash.ts';
+import { ByteReader, TruncatedError, unzigzag } from './varint.ts';
 
-export const FORMAT_VERSION = 1;
+export { encodeRecords, FORMAT_VERSION, RecordEncoder } from './record-encode.ts';
+
+/** Whether this code reads records of `version` (the format-version header, or a value's first byte). */
+export function isReadableFormatVersion(version: number): boolean {
+  return version === 1 || version === 2;
+}
 
 /**
  * What records are encoded from: the columns of a decoded remote-write request (the receiver's
@@ -33,256 +45,16 @@ export interface SeriesColumns {
   readonly stale: Uint8Array;
 }
 
-
 export class RecordFormatError extends Error {
   override readonly name = 'RecordFormatError';
 }
 
-/**
- * The slices of series chosen for records, as parallel arrays (slice k: samples [from, to) of
- * series `series`, whose labels block is `labelsLen` bytes, taking `bytes` bytes in a record).
- * Arrays rather than an object per slice: a request has thousands of series.
- */
-class Slices {
-  length = 0;
-  series: Uint32Array;
-  from: Uint32Array;
-  to: Uint32Array;
-  labelsLen: Float64Array;
-  bytes: Float64Array;
-
-  constructor(capacity: number) {
-    capacity = Math.max(capacity, 16);
-    this.series = new Uint32Array(capacity);
-    this.from = new Uint32Array(capacity);
-    this.to = new Uint32Array(capacity);
-    this.labelsLen = new Float64Array(capacity);
-    this.bytes = new Float64Array(capacity);
-  }
-
-  /** Empties the list and makes room for at least `capacity` slices. */
-  reset(capacity: number): void {
-    this.length = 0;
-    while (this.series.length < capacity) this.grow();
-  }
-
-  push(series: number, from: number, to: number, labelsLen: number, bytes: number): void {
-    if (this.length === this.series.length) this.grow();
-    const k = this.length++;
-    this.series[k] = series;
-    this.from[k] = from;
-    this.to[k] = to;
-    this.labelsLen[k] = labelsLen;
-    this.bytes[k] = bytes;
-  }
-
-  private grow(): void {
-    const n = this.series.length * 2;
-    const series = new Uint32Array(n);
-    series.set(this.series);
-    this.series = series;
-    const from = new Uint32Array(n);
-    from.set(this.from);
-    this.from = from;
-    const to = new Uint32Array(n);
-    to.set(this.to);
-    this.to = to;
-    const labelsLen = new Float64Array(n);
-    labelsLen.set(this.labelsLen);
-    this.labelsLen = labelsLen;
-    const bytes = new Float64Array(n);
-    bytes.set(this.bytes);
-    this.bytes = bytes;
-  }
-}
-
-function labelsBlockLength(d: SeriesColumns, series: number): number {
-  let len = 0;
-  const refs = d.labelRefs;
-  for (let j = d.labelStart[series], end = d.labelStart[series + 1]; j < end; j++) {
-    const nameLen = refs[4 * j + 1];
-    const valueLen = refs[4 * j + 3];
-    len += (nameLen < 0x80 ? 1 : varintLength(nameLen)) + nameLen + (valueLen < 0x80 ? 1 : varintLength(valueLen)) + valueLen;
-  }
-  return len;
-}
-
-/** varintLength by comparisons (no division loop): a sample's head is usually 6 or 7 bytes. */
-function varintSize(n: number): number {
-  if (n < 2 ** 7) return 1;
-  if (n < 2 ** 14) return 2;
-  if (n < 2 ** 21) return 3;
-  if (n < 2 ** 28) return 4;
-  if (n < 2 ** 35) return 5;
-  if (n < 2 ** 42) return 6;
-  if (n < 2 ** 49) return 7;
-  return varintLength(n);
-}
-
-/**
- * writeVarint for integers up to 2^53 with 32-bit integer operations instead of a division per
- * byte (the head of the first sample of a series is a whole timestamp: 6 to 7 bytes).
- */
-function writeLongVarint(out: Uint8Array, pos: number, n: number): number {
-  if (n < 0x80) {
-    out[pos] = n;
-    return pos + 1;
-  }
-  if (!(n <= Number.MAX_SAFE_INTEGER)) return writeVarint(out, pos, n);
-  let lo = n >>> 0;
-  let hi = (n - lo) / 4294967296;
-  while (hi > 0) {
-    out[pos++] = (lo & 0x7f) | 0x80;
-    lo = ((lo >>> 7) | ((hi & 0x7f) << 25)) >>> 0;
-    hi >>>= 7;
-  }
-  while (lo >= 0x80) {
-    out[pos++] = (lo & 0x7f) | 0x80;
-    lo >>>= 7;
-  }
-  out[pos++] = lo;
-  return pos;
-}
-
-function sampleLength(d: SeriesColumns, i: number, previous: number): number {
-  const head = zigzag(d.timestamps[i] - previous) * 2 + d.stale[i];
-  return varintSize(head) + (d.stale[i] ? 0 : 8);
-}
-
-/**
- * Encodes the given series of a decoded request as record values of at most `maxRecordBytes`
- * each (a series longer than that is split across records; its labels repeat in each).
- */
-/**
- * encodeRecords' working space, reused from call to call (it is synchronous, so never shared):
- * five typed arrays per request would otherwise add to the garbage of every request.
- */
-const scratch = new Slices(4096);
-
-export function encodeRecords(d: SeriesColumns, seriesList: ArrayLike<number>, maxRecordBytes: number): Buffer[] {
-  const slices = scratch;
-  slices.reset(seriesList.length);
-  const timestamps = d.timestamps;
-  for (let k = 0; k < seriesList.length; k++) {
-    const s = seriesList[k];
-    const labelsLen = labelsBlockLength(d, s);
-    const fixed = varintLength(labelsLen) + labelsLen;
-    const first = d.sampleStart[s];
-    const last = d.sampleStart[s + 1];
-    let from = first;
-    let bytes = 0;
-    let previous = 0;
-    for (let i = first; i < last; i++) {
-      const len = sampleLength(d, i, previous);
-      // Leave room for the record header and this slice's sample count.
-      if (i > from && fixed + bytes + len + 16 > maxRecordBytes) {
-        slices.push(s, from, i, labelsLen, fixed + varintLength(i - from) + bytes);
-        from = i;
-        bytes = 0;
-        previous = 0;
-        bytes += sampleLength(d, i, previous);
-      } else {
-        bytes += len;
-      }
-      previous = timestamps[i];
-    }
-    slices.push(s, from, last, labelsLen, fixed + varintLength(last - from) + bytes);
-  }
-
-  const records: Buffer[] = [];
-  const sliceBytes = slices.bytes;
-  let start = 0;
-  while (start < slices.length) {
-    let end = start;
-    let size = 1 + 5; // version + series count
-    while (end < slices.length && (end === start || size + sliceBytes[end] <= maxRecordBytes)) {
-      size += sliceBytes[end];
-      end++;
-    }
-    records.push(writeRecord(d, slices, start, end, size));
-    start = end;
-  }
-  return records;
-}
-
-/** Byte ranges up to this long are copied 4 bytes at a time in JavaScript; longer ones with TypedArray.set. */
-const COPY_INLINE_MAX = 128;
-
-function writeRecord(d: SeriesColumns, slices: Slices, start: number, end: number, capacity: number): Buffer {
-  const buffer = Buffer.allocUnsafe(capacity);
-  // Labels are short (a kubecost series has ~10 of 5 to 60 bytes each): copying them through
-  // DataViews, 4 bytes per load and store, is about twice as fast as a byte loop and three times
-  // as fast as set(subarray()), which allocates a view per label.
-  const out = new Uint8Array(buffer.buffer, buffer.byteOffset, capacity);
-  const outView = new DataView(buffer.buffer, buffer.byteOffset, capacity);
-  const src = d.bytes;
-  const srcView = new DataView(src.buffer, src.byteOffset, src.byteLength);
-  const valuesView = new DataView(d.values.buffer, d.values.byteOffset, d.values.byteLength);
-  const refs = d.labelRefs;
-  const labelStart = d.labelStart;
-  const timestamps = d.timestamps;
-  const staleOf = d.stale;
-  out[0] = FORMAT_VERSION;
-  let pos = writeVarint(out, 1, end - start);
-  for (let k = start; k < end; k++) {
-    const series = slices.series[k];
-    const from = slices.from[k];
-    const to = slices.to[k];
-    const labelsLen = slices.labelsLen[k];
-    if (labelsLen < 0x80) out[pos++] = labelsLen;
-    else pos = writeVarint(out, pos, labelsLen);
-    for (let j = labelStart[series], stop = labelStart[series + 1]; j < stop; j++) {
-      const nameOff = refs[4 * j];
-      const nameLen = refs[4 * j + 1];
-      const valueOff = refs[4 * j + 2];
-      const valueLen = refs[4 * j + 3];
-      if (nameLen < 0x80) out[pos++] = nameLen;
-      else pos = writeVarint(out, pos, nameLen);
-      if (nameLen <= COPY_INLINE_MAX) {
-        let b = nameOff;
-        const e = nameOff + nameLen;
-        for (; b + 4 <= e; b += 4, pos += 4) outView.setUint32(pos, srcView.getUint32(b, true), true);
-        for (; b < e; b++) out[pos++] = src[b];
-      } else {
-        out.set(src.subarray(nameOff, nameOff + nameLen), pos);
-        pos += nameLen;
-      }
-      if (valueLen < 0x80) out[pos++] = valueLen;
-      else pos = writeVarint(out, pos, valueLen);
-      if (valueLen <= COPY_INLINE_MAX) {
-        let b = valueOff;
-        const e = valueOff + valueLen;
-        for (; b + 4 <= e; b += 4, pos += 4) outView.setUint32(pos, srcView.getUint32(b, true), true);
-        for (; b < e; b++) out[pos++] = src[b];
-      } else {
-        out.set(src.subarray(valueOff, valueOff + valueLen), pos);
-        pos += valueLen;
-      }
-    }
-    const count = to - from;
-    if (count < 0x80) out[pos++] = count;
-    else pos = writeVarint(out, pos, count);
-    let previous = 0;
-    for (let i = from; i < to; i++) {
-      const stale = staleOf[i];
-      pos = writeLongVarint(out, pos, zigzag(timestamps[i] - previous) * 2 + stale);
-      previous = timestamps[i];
-      if (!stale) {
-        // The value's 8 bytes as two 32-bit integers: never through a double, so NaN payloads survive.
-        outView.setUint32(pos, valuesView.getUint32(8 * i, true), true);
-        outView.setUint32(pos + 4, valuesView.getUint32(8 * i + 4, true), true);
-        pos += 8;
-      }
-    }
-  }
-  return buffer.subarray(0, pos);
-}
-
 /** One record decoded: columnar like SeriesColumns, with each series' labels as one byte range. */
 export interface RecordSeries {
+  readonly version: number;
   readonly bytes: Uint8Array;
   readonly seriesCount: number;
-  /** Labels block of series i: bytes[labelsStart[i] .. labelsEnd[i]). */
+  /** Labels of series i: bytes[labelsStart[i] .. labelsEnd[i]) (version 2: symbol indices). */
   readonly labelsStart: Uint32Array;
   readonly labelsEnd: Uint32Array;
   /** Samples of series i: sampleStart[i] .. sampleStart[i+1]-1. */
@@ -290,6 +62,10 @@ export interface RecordSeries {
   readonly timestamps: Float64Array;
   readonly values: Float64Array;
   readonly stale: Uint8Array;
+  /** Version 2: symbol i is bytes[symbolStart[i] .. symbolEnd[i]); its hash (core/hash.ts) at 2i, 2i+1. */
+  readonly symbolStart: Uint32Array;
+  readonly symbolEnd: Uint32Array;
+  readonly symbolHashes: Uint32Array;
 }
 
 /** Decodes a record value; throws RecordFormatError on an unknown version or malformed bytes. */
@@ -302,11 +78,38 @@ export function decodeRecord(value: Uint8Array): RecordSeries {
   }
 }
 
+const NO_SYMBOLS = new Uint32Array(0);
+
 function decodeRecordUnchecked(value: Uint8Array): RecordSeries {
   if (value.length < 2) throw new RecordFormatError(`record of ${value.length} bytes is too short`);
-  if (value[0] !== FORMAT_VERSION) throw new RecordFormatError(`unknown record format version ${value[0]}`);
+  const version = value[0];
+  if (!isReadableFormatVersion(version)) throw new RecordFormatError(`unknown record format version ${version}`);
   const r = new ByteReader(value);
   r.pos = 1;
+  let baseTime = 0;
+  let symbolStart = NO_SYMBOLS;
+  let symbolEnd = NO_SYMBOLS;
+  let symbolHashes = NO_SYMBOLS;
+  if (version === 2) {
+    baseTime = unzigzag(r.varint());
+    const symbolCount = r.varint();
+    // Every symbol needs at least a byte, so this bounds the allocation below by the record size.
+    if (symbolCount > value.length) throw new RecordFormatError(`record declares ${symbolCount} symbols in ${value.length} bytes`);
+    symbolStart = new Uint32Array(symbolCount);
+    symbolEnd = new Uint32Array(symbolCount);
+    symbolHashes = new Uint32Array(2 * symbolCount);
+    const hash = HASH;
+    for (let i = 0; i < symbolCount; i++) {
+      const len = r.varint();
+      r.need(len);
+      symbolStart[i] = r.pos;
+      r.pos += len;
+      symbolEnd[i] = r.pos;
+      hashBytes(value, symbolStart[i], r.pos, hash);
+      symbolHashes[2 * i] = hash[0];
+      symbolHashes[2 * i + 1] = hash[1];
+    }
+  }
   const seriesCount = r.varint();
   // Every series needs at least 2 bytes, so this bounds the allocation below by the record size.
   if (seriesCount > value.length / 2) throw new RecordFormatError(`record declares ${seriesCount} series in ${value.length} bytes`);
@@ -341,7 +144,7 @@ function decodeRecordUnchecked(value: Uint8Array): RecordSeries {
       st.set(stale);
       stale = st;
     }
-    let previous = 0;
+    let previous = baseTime;
     for (let k = 0; k < count; k++, n++) {
       const head = r.varint();
       const isStale = head % 2;
@@ -369,49 +172,132 @@ function decodeRecordUnchecked(value: Uint8Array): RecordSeries {
   }
   sampleStart[seriesCount] = n;
   if (r.pos !== value.length) throw new RecordFormatError(`${value.length - r.pos} trailing bytes after the last series`);
-  return { bytes: value, seriesCount, labelsStart, labelsEnd, sampleStart, timestamps, values, stale };
+  return { version, bytes: value, seriesCount, labelsStart, labelsEnd, sampleStart, timestamps, values, stale, symbolStart, symbolEnd, symbolHashes };
 }
 
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** The series' labels block as a string: a cheap, exact identity of its label set. */
-export function seriesKey(rec: RecordSeries, series: number): string {
-  return asBuffer(rec.bytes).toString('latin1', rec.labelsStart[series], rec.labelsEnd[series]);
-}
+const HASH = new Uint32Array(2);
+/** Hash halves of the label strings of the series being hashed (seriesHash is synchronous). */
+let words: Uint32Array<ArrayBuffer> = new Uint32Array(128);
 
 /**
- * The 64-bit hash of the series' labels block (core/hash.ts) into out[0], out[1]: the identity the
- * processor gives the cost model. Hashing the bytes where they lie is about twice as fast as
- * building the labels string (seriesKey) and hashing that.
+ * Calls `label(nameFrom, nameTo, valueFrom, valueTo)` with the byte ranges of each label of the
+ * series in order; throws RecordFormatError when its labels are malformed.
  */
-export function seriesHash(rec: RecordSeries, series: number, out: Uint32Array): void {
-  hashBytes(rec.bytes, rec.labelsStart[series], rec.labelsEnd[series], out);
-}
-
-/** The series' labels as an object (names and values decoded as UTF-8). */
-export function seriesLabels(rec: RecordSeries, series: number): Record<string, string> {
-  const labels: Record<string, string> = {};
-  const buf = asBuffer(rec.bytes);
+function forEachLabel(rec: RecordSeries, series: number, label: (nameFrom: number, nameTo: number, valueFrom: number, valueTo: number) => void): void {
   const r = new ByteReader(rec.bytes);
   r.pos = rec.labelsStart[series];
   const end = rec.labelsEnd[series];
   try {
     while (r.pos < end) {
-      const nameLen = r.varint();
-      r.need(nameLen);
-      const name = buf.toString('utf8', r.pos, r.pos + nameLen);
-      r.pos += nameLen;
-      const valueLen = r.varint();
-      r.need(valueLen);
-      labels[name] = buf.toString('utf8', r.pos, r.pos + valueLen);
-      r.pos += valueLen;
+      if (rec.version === 2) {
+        const name = r.varint();
+        const value = r.varint();
+        if (name >= rec.symbolStart.length || value >= rec.symbolStart.length) throw new RecordFormatError(`label refers to symbol ${Math.max(name, value)} of ${rec.symbolStart.length}`);
+        label(rec.symbolStart[name], rec.symbolEnd[name], rec.symbolStart[value], rec.symbolEnd[value]);
+      } else {
+        const nameLen = r.varint();
+        r.need(nameLen);
+        const nameFrom = r.pos;
+        r.pos += nameLen;
+        const valueLen = r.varint();
+        r.need(valueLen);
+        const valueFrom = r.pos;
+        r.pos += valueLen;
+        label(nameFrom, nameFrom + nameLen, valueFrom, valueFrom + valueLen);
+      }
     }
   } catch (err) {
     if (err instanceof TruncatedError) throw new RecordFormatError(`malformed labels: ${err.message}`);
     throw err;
   }
   if (r.pos !== end) throw new RecordFormatError('labels block overruns its length');
+}
+
+/**
+ * The 64-bit identity of the series (core/hash.ts) into out[0], out[1]: the hash of the hashes of
+ * its label names and values in order. A version 2 record hashes each distinct string once
+ * (decodeRecord), so a series costs a few integer operations per label.
+ */
+export function seriesHash(rec: RecordSeries, series: number, out: Uint32Array): void {
+  if (rec.version !== 2) return seriesHashOfStrings(rec, series, out);
+  const bytes = rec.bytes;
+  const hashes = rec.symbolHashes;
+  const symbols = rec.symbolStart.length;
+  const end = rec.labelsEnd[series];
+  let pos = rec.labelsStart[series];
+  let n = 0;
+  while (pos < end) {
+    // Symbol indices are varints: one byte below 128, two below 16,384 (a record never has more).
+    let ref = bytes[pos++];
+    if (ref >= 0x80) {
+      if (pos >= end) throw new RecordFormatError('malformed labels: varint runs past the labels block');
+      const next = bytes[pos++];
+      if (next >= 0x80) throw new RecordFormatError('label refers to a symbol past 16,383');
+      ref = (ref & 0x7f) | (next << 7);
+    }
+    if (ref >= symbols) throw new RecordFormatError(`label refers to symbol ${ref} of ${symbols}`);
+    if (n + 2 > words.length) words = grownWords(words);
+    words[n++] = hashes[2 * ref];
+    words[n++] = hashes[2 * ref + 1];
+  }
+  if (n % 4 !== 0) throw new RecordFormatError('malformed labels: a name without a value');
+  hashWords(words, 0, n, out);
+}
+
+/** Version 1: each label string hashed where it lies, then combined as version 2 does. */
+function seriesHashOfStrings(rec: RecordSeries, series: number, out: Uint32Array): void {
+  let n = 0;
+  forEachLabel(rec, series, (nameFrom, nameTo, valueFrom, valueTo) => {
+    if (n + 4 > words.length) words = grownWords(words);
+    hashBytes(rec.bytes, nameFrom, nameTo, HASH);
+    words[n++] = HASH[0];
+    words[n++] = HASH[1];
+    hashBytes(rec.bytes, valueFrom, valueTo, HASH);
+    words[n++] = HASH[0];
+    words[n++] = HASH[1];
+  });
+  hashWords(words, 0, n, out);
+}
+
+function grownWords(a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
+  const b = new Uint32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * The series' labels as one string (each name and value preceded by its length, as version 1
+ * wrote them): an exact identity of its label set, the same for both versions.
+ */
+export function seriesKey(rec: RecordSeries, series: number): string {
+  if (rec.version === 1) return asBuffer(rec.bytes).toString('latin1', rec.labelsStart[series], rec.labelsEnd[series]);
+  const buf = asBuffer(rec.bytes);
+  let key = '';
+  const part = (from: number, to: number) => {
+    let len = to - from;
+    while (len >= 0x80) {
+      key += String.fromCharCode((len % 128) | 0x80);
+      len = Math.floor(len / 128);
+    }
+    key += String.fromCharCode(len) + buf.toString('latin1', from, to);
+  };
+  forEachLabel(rec, series, (nameFrom, nameTo, valueFrom, valueTo) => {
+    part(nameFrom, nameTo);
+    part(valueFrom, valueTo);
+  });
+  return key;
+}
+
+/** The series' labels as an object (names and values decoded as UTF-8). */
+export function seriesLabels(rec: RecordSeries, series: number): Record<string, string> {
+  const labels: Record<string, string> = {};
+  const buf = asBuffer(rec.bytes);
+  forEachLabel(rec, series, (nameFrom, nameTo, valueFrom, valueTo) => {
+    labels[buf.toString('utf8', nameFrom, nameTo)] = buf.toString('utf8', valueFrom, valueTo);
+  });
   return labels;
 }

@@ -42,6 +42,8 @@ function shortUrl(url: string): string {
   if (!url) return '';
   let p = url.startsWith('file://') ? fileURLToPath(url) : url;
   if (p.startsWith(PROJECT_ROOT + path.sep)) p = p.slice(PROJECT_ROOT.length + 1);
+  // The compiled service (dist/x.js) is reported under its source (x.ts).
+  if (p.startsWith('dist/') && p.endsWith('.js')) p = `${p.slice(5, -3)}.ts`;
   return p;
 }
 
@@ -68,7 +70,7 @@ export function areaOf(url: string): string | undefined {
   }
   if (p === 'receiver/cluster-records.ts' || p === 'receiver/decode/labels.ts') return 'prepareRecords (validate, group)';
   if (p.startsWith('receiver/decode/')) return 'decode (snappy + protobuf)';
-  if (p === 'ingest/record-format.ts' || p === 'ingest/varint.ts') return 'record encoding';
+  if (p === 'ingest/record-format.ts' || p === 'ingest/record-encode.ts' || p === 'ingest/record-symbols.ts' || p === 'ingest/varint.ts') return 'record encoding';
   if (p.startsWith('ingest/kafka/') || p === 'ingest/group-commit.ts' || p === 'ingest/record-log.ts') return 'publisher (ours)';
   if (p.startsWith('ingest/embedded/')) return 'embedded log';
   if (p.startsWith('receiver/')) return 'receiver route (ours)';

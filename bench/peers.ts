@@ -42,17 +42,19 @@ function debianVersion(pkg: string): string {
 
 /**
  * Go's GC trace (GODEBUG=gctrace=1): one stderr line per collection, with the CPU it took, e.g.
- * "gc 12 @3.1s 4%: 0.02+1.3+0.01 ms clock, 0.05+0.4/1.1/0.2+0.02 ms cpu, ...". The five CPU terms
- * (stop-the-world start, assist / background / idle marking, stop-the-world end) are summed: the
- * GC's CPU, whatever the process exposes on /metrics (Prometheus 2.42 has no CPU figure for it).
+ * "gc 12 @3.1s 4%: 0.02+1.3+0.01 ms clock, 0.05+0.4/1.1/0.2+0.02 ms cpu, ...". Of the five CPU
+ * terms (stop-the-world start, assist / background / idle marking, stop-the-world end) all but
+ * idle marking are summed: idle marking fills processors that had nothing else to do, and is
+ * counted by the trace per processor whether or not the OS ran it. Whatever the process exposes
+ * on /metrics (Prometheus 2.42 has no CPU figure for its GC), this is the same for both peers.
  */
 function gcTrace(): { env: NodeJS.ProcessEnv; onStderrLine(line: string): void; cpuSeconds(): number } {
   let ms = 0;
   return {
     env: { ...process.env, GODEBUG: 'gctrace=1' },
     onStderrLine(line) {
-      const m = /^gc \d+ @[\d.]+s \d+%: [^,]+, ([\d.+/]+) ms cpu/.exec(line);
-      if (m) for (const term of m[1].split(/[+/]/)) ms += Number(term) || 0;
+      const m = /^gc \d+ @[\d.]+s \d+%: [^,]+, ([\d.]+)\+([\d.]+)\/([\d.]+)\/([\d.]+)\+([\d.]+) ms cpu/.exec(line);
+      if (m) ms += Number(m[1]) + Number(m[2]) + Number(m[3]) + Number(m[5]);
     },
     cpuSeconds: () => ms / 1000,
   };

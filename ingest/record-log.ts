@@ -1,5 +1,6 @@
 // The narrow interfaces between the receiver, the processor and whatever carries records between
 // them (Kafka, or the embedded on-disk log). Nothing outside ingest/ knows which one is in use.
+import { ServiceError } from '../core/errors.ts';
 
 /** One record as the receiver publishes it: the series of one (tenant, cluster) from one request. */
 export interface OutboundRecord {
@@ -24,14 +25,18 @@ export interface RecordPublisher {
   close(): Promise<void>;
 }
 
-export class PublishError extends Error {
-  override readonly name = 'PublishError';
-  constructor(
-    message: string,
-    readonly reason: 'unavailable' | 'timeout' | 'closed',
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+type PublishFailure = 'unavailable' | 'timeout' | 'closed';
+
+/**
+ * Why records were not stored. Code `log-<reason>`; the log being down or slow is worth retrying
+ * later, a publisher closed for shutdown is not (another instance takes the retry).
+ */
+export class PublishError extends ServiceError {
+  override name = 'PublishError';
+  readonly reason: PublishFailure;
+  constructor(message: string, reason: PublishFailure, options?: { cause?: unknown }) {
+    super(`log-${reason}`, message, { cause: options?.cause, retriable: reason !== 'closed' });
+    this.reason = reason;
   }
 }
 

@@ -7,6 +7,8 @@ export interface SampleCounts {
   invalid: number;
   /** Samples before an hour the model already evicted (kept only as a series' previous sample). */
   late?: number;
+  /** Samples of new series their tenant may not have (TENANT_MAX_SERIES): dropped. */
+  overLimit?: number;
 }
 
 export interface HourlyCostModel<Row> {
@@ -31,4 +33,9 @@ export interface HourlyCostModel<Row> {
   rows(tenant: string, cluster: string, hour: number): Row[];
   evictBefore(tenant: string, cluster: string, hour: number): void;
   stateBytes(): number;
+  /** Series held, by tenant (for TENANT_MAX_SERIES; a model without it counts none). */
+  seriesByTenant?(): ReadonlyMap<string, number>;
 }
+
+/** Asked by a model before it stores a new series of `tenant`: false drops it (TENANT_MAX_SERIES). */
+export type AdmitSeries = (tenant: string) => boolean;

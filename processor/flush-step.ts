@@ -1,54 +1,73 @@
 // One flush: the rows of every hour the hour window says is behind are computed and written in one
-// batch, then the hours are marked written, settled hours are dropped (from the window and the
-// model), and offsets are committed as far as the window allows. The order is what makes it
-// exactly once: nothing is committed before the rows its records fed are stored.
+// batch (with deletion rows for keys the hours no longer have, see hour-rows.ts), then the hours are
+// marked written, settled hours are dropped (from the window and the model), and offsets are
+// committed as far as the window allows. The order is what makes it exactly once: nothing is
+// committed before the rows its records fed are stored.
+import type { Log } from '../core/log.ts';
 import type { RecordConsumer } from '../ingest/record-log.ts';
 import { nextCommit, noteCommitted, type PartitionCommit } from './hour-window/commit-point.ts';
 import { markWritten, planFlush, type HourWrite } from './hour-window/flush-plan.ts';
 import type { LifecycleRules } from './hour-window/hour-lifecycle.ts';
 import { isReplaying } from './hour-window/partition-state.ts';
 import { moveFloor, settledFloor } from './hour-window/settling.ts';
+import { noteStored } from './hour-window/stored-keys.ts';
+import { createHourRows, type FinishRow, type RowDeletion } from './hour-rows.ts';
 import type { ProcessorMetrics } from './metrics.ts';
 import type { Partition } from './partition.ts';
+import { rowVersion } from './row-version.ts';
+import { createSampleAgeGauge, type SampleAgeGauge } from './sample-age.ts';
 import type { RowWriter } from './row-writer.ts';
+import { readStoredHours } from './stored-hours.ts';
 
-/** Turns a model row into the stored row: its finality, the write's version and time (epoch ms). */
-export type FinishRow<ModelRow, Row> = (row: ModelRow, final: boolean, version: number, writtenAt: number) => Row;
+export type { FinishRow, RowDeletion } from './hour-rows.ts';
 
 export interface FlushStepOptions<ModelRow, Row> {
   /** The partitions held now (revoked ones leave the map). */
   partitions: ReadonlyMap<number, Partition<ModelRow>>;
   writer: RowWriter<Row>;
   finishRow: FinishRow<ModelRow, Row>;
+  /** Deletion rows for keys an hour no longer has (without it, rows are only added or replaced). */
+  deletion?: RowDeletion<ModelRow, Row>;
   commit: RecordConsumer['commit'];
   rules: LifecycleRules;
   metrics: ProcessorMetrics;
+  log: Pick<Log, 'warn'>;
   now: () => number;
+  /** The newest-sample age gauge (default: one of its own). */
+  sampleAge?: SampleAgeGauge;
 }
 
 /** Runs one flush; resolves once its rows are stored and its offsets committed. */
 export type FlushStep = () => Promise<void>;
 
-export function createFlushStep<ModelRow, Row>(options: FlushStepOptions<ModelRow, Row>): FlushStep {
-  const { partitions, writer, finishRow, rules, metrics, now } = options;
-  let lastVersion = 0;
-  // Rows of a later write must replace earlier ones: microseconds of wall time, strictly rising.
-  const nextVersion = (): number => (lastVersion = Math.max(lastVersion + 1, now() * 1000));
+interface Written {
+  write: HourWrite;
+  version: number;
+  keys: Set<string> | undefined;
+}
 
-  const rowsToWrite = (t: number): { rows: Row[]; writes: HourWrite[]; finalRows: number } => {
+export function createFlushStep<ModelRow, Row>(options: FlushStepOptions<ModelRow, Row>): FlushStep {
+  const { partitions, writer, rules, metrics, now, deletion } = options;
+  const addHourRows = createHourRows(options);
+  const sampleAge = options.sampleAge ?? createSampleAgeGauge(metrics.newestSampleAge);
+
+  const rowsToWrite = (t: number): { rows: Row[]; written: Written[]; finalRows: number; deletions: number } => {
     const rows: Row[] = [];
-    const writes: HourWrite[] = [];
+    const written: Written[] = [];
     let finalRows = 0;
-    const version = nextVersion();
+    let deletions = 0;
     for (const p of partitions.values()) {
       for (const write of planFlush(p, t, rules)) {
-        const hourRows = p.model.rows(write.cluster.tenant, write.cluster.cluster, write.hour);
-        for (const row of hourRows) rows.push(finishRow(row, write.final, version, t));
-        if (write.final) finalRows += hourRows.length;
-        writes.push(write);
+        // Opened while the stored keys were read: written by the next flush, once they are known.
+        if (deletion && write.cluster.hours.get(write.hour)?.storedKeys === undefined) continue;
+        const version = rowVersion(p.next, write.final);
+        const added = addHourRows(p.model, write, version, t, rows);
+        if (write.final) finalRows += added.rows;
+        deletions += added.deletions;
+        written.push({ write, version, keys: added.keys });
       }
     }
-    return { rows, writes, finalRows };
+    return { rows, written, finalRows, deletions };
   };
 
   const settle = (t: number): void => {
@@ -79,11 +98,9 @@ export function createFlushStep<ModelRow, Row>(options: FlushStepOptions<ModelRo
     let bytes = 0;
     for (const p of partitions.values()) {
       bytes += p.model.stateBytes();
-      for (const c of p.clusters.values()) {
-        open += c.hours.size;
-        if (Number.isFinite(c.watermark)) metrics.newestSampleAge.set({ tenant: c.tenant, cluster: c.cluster }, Math.max(0, (t - c.watermark) / 1000));
-      }
+      for (const c of p.clusters.values()) open += c.hours.size;
     }
+    sampleAge.update(partitions.values(), t);
     metrics.openHours.set(open);
     metrics.stateBytes.set(bytes);
   };
@@ -91,11 +108,17 @@ export function createFlushStep<ModelRow, Row>(options: FlushStepOptions<ModelRo
   return async () => {
     const started = process.hrtime.bigint();
     const t = now();
-    const { rows, writes, finalRows } = rowsToWrite(t);
+    if (deletion) await readStoredHours(partitions, writer, t, rules);
+    const { rows, written, finalRows, deletions } = rowsToWrite(t);
     if (rows.length > 0) await writer.write(rows);
-    markWritten(writes);
+    markWritten(written.map((w) => w.write));
+    for (const { write, version, keys } of written) {
+      const mark = write.cluster.hours.get(write.hour);
+      if (mark && keys) noteStored(mark, keys, version);
+    }
     metrics.rowsWritten.inc({ final: 'true' }, finalRows);
-    metrics.rowsWritten.inc({ final: 'false' }, rows.length - finalRows);
+    metrics.rowsWritten.inc({ final: 'false' }, rows.length - deletions - finalRows);
+    metrics.rowsDeleted.inc(deletions);
     settle(t);
     await commit();
     updateGauges(t);

@@ -12,7 +12,7 @@ import { redactUrl } from './clickhouse/client.ts';
 import type { ClickHouseConfig } from './clickhouse/config.ts';
 import type { ProcessorConfig } from './config.ts';
 import { isRetriable } from './clickhouse/errors.ts';
-import { toExpenseRow, type ExpenseRow } from './clickhouse/expense-row.ts';
+import { expenseRowDeletion, toExpenseRow, type ExpenseRow } from './clickhouse/expense-row.ts';
 import { createExpenseSink } from './clickhouse/expense-sink.ts';
 import { migrate } from './clickhouse/migrations.ts';
 import { createCostModel, type HourlyRow } from './cost-model/index.ts';
@@ -61,13 +61,16 @@ export async function startProcessorRole(
   const processor: Processor = createProcessor<HourlyRow, ExpenseRow>({
     consumer,
     sink,
-    createModel: () =>
+    createModel: (admitSeries) =>
       createCostModel({
         maxSampleGapMs: config.MAX_SAMPLE_GAP,
         defaultScrapeIntervalMs: config.DEFAULT_SCRAPE_INTERVAL,
         defaultPrices: { cpuCoreHour: config.DEFAULT_CPU_PRICE, ramGiBHour: config.DEFAULT_RAM_PRICE, gpuHour: config.DEFAULT_GPU_PRICE },
+        admitSeries,
       }),
+    maxSeriesPerTenant: config.TENANT_MAX_SERIES,
     finishRow: toExpenseRow,
+    deletion: expenseRowDeletion,
     rules: { graceMs: config.HOUR_GRACE, lateWindowMs: config.LATE_WINDOW, idleFinalizeMs: config.IDLE_FINALIZE },
     flushIntervalMs: config.FLUSH_INTERVAL,
     maxSampleGapMs: config.MAX_SAMPLE_GAP,

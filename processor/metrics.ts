@@ -14,14 +14,31 @@ export function createProcessorMetrics(registry: Registry) {
     }),
     samples: new Counter({
       name: 'k8s_expenses_processor_samples_total',
-      help: 'Samples consumed, by result: accepted, duplicate, ignored (not a cost series), invalid, too_late (past LATE_WINDOW)',
+      help: 'Samples consumed, by result: accepted, duplicate, ignored (not a cost series), invalid, too_late (past LATE_WINDOW), over_limit (of a new series over TENANT_MAX_SERIES)',
       labelNames: ['result'] as const,
+      registers,
+    }),
+    seriesDropped: new Counter({
+      name: 'k8s_expenses_processor_series_dropped_total',
+      help: 'New series dropped, by reason: tenant_max_series (the tenant holds TENANT_MAX_SERIES active series); counted each time a record brings one',
+      labelNames: ['reason'] as const,
       registers,
     }),
     rowsWritten: new Counter({
       name: 'k8s_expenses_processor_rows_written_total',
       help: 'k8s_expenses rows written, by finality',
       labelNames: ['final'] as const,
+      registers,
+    }),
+    rowsDeleted: new Counter({
+      name: 'k8s_expenses_processor_rows_deleted_total',
+      help: 'Deletion rows written: keys a rewrite of their hour no longer has (e.g. an __unmounted__ row taken over by its pod)',
+      registers,
+    }),
+    rowsDropped: new Counter({
+      name: 'k8s_expenses_processor_rows_dropped_total',
+      help: 'Computed rows not written, by reason: non_finite (a number that is not finite; logged once per cluster and hour)',
+      labelNames: ['reason'] as const,
       registers,
     }),
     writeFailures: new Counter({
@@ -46,7 +63,7 @@ export function createProcessorMetrics(registry: Registry) {
     stateBytes: new Gauge({ name: 'k8s_expenses_processor_state_bytes', help: 'Estimated bytes of cost-model state', registers }),
     newestSampleAge: new Gauge({
       name: 'k8s_expenses_processor_newest_sample_age_seconds',
-      help: 'Age of the newest sample seen per tenant and cluster; alert when it grows (a cluster stopped sending)',
+      help: 'Age of the newest sample seen per tenant and cluster; alert when it grows (a cluster stopped sending). Past 500 clusters in one process, the others are tenant="other", cluster="other" (their largest age)',
       labelNames: ['tenant', 'cluster'] as const,
       registers,
     }),

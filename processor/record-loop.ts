@@ -20,6 +20,8 @@ export interface RecordFeed {
   readonly counts: SampleCounts;
   /** Samples before their cluster's floor: dropped. */
   tooLate: number;
+  /** New series dropped because their tenant is at TENANT_MAX_SERIES (their samples: counts.overLimit). */
+  seriesOverLimit: number;
   /**
    * Newest sample time given to the model so far (-Infinity: none). A record can fail half-way (a
    * malformed labels block is only found when a new series' labels are read): what it fed before
@@ -28,16 +30,22 @@ export interface RecordFeed {
   newestSample: number;
   /** The hash of the series being fed (core/hash.ts halves). */
   readonly seriesHash: Uint32Array;
+  /**
+   * The record lies after the backlog this process took over with its partition: an hour it opens
+   * was never written by anyone (every record an earlier owner saw lies in the backlog).
+   */
+  afterBacklog: boolean;
 }
 
 export function newRecordFeed(): RecordFeed {
-  return { counts: { accepted: 0, duplicate: 0, ignored: 0, invalid: 0, late: 0 }, tooLate: 0, newestSample: -Infinity, seriesHash: new Uint32Array(2) };
+  return { counts: { accepted: 0, duplicate: 0, ignored: 0, invalid: 0, late: 0 }, tooLate: 0, seriesOverLimit: 0, newestSample: -Infinity, seriesHash: new Uint32Array(2), afterBacklog: false };
 }
 
 export function resetFeed(feed: RecordFeed): void {
   const { counts } = feed;
-  counts.accepted = counts.duplicate = counts.ignored = counts.invalid = counts.late = 0;
+  counts.accepted = counts.duplicate = counts.ignored = counts.invalid = counts.late = counts.overLimit = 0;
   feed.tooLate = 0;
+  feed.seriesOverLimit = 0;
   feed.newestSample = -Infinity;
 }
 
@@ -68,6 +76,7 @@ export function feedRecord<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: 
       if (t > max) max = t;
     }
     const accepted = counts.accepted;
+    const overLimit = counts.overLimit;
     if (min >= cluster.floor) {
       seriesHash(rec, s, feed.seriesHash);
       model.addHashedSeries(cluster.tenant, cluster.cluster, feed.seriesHash, labels, timestamps, values, stale, from, to, counts);
@@ -75,6 +84,7 @@ export function feedRecord<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: 
       min = feedOnTime(model, cluster, rec, s, labels, feed);
       if (min === Infinity) continue;
     }
+    if (counts.overLimit !== overLimit) feed.seriesOverLimit++;
     if (max > cluster.watermark) cluster.watermark = max;
     if (max > feed.newestSample) feed.newestSample = max;
     if (counts.accepted > accepted) {
@@ -84,7 +94,7 @@ export function feedRecord<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: 
       // Series of a record mostly span the same hours: marking them once is enough (no flush
       // can run before the record is done).
       if (fromHour !== markedFrom || toHour !== markedTo || (reachesBack && !markedBack)) {
-        markChanged(cluster, fromHour, toHour, reachesBack);
+        markChanged(cluster, fromHour, toHour, reachesBack, feed.afterBacklog);
         markedFrom = fromHour;
         markedTo = toHour;
         markedBack = reachesBack;
@@ -116,8 +126,10 @@ function feedOnTime<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: Cluster
 }
 
 function countSamples(metrics: ProcessorMetrics, feed: RecordFeed): void {
-  const { counts, tooLate } = feed;
+  const { counts, tooLate, seriesOverLimit } = feed;
   if (counts.accepted) metrics.samples.inc({ result: 'accepted' }, counts.accepted);
+  if (counts.overLimit) metrics.samples.inc({ result: 'over_limit' }, counts.overLimit);
+  if (seriesOverLimit) metrics.seriesDropped.inc({ reason: 'tenant_max_series' }, seriesOverLimit);
   if (counts.duplicate) metrics.samples.inc({ result: 'duplicate' }, counts.duplicate);
   if (counts.ignored) metrics.samples.inc({ result: 'ignored' }, counts.ignored);
   if (counts.invalid) metrics.samples.inc({ result: 'invalid' }, counts.invalid);
@@ -142,6 +154,7 @@ export function createRecordLoop<ModelRow>(options: RecordLoopOptions): RecordLo
       if (record.offset < p.next) continue; // already seen (a re-delivery after a rebalance)
       metrics.records.inc();
       resetFeed(feed);
+      feed.afterBacklog = record.offset >= p.replayEnd;
       try {
         if (!isReadableFormatVersion(record.formatVersion)) throw new Error(`unsupported format-version ${record.formatVersion}`);
         const rec = decodeRecord(record.value);

@@ -1,5 +1,6 @@
 // Stores the rows of a flush, trying until they are stored: billing rows are never skipped, and
-// nothing is committed before they are (the flush waits here). While writes fail, reading stops,
+// nothing is committed before they are (the flush waits here). Reading what the table holds for an
+// hour (before a rewrite after a restart) is tried the same way. While writes fail, reading stops,
 // so state does not grow while nothing can be stored, and the processor is not ready.
 //
 // How a failure is retried follows from the sink's ServiceError:
@@ -12,12 +13,23 @@ import { errorCode, errorMessage, isRetriable } from '../core/errors.ts';
 import { withRetry } from '../core/retry.ts';
 import type { ProcessorMetrics } from './metrics.ts';
 
+/** What the table holds for one hour of a cluster: the keys with a live row, and their highest version. */
+export interface StoredHour {
+  keys: Set<string>;
+  version: number;
+}
+
 export interface RowSink<Row> {
   /**
    * One batched insert; rejects when the rows are not stored, with a ServiceError saying why (its
    * code and whether it is retriable). Any other error counts as `internal`, permanent.
    */
   write(rows: Row[]): Promise<void>;
+  /**
+   * What the table holds for the given hours (epoch ms) of a cluster, by hour (an hour without live
+   * rows may be left out); rejects like write(). Without it, nothing is taken as stored.
+   */
+  storedKeys?(tenant: string, cluster: string, hours: readonly number[]): Promise<ReadonlyMap<number, StoredHour>>;
 }
 
 /** Why writes fail at the moment. */
@@ -42,6 +54,8 @@ export interface RowWriterOptions<Row> {
 export interface RowWriter<Row> {
   /** Resolves once the rows are stored. */
   write(rows: Row[]): Promise<void>;
+  /** Resolves with what the table holds for the hours (tried like a write until it answers). */
+  storedKeys(tenant: string, cluster: string, hours: readonly number[]): Promise<ReadonlyMap<number, StoredHour>>;
   /** The failure writes are stuck in (undefined: they succeed), for readiness. */
   failure(): WriteFailure | undefined;
 }
@@ -51,13 +65,13 @@ export function createRowWriter<Row>(options: RowWriterOptions<Row>): RowWriter<
   let failure: WriteFailure | undefined;
   let paused = false;
 
-  const failed = (err: unknown, rows: number, delayMs: number): void => {
+  const failed = (err: unknown, what: string, rows: number, delayMs: number): void => {
     const next: WriteFailure = { code: errorCode(err), message: errorMessage(err), retriable: isRetriable(err) };
     metrics.writeFailures.inc({ code: next.code });
     // Once per failure: a new line only when the cause changes, not per attempt.
     if (failure?.code !== next.code) {
       const retry = next.retriable ? 'retrying with backoff' : `trying again every ${Math.round(delayMs / 1000)} s until it is fixed`;
-      log.error({ err, code: next.code, rows, retriable: next.retriable }, `cannot write rows to ClickHouse (${next.code}): ${next.message}; nothing is committed meanwhile, ${retry}`);
+      log.error({ err, code: next.code, rows, retriable: next.retriable }, `cannot ${what} ClickHouse (${next.code}): ${next.message}; nothing is committed meanwhile, ${retry}`);
     }
     failure = next;
     if (!paused) {
@@ -75,16 +89,25 @@ export function createRowWriter<Row>(options: RowWriterOptions<Row>): RowWriter<
     }
   };
 
+  /** Runs `request` until it succeeds: reading the table fails and heals like writing to it. */
+  const untilDone = async <T>(request: () => Promise<T>, what: string, rows: number): Promise<T> => {
+    const result = await withRetry(request, {
+      isRetriable,
+      retryPermanent: true,
+      initialDelayMs: options.retryDelayMs,
+      maxDelayMs: options.maxRetryDelayMs,
+      onRetry: (err, _attempt, delayMs) => failed(err, what, rows, delayMs),
+    });
+    healed();
+    return result;
+  };
+
   return {
-    async write(rows) {
-      await withRetry(() => sink.write(rows), {
-        isRetriable,
-        retryPermanent: true,
-        initialDelayMs: options.retryDelayMs,
-        maxDelayMs: options.maxRetryDelayMs,
-        onRetry: (err, _attempt, delayMs) => failed(err, rows.length, delayMs),
-      });
-      healed();
+    write: (rows) => untilDone(() => sink.write(rows), 'write rows to', rows.length),
+    async storedKeys(tenant, cluster, hours) {
+      const read = sink.storedKeys;
+      if (!read) return new Map();
+      return untilDone(() => read.call(sink, tenant, cluster, hours), 'read the rows stored in', 0);
     },
     failure: () => failure,
   };

@@ -2,26 +2,26 @@
 // or the allowlist exclude, group the rest by cluster, encode one or more records per cluster.
 // Pure: no I/O, no clock (the caller passes `now`).
 import type { DecodedWrite } from './decode/decoded-write.ts';
-import { findLabel, labelValue, validateSeries, type SeriesLimits } from './decode/labels.ts';
+import { findLabel, labelValue, validateSeries, type LabelLimits } from './decode/labels.ts';
 import { RecordEncoder } from '../ingest/record-encode.ts';
 import type { OutboundRecord } from '../ingest/record-log.ts';
 import { SymbolMap } from '../ingest/record-symbols.ts';
 
-export const DEFAULT_CLUSTER = 'default';
+const DEFAULT_CLUSTER = 'default';
 
-export interface RecordOptions extends SeriesLimits {
+export interface RecordOptions extends LabelLimits {
   clusterLabel: string;
   maxSampleFutureMs: number;
   maxRecordBytes: number;
   metricAllowlist?: RegExp;
 }
 
-export interface SeriesProblem {
+interface SeriesProblem {
   reason: string;
   detail: string;
 }
 
-export interface PreparedRecords {
+interface PreparedRecords {
   records: OutboundRecord[];
   samplesAccepted: number;
   /** Samples of series dropped as invalid, by reason. */

@@ -2,7 +2,7 @@
 // drops a batch answered 429 unless `retry_on_http_429: true` is set, and losing billing data is
 // worse than slowing down.
 
-export interface RateLimiter {
+interface RateLimiter {
   /** Takes `samples` tokens; returns whole seconds to wait when the tenant is over its rate. */
   take(tenant: string, samples: number, now: number): number | undefined;
 }

@@ -1,11 +1,12 @@
 // The remote-write endpoint: a thin handler that resolves the tenant, admits the request, decodes
 // it, prepares the records and waits for the record log to acknowledge them.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { RecordPublisher } from '../ingest/record-log.ts';
-import { PublishError } from '../ingest/record-log.ts';
+import { errorMessage } from '../core/errors.ts';
+import { createLogLimiter } from '../core/log-limiter.ts';
+import { PublishError, type RecordPublisher } from '../ingest/record-log.ts';
 import type { Admission, Ticket } from './admission.ts';
 import { prepareRecords, type RecordOptions } from './cluster-records.ts';
-import { decodeRemoteWrite, remoteWriteVersion, snappyDecodedLength, DecodeError } from './decode/index.ts';
+import { decodeRemoteWrite, remoteWriteVersion, snappyDecodedLength } from './decode/index.ts';
 import { classifyError, ReceiverError } from './errors.ts';
 import type { ReceiverMetrics } from './metrics.ts';
 
@@ -66,7 +67,7 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     } catch {
       state.version = 1;
     }
-    if (options.isShuttingDown()) throw new ReceiverError('shutting-down', undefined, 5);
+    if (options.isShuttingDown()) throw new ReceiverError('shutting-down');
     state.tenant = options.tenantFromRequest(request);
     const encoding = String(request.headers['content-encoding'] ?? '').trim().toLowerCase();
     if (!ACCEPTED_ENCODINGS.has(encoding)) throw new ReceiverError('unsupported-encoding', `"${encoding}"; remote write uses snappy block compression`);
@@ -74,7 +75,7 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     if (declared > options.maxRequestBytes)
       throw new ReceiverError('body-too-large', `${declared} bytes declared, the limit is ${options.maxRequestBytes} (MAX_REQUEST_BYTES)`);
     const ticket = admission.tryAcquire(Number.isFinite(declared) ? declared : 0);
-    if (!ticket) throw new ReceiverError('saturated', `${admission.requests} requests and ${admission.bytes} bytes in flight`, 1);
+    if (!ticket) throw new ReceiverError('saturated', `${admission.requests} requests and ${admission.bytes} bytes in flight`);
     state.ticket = ticket;
     // Fastify runs onResponse only for answers it could write: when the client goes away first (a
     // sender's timeout, a dropped connection, a body that never completes) the slot would never
@@ -95,11 +96,28 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     if (state) metrics.requestDuration.observe({ status }, Number(process.hrtime.bigint() - state.started) / 1e9);
   });
 
+  // A misconfigured cluster retries every few seconds: one line per refusal would bury everything
+  // else, so each (code, sender address) gets a line a minute, which says how many it stands for.
+  const refusals = createLogLimiter({ now });
   app.setErrorHandler(async (err, request, reply) => {
     const failure = classifyError(err);
     metrics.rejectedRequests.inc({ reason: failure.code });
-    const level = failure.status >= 500 ? 'warn' : 'info';
-    request.log[level]({ code: failure.code, status: failure.status, tenant: request.remoteWrite?.tenant, err: failure.status >= 500 ? err : undefined }, failure.message);
+    const address = request.ip;
+    const decision = refusals.allow(`${failure.code} ${address}`);
+    if (decision.allowed) {
+      const fields = {
+        code: failure.code,
+        status: failure.status,
+        address,
+        userAgent: request.headers['user-agent'],
+        tenant: request.remoteWrite?.tenant,
+        suppressed: decision.suppressed,
+        // The stack of what failed underneath: a defect's own, or the record log's error.
+        err: failure.status >= 500 ? failure.cause : undefined,
+      };
+      const level = failure.code === 'internal' ? 'error' : failure.status >= 500 ? 'warn' : 'info';
+      request.log[level](fields, failure.code === 'internal' ? `unexpected error: ${errorMessage(err)}` : failure.message);
+    }
     return answer(reply, request.remoteWrite, failure.status, `${failure.message} (${failure.code})\n`, failure.retryAfterSeconds);
   });
 
@@ -120,23 +138,12 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     const body = request.body as Buffer | undefined;
     if (!body || body.length === 0) throw new ReceiverError('corrupt-snappy', 'the body is empty');
 
-    let decodedLength: number;
-    try {
-      decodedLength = snappyDecodedLength(body);
-    } catch (err) {
-      throw decodeFailure(err);
-    }
+    const decodedLength = snappyDecodedLength(body);
     if (decodedLength > options.maxDecodedBytes)
       throw new ReceiverError('decoded-too-large', `${decodedLength} bytes declared, the limit is ${options.maxDecodedBytes} (MAX_DECODED_BYTES)`);
-    if (!state.ticket!.grow(decodedLength)) throw new ReceiverError('saturated', `${admission.bytes} bytes in flight`, 1);
+    if (!state.ticket!.grow(decodedLength)) throw new ReceiverError('saturated', `${admission.bytes} bytes in flight`);
 
-    let decoded;
-    try {
-      decoded = decodeRemoteWrite(body, request.headers['content-type'], options.maxDecodedBytes);
-    } catch (err) {
-      throw decodeFailure(err);
-    }
-    const { write, version } = decoded;
+    const { write, version } = decodeRemoteWrite(body, request.headers['content-type'], options.maxDecodedBytes);
     state.version = version;
     const totalSamples = write.sampleStart[write.seriesCount];
     metrics.samplesReceived.inc({ tenant }, totalSamples);
@@ -150,18 +157,15 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     const wait = options.rateLimit?.(tenant, prepared.samplesAccepted);
     if (wait !== undefined) {
       metrics.samplesRejected.inc({ tenant, reason: 'rate_limited' }, prepared.samplesAccepted);
-      throw new ReceiverError('rate-limited', `retry in ${wait}s`, wait);
+      throw new ReceiverError('rate-limited', `retry in ${wait}s`, { retryAfterSeconds: wait });
     }
 
     const publishStart = process.hrtime.bigint();
     try {
       await publisher.publish(prepared.records);
     } catch (err) {
-      metrics.samplesRejected.inc({ tenant, reason: 'log_unavailable' }, prepared.samplesAccepted);
-      if (err instanceof PublishError) {
-        if (err.reason === 'closed') throw new ReceiverError('shutting-down', undefined, 5, { cause: err });
-        throw new ReceiverError(err.reason === 'timeout' ? 'log-timeout' : 'log-unavailable', err.message, 1, { cause: err });
-      }
+      // classifyError turns the failure into the answer; here only the samples are counted.
+      metrics.samplesRejected.inc({ tenant, reason: err instanceof PublishError ? 'log_unavailable' : 'internal' }, prepared.samplesAccepted);
       throw err;
     } finally {
       metrics.publishDuration.observe(Number(process.hrtime.bigint() - publishStart) / 1e9);
@@ -179,22 +183,6 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
   };
 
   for (const path of REMOTE_WRITE_PATHS) app.post(path, handler);
-}
-
-function decodeFailure(err: unknown): ReceiverError {
-  if (err instanceof DecodeError) {
-    switch (err.reason) {
-      case 'too_large':
-        return new ReceiverError('decoded-too-large', err.message, undefined, { cause: err });
-      case 'unsupported_media_type':
-        return new ReceiverError('unsupported-media-type', err.message, undefined, { cause: err });
-      case 'corrupt_snappy':
-        return new ReceiverError('corrupt-snappy', err.message, undefined, { cause: err });
-      default:
-        return new ReceiverError('corrupt-protobuf', err.message, undefined, { cause: err });
-    }
-  }
-  return classifyError(err);
 }
 
 /** Sends the answer; a 2.0 request gets the written counts on every answer, errors included. */

@@ -5,11 +5,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ServiceError } from '../core/errors.ts';
 import { isValidTenant } from './tenant.ts';
 
 const sha256Hex = z.string().regex(/^[0-9a-fA-F]{64}$/, { message: 'expected 64 hex characters (a SHA-256 digest)' });
 
-export const tenantsFileSchema = z.object({
+const tenantsFileSchema = z.object({
   tenants: z.array(
     z.object({
       id: z.string().refine(isValidTenant, { message: "expected 1 to 150 characters of letters, digits, '.', '_' or '-'" }),
@@ -34,8 +35,12 @@ export interface TenantDirectory {
   tenantForBasic(username: string, password: string): string | undefined;
 }
 
-export class TenantsFileError extends Error {
-  override readonly name = 'TenantsFileError';
+/** The tenants file cannot be used as it is: start-up stops, a reload keeps the previous credentials. */
+export class TenantsFileError extends ServiceError {
+  override name = 'TenantsFileError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('tenants-file', message, options);
+  }
 }
 
 export function parseTenantsFile(text: string, source: string): TenantsFile {
@@ -43,7 +48,7 @@ export function parseTenantsFile(text: string, source: string): TenantsFile {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new TenantsFileError(`${source} is not valid JSON: ${(err as Error).message}`);
+    throw new TenantsFileError(`${source} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   const parsed = tenantsFileSchema.safeParse(json);
   if (!parsed.success) {
@@ -73,7 +78,7 @@ export function readTenantsFile(path: string): TenantsFile {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new TenantsFileError(`cannot read TENANTS_FILE ${path}: ${(err as Error).message}`);
+    throw new TenantsFileError(`cannot read TENANTS_FILE ${path}: ${(err as Error).message}`, { cause: err });
   }
   return parseTenantsFile(text, `TENANTS_FILE ${path}`);
 }

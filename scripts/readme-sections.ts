@@ -1,7 +1,7 @@
 // The README's generated sections: the configuration table (from the config schema), the table
-// definition (migrations/0001), the cost rules (processor/cost-model/RULES.md) and the SQL cookbook (query/COOKBOOK.md).
+// definition (its latest migration), the cost rules (processor/cost-model/RULES.md) and the SQL cookbook (query/COOKBOOK.md).
 // `npx tsx scripts/readme-sections.ts` rewrites them; a unit test fails when they are stale.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { configVariables } from '../service/config.ts';
 
@@ -30,10 +30,31 @@ function nested(file: string): string {
     .replace(/^(#+) /gm, '#$1 ');
 }
 
-/** The table's definition, straight from its migration. */
+/**
+ * The table's current definition, straight from the latest migration that defines it: the one that
+ * created it, or a later one that replaced it (`-- convert-table: k8s_expenses`).
+ */
 function schema(): string {
-  const sql = readFileSync(new URL('migrations/0001_k8s_expenses.sql', `file://${root}`), 'utf8').trim();
-  return ['## The `k8s_expenses` table', '', 'Created by `migrations/0001_k8s_expenses.sql` (`{database}` and `{ttl}` are filled in from', '`CLICKHOUSE_DATABASE` and `CLICKHOUSE_TTL`); the view `k8s_expenses_final` is `SELECT * FROM k8s_expenses FINAL`.', '', '```sql', sql, '```'].join('\n');
+  const dir = new URL('migrations/', `file://${root}`);
+  const defining = readdirSync(dir)
+    .filter((file) => /^\d{4}_[a-z0-9_]+\.sql$/.test(file))
+    .sort()
+    .filter((file) => /CREATE TABLE IF NOT EXISTS \{database\}\.k8s_expenses\s*\(/.test(readFileSync(new URL(file, dir), 'utf8')));
+  const [created, latest] = [defining[0], defining[defining.length - 1]];
+  const origin =
+    created === latest
+      ? `Created by \`migrations/${created}\``
+      : `Created by \`migrations/${created}\` and replaced, keeping its rows, by \`migrations/${latest}\`, whose definition this is`;
+  return [
+    '## The `k8s_expenses` table',
+    '',
+    `${origin} (\`{database}\` and \`{ttl}\` are filled in from \`CLICKHOUSE_DATABASE\` and \`CLICKHOUSE_TTL\`). The view`,
+    '`k8s_expenses_final` is `SELECT * EXCEPT (is_deleted) FROM k8s_expenses FINAL`: the latest live row of every key.',
+    '',
+    '```sql',
+    readFileSync(new URL(latest, dir), 'utf8').trim(),
+    '```',
+  ].join('\n');
 }
 
 export function sections(): Record<string, string> {

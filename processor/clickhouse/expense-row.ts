@@ -1,26 +1,75 @@
 // One row of k8s_expenses: property names are the column names, so rows map 1:1 to the table
-// (migrations/0001_k8s_expenses.sql). The cost model computes the pod-hour (HourlyRow);
-// toExpenseRow() alone turns it into the stored row (finality, version, write time), and the sink
-// only encodes what it is given.
+// (migrations/0004_k8s_expenses_deletion_rows.sql). The cost model computes the pod-hour
+// (HourlyRow); toExpenseRow() alone turns it into the stored row (finality, version, write time),
+// deletionRow() makes the row that deletes a key gone from its hour, and the sink only encodes what
+// it is given.
 import type { HourlyRow } from '../cost-model/index.ts';
 import { HOUR_MS } from '../../core/hours.ts';
 
 export interface ExpenseRow extends HourlyRow {
   /** false while the hour is open (provisional), true once it closed (UInt8 column). */
   is_final: boolean;
-  /** Monotonic write version (write time in microseconds): the highest one per key wins. */
+  /** Write version (processor/row-version.ts: from the partition offset read): the highest one per key wins. */
   version: number;
+  /** A deletion row: the key is gone from its hour (FINAL leaves it out). Default false. */
+  is_deleted?: boolean;
   /** Epoch milliseconds of the write. */
   updated_at: number;
 }
 
 /**
  * The stored row of a pod-hour the cost model computed, written at `writtenAt` (epoch ms). Every
- * row of one write has the same version, higher than any earlier write's.
+ * row of one hour's write has the same version, higher than that of any write that saw less.
+ * Undefined for a row with a number that is not finite: JSON would carry it as null, which
+ * ClickHouse stores as 0, a silent wrong cost (the model refuses the samples that could cause it,
+ * so this is the last guard, not the rule).
  */
-export function toExpenseRow(row: HourlyRow, final: boolean, version: number, writtenAt: number): ExpenseRow {
+export function toExpenseRow(row: HourlyRow, final: boolean, version: number, writtenAt: number): ExpenseRow | undefined {
+  for (const name of NUMBER_COLUMNS) {
+    const value = row[name] as number | null;
+    if (value !== null && !Number.isFinite(value)) return undefined;
+  }
   return { ...row, is_final: final, version, updated_at: writtenAt };
 }
+
+/**
+ * A row's key within its (tenant, cluster, hour): namespace and pod, the namespace's length first
+ * so that no two keys read alike whatever their characters.
+ */
+export function expenseRowKey(row: Pick<HourlyRow, 'namespace' | 'pod'>): string {
+  return `${row.namespace.length}:${row.namespace}${row.pod}`;
+}
+
+function parseRowKey(key: string): { namespace: string; pod: string } {
+  const colon = key.indexOf(':');
+  const length = Number(key.slice(0, colon));
+  if (colon < 1 || !Number.isSafeInteger(length) || colon + 1 + length > key.length) throw new TypeError(`not a row key: ${JSON.stringify(key)}`);
+  return { namespace: key.slice(colon + 1, colon + 1 + length), pod: key.slice(colon + 1 + length) };
+}
+
+/**
+ * The row that deletes `key` (expenseRowKey) of an hour whose rewrite no longer has it: the key,
+ * is_deleted, the write's finality, version and time, nothing else (zeros, nulls and empty strings).
+ */
+export function deletionRow(tenant: string, cluster: string, hour: number, key: string, final: boolean, version: number, writtenAt: number): ExpenseRow {
+  const row: Record<string, unknown> = {};
+  for (const [name, type] of EXPENSE_COLUMNS) row[name] = EMPTY_BY_TYPE[type] === MAP ? {} : EMPTY_BY_TYPE[type];
+  return { ...(row as unknown as ExpenseRow), tenant_id: tenant, cluster, ...parseRowKey(key), hour, is_final: final, version, is_deleted: true, updated_at: writtenAt };
+}
+
+const MAP = Symbol('a new empty map');
+/** What a deletion row holds in a column of each type (its key, flags and version are set apart). */
+const EMPTY_BY_TYPE: Readonly<Record<string, unknown>> = {
+  'LowCardinality(String)': '',
+  String: '',
+  Float64: 0,
+  'Nullable(Float64)': null,
+  'Map(String, String)': MAP,
+  UInt8: false,
+};
+
+/** How the processor deletes rows that vanish from an hour of k8s_expenses: keys and deletion rows. */
+export const expenseRowDeletion = { keyOf: expenseRowKey, deletionRow } as const;
 
 /** The table's columns in order, with their ClickHouse types (a test compares them with the table). */
 export const EXPENSE_COLUMNS: readonly (readonly [name: keyof ExpenseRow, type: string])[] = [
@@ -56,9 +105,12 @@ export const EXPENSE_COLUMNS: readonly (readonly [name: keyof ExpenseRow, type: 
   ['workload_inferred', 'UInt8'],
   ['is_final', 'UInt8'],
   ['version', 'UInt64'],
+  ['is_deleted', 'UInt8'],
   ['updated_at', "DateTime64(3, 'UTC')"],
 ];
 
+/** The model's number columns (Float64, nullable or not). */
+const NUMBER_COLUMNS = EXPENSE_COLUMNS.filter(([, type]) => type === 'Float64' || type === 'Nullable(Float64)').map(([name]) => name as keyof HourlyRow);
 
 /** "2024-05-01 13:00:00.000": the text form DateTime64(3) parses without best-effort settings. */
 export function formatDateTime64(ms: number): string {
@@ -109,6 +161,7 @@ export function encodeExpenseRow(row: ExpenseRow): Record<string, unknown> {
     workload_inferred: row.workload_inferred ? 1 : 0,
     is_final: row.is_final ? 1 : 0,
     version: row.version,
+    is_deleted: row.is_deleted ? 1 : 0,
     updated_at: formatDateTime64(row.updated_at),
   };
 }

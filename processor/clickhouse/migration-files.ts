@@ -4,6 +4,11 @@
 // Placeholders: {database} (CLICKHOUSE_DATABASE) and {ttl} ("TTL hour + INTERVAL 395 DAY" from
 // CLICKHOUSE_TTL="395 DAY", or nothing). Every statement must be safe to run twice (CREATE ... IF NOT
 // EXISTS, ADD COLUMN IF NOT EXISTS, ...): two processes starting together may both apply a migration.
+//
+// A migration whose first line is `-- convert-table: <table>` holds one statement, the new
+// definition of that existing table (CREATE TABLE IF NOT EXISTS {database}.<table> ...): what cannot
+// be altered in place (the engine). The runner replaces the table by it, keeping its rows
+// (table-conversion.ts).
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,6 +27,8 @@ export interface MigrationFile {
   sql: string;
   /** sha256 of the text (line endings normalized), recorded when applied. */
   checksum: string;
+  /** The table this migration replaces by its one CREATE TABLE (`-- convert-table: <table>`). */
+  convertsTable?: string;
 }
 
 export interface TemplateValues {
@@ -37,6 +44,7 @@ export class MigrationError extends Error {
 const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;
 const TTL = /^([1-9]\d{0,4}) (DAY|WEEK|MONTH|YEAR)$/i;
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const CONVERTS = /^-- convert-table: ([A-Za-z_][A-Za-z0-9_]*)\r?\n/;
 
 export function parseMigrationFileName(file: string): { version: number; name: string } | undefined {
   const m = FILE_NAME.exec(file);
@@ -57,7 +65,8 @@ export async function loadMigrations(dir: string = MIGRATIONS_DIR): Promise<Migr
     const clash = migrations.find((m) => m.version === parsed.version);
     if (clash) throw new MigrationError(`${file} and ${clash.file} have the same version ${parsed.version}`);
     const sql = await readFile(join(dir, file), 'utf8');
-    migrations.push({ ...parsed, file, sql, checksum: migrationChecksum(sql) });
+    const convertsTable = CONVERTS.exec(sql)?.[1];
+    migrations.push({ ...parsed, file, sql, checksum: migrationChecksum(sql), ...(convertsTable ? { convertsTable } : {}) });
   }
   return migrations;
 }

@@ -5,11 +5,14 @@
 //  - schema_migrations is a ReplacingMergeTree ordered by version: both records of such a race
 //    collapse into one, and reads use FINAL;
 //  - a recorded checksum that differs from the file is an error: an applied migration was edited
-//    (add a new migration instead).
+//    (add a new migration instead);
+//  - a migration that replaces a table (`-- convert-table:`) is applied by table-conversion.ts,
+//    which is safe to interrupt and to race; its leftovers are folded in on every run.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { checkIdentifier } from './identifier.ts';
 import type { Log } from '../../core/log.ts';
 import { loadMigrations, MigrationError, renderMigration, ttlClause, type MigrationFile } from './migration-files.ts';
+import { convertTable, foldLeftovers } from './table-conversion.ts';
 
 export interface MigrateOptions {
   database: string;
@@ -56,11 +59,17 @@ export async function migrate(client: ClickHouseClient, options: MigrateOptions)
   const result: MigrateResult = { applied: [], alreadyApplied: [] };
   for (const migration of migrations) {
     if (recorded.has(migration.version)) {
+      // A conversion interrupted in another process may have left a table behind: fold it in.
+      if (migration.convertsTable) await foldLeftovers(client, database, migration.convertsTable, options.logger);
       result.alreadyApplied.push(ref(migration));
       continue;
     }
-    for (const statement of renderMigration(migration.sql, { database, ttl: options.ttl })) {
-      await client.command({ query: statement });
+    const statements = renderMigration(migration.sql, { database, ttl: options.ttl });
+    if (migration.convertsTable) {
+      if (statements.length !== 1) throw new MigrationError(`${migration.file} converts ${migration.convertsTable}: it must hold exactly one statement, its CREATE TABLE`);
+      await convertTable(client, { database, table: migration.convertsTable, create: statements[0], logger: options.logger });
+    } else {
+      for (const statement of statements) await client.command({ query: statement });
     }
     await client.insert({
       table: `${database}.schema_migrations`,

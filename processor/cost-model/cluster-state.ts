@@ -10,6 +10,12 @@ import type { SampleCounts, NumberColumn } from './types.ts';
 import type { WordArena } from './word-arena.ts';
 
 const MAX_TS = 2 ** 53;
+/**
+ * The largest value a sample may have (RULES.md section 1). No quantity, counter or price comes near
+ * it, and below it every product the rules form (value x interval x price, summed over an hour)
+ * stays far inside the doubles: a sample of 1e308 once overflowed a cost to Infinity.
+ */
+export const MAX_SAMPLE_VALUE = 1e18;
 const scratch = new SampleBuffer();
 
 /** A repeated sample keeps the larger value; a value beats a stale marker. Order-independent. */
@@ -67,7 +73,7 @@ export class ClusterState {
       const ts = timestamps[i];
       let v = values[i];
       const isStale = (stale !== null && stale[i] !== 0) || v !== v;
-      if (!Number.isInteger(ts) || ts < 0 || ts >= MAX_TS || (!isStale && (v < 0 || v === Infinity))) {
+      if (!Number.isInteger(ts) || ts < 0 || ts >= MAX_TS || (!isStale && (v < 0 || v > MAX_SAMPLE_VALUE))) {
         counts.invalid++;
         continue;
       }
@@ -106,7 +112,9 @@ export class ClusterState {
 
   /**
    * Presence series (owner, labels, selectors): only the last non-stale sample of each hour is
-   * read, so only that one is kept. Earlier samples of an hour are accepted but change nothing.
+   * read, so only that one is kept. A sample at or before the one held for its hour changes nothing
+   * and is a duplicate (a resent sample always is one); a stale marker says nothing about presence
+   * and is ignored.
    */
   private addMarks(row: number, timestamps: NumberColumn, values: NumberColumn, stale: NumberColumn | null, start: number, end: number, counts: SampleCounts): void {
     const streams = this.table.streams;
@@ -118,7 +126,7 @@ export class ClusterState {
       }
       const v = values[i];
       if ((stale !== null && stale[i] !== 0) || v !== v) {
-        counts.accepted++; // a stale marker says nothing about presence
+        counts.ignored++;
         continue;
       }
       if (ts < this.evictedBefore) {
@@ -148,7 +156,7 @@ export class ClusterState {
     for (let i = 0; i < buf.n; i++) {
       const t = buf.ts[i];
       if (t - (t % HOUR_MS) !== hour) continue;
-      if (t >= ts) return t === ts ? 'duplicate' : true; // a later sample of the hour is held
+      if (t >= ts) return 'duplicate'; // this one, or a later sample of the hour, is held
       buf.ts[i] = ts;
       return streams.rewrite(row, buf, 0, buf.n, false, true);
     }

@@ -87,6 +87,8 @@ export interface CostModel {
   stateBytes(): number;
   /** Series held (all clusters). */
   seriesCount(): number;
+  /** Series held, by tenant. */
+  seriesByTenant(): Map<string, number>;
 }
 
 const KEY_HASH = new Uint32Array(2);
@@ -143,6 +145,10 @@ class Model implements CostModel {
       if (typeof c === 'string') {
         state.remember(h1, h2, c);
         counts[c] += n;
+        return counts;
+      }
+      if (this.options.admitSeries?.(tenant) === false) {
+        counts.overLimit = (counts.overLimit ?? 0) + n;
         return counts;
       }
       row = state.table.insert(h1, h2, c.kind, c.e, c.a, c.b);
@@ -214,6 +220,16 @@ class Model implements CostModel {
     let n = 0;
     for (const clusters of this.clusters.values()) for (const state of clusters.values()) n += state.table.size;
     return n;
+  }
+
+  seriesByTenant(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [tenant, clusters] of this.clusters) {
+      let n = 0;
+      for (const state of clusters.values()) n += state.table.size;
+      out.set(tenant, n);
+    }
+    return out;
   }
 
   private state(tenant: string, cluster: string, create: boolean): ClusterState | undefined {

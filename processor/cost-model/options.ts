@@ -21,6 +21,7 @@ export interface ResolvedOptions {
   readonly defaultScrapeIntervalMs: number;
   readonly prices: Readonly<DefaultPrices>;
   readonly silentSeriesRetentionMs: number;
+  readonly admitSeries?: (tenant: string) => boolean;
 }
 
 export class CostModelOptionsError extends Error {
@@ -46,5 +47,5 @@ export function resolveOptions(options: CostModelOptions = {}): ResolvedOptions 
     }
     prices[name as keyof DefaultPrices] = value;
   }
-  return Object.freeze({ maxSampleGapMs, defaultScrapeIntervalMs, silentSeriesRetentionMs, prices: Object.freeze(prices) });
+  return Object.freeze({ maxSampleGapMs, defaultScrapeIntervalMs, silentSeriesRetentionMs, prices: Object.freeze(prices), admitSeries: options.admitSeries });
 }

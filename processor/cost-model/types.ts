@@ -134,6 +134,12 @@ export interface CostModelOptions {
    * Default 24 h.
    */
   silentSeriesRetentionMs?: number;
+  /**
+   * Asked before a new cost series of `tenant` is stored (the processor's TENANT_MAX_SERIES, kept
+   * across its models): false drops the series' samples, counted as `overLimit`, and asks again
+   * when the series comes back. Default: every series is stored.
+   */
+  admitSeries?: (tenant: string) => boolean;
 }
 
 /** Per-call sample counts; pass the same object to several calls to accumulate. */
@@ -144,10 +150,12 @@ export interface SampleCounts {
   duplicate: number;
   /** Not a cost series (or a cost series the model does not use, such as a pod-level cgroup). */
   ignored: number;
-  /** Unusable: bad timestamp, infinite or negative value, required label missing, series too long. */
+  /** Unusable: bad timestamp, negative value or one above 1e18 (infinite), required label missing, series too long. */
   invalid: number;
   /** Before a hour already evicted for this cluster: only kept as the series' previous sample. */
   late: number;
+  /** Of a new series its tenant may not have (admitSeries said no): dropped. */
+  overLimit?: number;
 }
 
 export interface HourKey {

@@ -35,13 +35,15 @@ export function planFlush(state: PartitionState, now: number, rules: LifecycleRu
 
 /**
  * Records that the rows of the planned hours are stored. A change that came in while they were
- * written has a newer seq, so the hour stays behind and the next flush writes it again.
+ * written has a newer seq, so the hour stays behind and the next flush writes it again. The stored
+ * finality is the last write's: an hour that closed by silence and was reopened by new samples of
+ * it is stored provisional again, so it is written final once more when it closes again.
  */
 export function markWritten(writes: readonly HourWrite[]): void {
   for (const { cluster, hour, seq, final } of writes) {
     const mark = cluster.hours.get(hour);
     if (!mark) continue;
     mark.writtenSeq = seq;
-    if (final) mark.writtenFinal = true;
+    mark.writtenFinal = final;
   }
 }

@@ -12,6 +12,14 @@ export interface HourMark {
   /** The seq whose rows are stored. */
   writtenSeq: number;
   writtenFinal: boolean;
+  /**
+   * Keys (opaque to the window: the writer's namespace and pod) of the hour's rows that may be live
+   * in the table: those this process wrote, and those read from the table before it first wrote
+   * the hour (stored-keys.ts). Undefined: not known yet, to be read before the first write.
+   */
+  storedKeys?: Set<string>;
+  /** The highest version among the rows read from the table for the hour (0 or unset: none). */
+  storedVersion?: number;
 }
 
 export interface ClusterState extends ClusterClock {
@@ -95,8 +103,10 @@ export function settledBefore(c: ClusterState): number {
  *   start): its last sample may be a first sample that now has a successor, e.g. a pod that started
  *   in the last scrape interval of the hour. Left unmarked, that hour kept the row written before
  *   the successor arrived, or not, depending on when flushes happened.
+ * `storedNothing`: the samples come from a record after the backlog this process took over, so an
+ * hour they open was never written by anyone (no need to read what the table holds for it).
  */
-export function markChanged(c: ClusterState, fromHour: number, toHour: number, reachesBack = false): void {
+export function markChanged(c: ClusterState, fromHour: number, toHour: number, reachesBack = false, storedNothing = false): void {
   if (reachesBack) {
     const before = c.hours.get(fromHour - HOUR_MS);
     if (before) before.seq++;
@@ -104,7 +114,7 @@ export function markChanged(c: ClusterState, fromHour: number, toHour: number, r
   for (let h = fromHour; h <= toHour; h += HOUR_MS) {
     const mark = c.hours.get(h);
     if (mark) mark.seq++;
-    else c.hours.set(h, { seq: 1, writtenSeq: 0, writtenFinal: false });
+    else c.hours.set(h, storedNothing ? { seq: 1, writtenSeq: 0, writtenFinal: false, storedKeys: new Set() } : { seq: 1, writtenSeq: 0, writtenFinal: false });
   }
   const after = c.hours.get(toHour + HOUR_MS);
   if (after) after.seq++;

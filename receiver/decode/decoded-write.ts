@@ -26,6 +26,16 @@ export interface DecodedWrite {
   readonly metadataCount: number;
 }
 
+/** Caps on what one request may expand into (memory guard); exceeding one is 'too_large'. */
+export interface DecodeLimits {
+  /** Maximum number of series (TimeSeries messages). */
+  readonly maxSeries?: number;
+  /** Maximum number of float samples over all series. */
+  readonly maxSamples?: number;
+  /** Maximum number of label entries over all series. */
+  readonly maxLabels?: number;
+}
+
 /** The raw 64 bits of a Prometheus staleness marker (a NaN with a payload). */
 export const STALE_NAN_HI = 0x7ff00000;
 export const STALE_NAN_LO = 0x00000002;

@@ -1,45 +1,37 @@
 // Entry point of the decode stage: Content-Type → schema, snappy → protobuf → DecodedWrite.
 //
-// Errors are typed so the HTTP layer can map them without parsing messages; all extend DecodeError:
+// Errors are typed so the HTTP layer can map them without parsing messages; all extend DecodeError
+// (a ServiceError whose code follows from its reason, see decode-error.ts):
 //   UnsupportedMediaTypeError ('unsupported_media_type') → 415
 //   SnappyError 'too_large' → 413, 'corrupt_snappy' → 400
 //   ProtobufError 'too_large' → 413, 'malformed' / 'invalid' → 400
-// `decodeErrorStatus` does exactly that mapping.
 
 import { DecodeError } from './decode-error.ts';
-import type { DecodedWrite } from './decoded-write.ts';
-import { ProtobufError, decodeWriteRequestV1 } from './remote-write-v1.ts';
-import type { DecodeLimits } from './remote-write-v1.ts';
+import type { DecodedWrite, DecodeLimits } from './decoded-write.ts';
+import { decodeWriteRequestV1 } from './remote-write-v1.ts';
 import { decodeRequestV2 } from './remote-write-v2.ts';
-import { SnappyError, snappyDecode } from './snappy.ts';
+import { snappyDecode } from './snappy.ts';
 
 export { DecodeError } from './decode-error.ts';
-export type { DecodeErrorReason } from './decode-error.ts';
-export type { DecodedWrite } from './decoded-write.ts';
-export { STALE_NAN_HI, STALE_NAN_LO } from './decoded-write.ts';
-export { ProtobufError, decodeWriteRequestV1 } from './remote-write-v1.ts';
-export type { DecodeLimits, ProtobufErrorReason } from './remote-write-v1.ts';
-export { decodeRequestV2 } from './remote-write-v2.ts';
-export { SnappyError, snappyDecode, snappyDecodedLength } from './snappy.ts';
-export type { SnappyErrorReason } from './snappy.ts';
-export * from './labels.ts';
+export { ProtobufError } from './protobuf-wire.ts';
+export { decodeWriteRequestV1 } from './remote-write-v1.ts';
+export { SnappyError, snappyDecodedLength } from './snappy.ts';
 
-export const PROTO_V1 = 'prometheus.WriteRequest';
-export const PROTO_V2 = 'io.prometheus.write.v2.Request';
+const PROTO_V1 = 'prometheus.WriteRequest';
+const PROTO_V2 = 'io.prometheus.write.v2.Request';
 
 /** The Content-Type is not application/x-protobuf, or names a proto= message we do not decode. */
-export class UnsupportedMediaTypeError extends DecodeError {
-  override readonly name = 'UnsupportedMediaTypeError';
-  readonly reason = 'unsupported_media_type' as const;
+export class UnsupportedMediaTypeError extends DecodeError<'unsupported_media_type'> {
+  override name = 'UnsupportedMediaTypeError';
   readonly contentType: string | undefined;
 
   constructor(contentType: string | undefined, message: string) {
-    super(message);
+    super('unsupported_media_type', message);
     this.contentType = contentType;
   }
 }
 
-export interface RemoteWriteDecodeLimits extends DecodeLimits {
+interface RemoteWriteDecodeLimits extends DecodeLimits {
   /** Maximum decompressed body size; checked against the snappy header before allocating. */
   readonly maxDecodedBytes: number;
 }
@@ -59,12 +51,10 @@ export function defaultDecodeLimits(maxDecodedBytes: number): Required<DecodeLim
   };
 }
 
-export interface DecodedRemoteWrite {
+interface DecodedRemoteWrite {
   readonly version: 1 | 2;
   readonly write: DecodedWrite;
 }
-
-export type RemoteWriteDecodeError = UnsupportedMediaTypeError | SnappyError | ProtobufError;
 
 /**
  * Which remote-write schema a Content-Type selects (RW 2.0 spec, "Content-Type"):
@@ -128,15 +118,4 @@ export function decodeRemoteWrite(
   const raw = snappyDecode(body, given.maxDecodedBytes);
   const write = version === 1 ? decodeWriteRequestV1(raw, entryLimits) : decodeRequestV2(raw, entryLimits);
   return { version, write };
-}
-
-/** Whether `err` is one of the typed decode errors. */
-export function isRemoteWriteDecodeError(err: unknown): err is RemoteWriteDecodeError {
-  return err instanceof DecodeError;
-}
-
-/** The HTTP status for a decode error: 415, 413 or 400. */
-export function decodeErrorStatus(err: RemoteWriteDecodeError): 400 | 413 | 415 {
-  if (err instanceof UnsupportedMediaTypeError) return 415;
-  return err.reason === 'too_large' ? 413 : 400;
 }

@@ -23,10 +23,7 @@ export interface LabelLimits {
   readonly allowUnsortedLabels?: boolean;
 }
 
-/** The same limits under the name the receiver uses. */
-export type SeriesLimits = LabelLimits;
-
-export type LabelProblemReason =
+type LabelProblemReason =
   | 'missing_metric_name'
   | 'empty_label_name'
   | 'duplicate_label_name'
@@ -37,7 +34,7 @@ export type LabelProblemReason =
   | 'label_value_too_long'
   | 'invalid_utf8';
 
-export interface LabelProblem {
+interface LabelProblem {
   readonly reason: LabelProblemReason;
   /** Human-readable, includes the (truncated) series. */
   readonly detail: string;
@@ -52,7 +49,7 @@ export function utf8Bytes(s: string): Uint8Array {
 }
 
 /** The string of bytes [off, off+len) (invalid UTF-8 becomes U+FFFD). */
-export function bytesToString(bytes: Uint8Array, off: number, len: number): string {
+function bytesToString(bytes: Uint8Array, off: number, len: number): string {
   if (len <= 24) {
     // Short ASCII strings (the common case for label names and many values) without the
     // per-call overhead of TextDecoder.
@@ -119,11 +116,6 @@ export function findLabel(d: DecodedWrite, series: number, nameBytes: Uint8Array
     if (refs[j * 4 + 1] === len && bytesEqual(bytes, refs[j * 4], len, nameBytes, 0, len)) return j;
   }
   return -1;
-}
-
-/** Whether label entry j's value equals `valueBytes`. */
-export function labelValueEquals(d: DecodedWrite, j: number, valueBytes: Uint8Array): boolean {
-  return bytesEqual(d.bytes, d.labelRefs[j * 4 + 2], d.labelRefs[j * 4 + 3], valueBytes, 0, valueBytes.length);
 }
 
 // Character classes for label names: 1 = may start a name, 2 = may continue it.

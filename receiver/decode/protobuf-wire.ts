@@ -1,13 +1,14 @@
 // Protobuf wire-format primitives shared by the remote-write 1.0 and 2.0 decoders.
 //
 // Everything is bounds-checked against an explicit `end` (the end of the enclosing message), never
-// only against the buffer length, so a sub-message cannot read its parent's bytes. Helpers that
-// produce a value and a new position return the value and leave the position in `wire.pos`
-// (a module-level object, so no result object is allocated per call).
+// only against the buffer length, so a sub-message cannot read its parent's bytes. Readers of a
+// tag or length return the value and leave the position after it in `wire.pos` (a module-level
+// object, so no result object is allocated per call). Timestamps, read once per sample, store
+// their value into the caller's column and return the position instead.
 
 import { DecodeError } from './decode-error.ts';
 
-export type ProtobufErrorReason = 'malformed' | 'invalid' | 'too_large';
+type ProtobufErrorReason = 'malformed' | 'invalid' | 'too_large';
 
 /**
  * A request body that is not an acceptable protobuf message of the expected schema.
@@ -17,15 +18,13 @@ export type ProtobufErrorReason = 'malformed' | 'invalid' | 'too_large';
  *   odd labels_refs, symbols[0] not empty, timestamp beyond ±(2^53-1) ms). HTTP 400.
  * - 'too_large': more series, samples or labels than the decode limits allow. HTTP 413.
  */
-export class ProtobufError extends DecodeError {
-  override readonly name = 'ProtobufError';
-  readonly reason: ProtobufErrorReason;
+export class ProtobufError extends DecodeError<ProtobufErrorReason> {
+  override name = 'ProtobufError';
   /** Byte offset in the decompressed body where the problem was detected. */
   readonly offset: number;
 
   constructor(reason: ProtobufErrorReason, message: string, offset: number) {
-    super(`${message} (at byte ${offset})`);
-    this.reason = reason;
+    super(reason, `${message} (at byte ${offset})`);
     this.offset = offset;
   }
 }
@@ -33,9 +32,9 @@ export class ProtobufError extends DecodeError {
 export const WIRE_VARINT = 0;
 export const WIRE_I64 = 1;
 export const WIRE_LEN = 2;
-export const WIRE_SGROUP = 3;
-export const WIRE_EGROUP = 4;
-export const WIRE_I32 = 5;
+const WIRE_SGROUP = 3;
+const WIRE_EGROUP = 4;
+const WIRE_I32 = 5;
 
 /** Nesting limit for (deprecated) groups inside unknown fields. */
 const MAX_GROUP_DEPTH = 64;
@@ -45,6 +44,14 @@ export const wire = { pos: 0 };
 
 export function malformed(message: string, offset: number): never {
   throw new ProtobufError('malformed', message, offset);
+}
+
+export function invalid(message: string, offset: number): never {
+  throw new ProtobufError('invalid', message, offset);
+}
+
+export function tooLarge(what: string, limit: number, offset: number): never {
+  throw new ProtobufError('too_large', `more than ${limit} ${what} in one request`, offset);
 }
 
 /**
@@ -97,11 +104,11 @@ const HI_SAFE_LIMIT = 0x200000;
 
 /**
  * Reads an int64 varint (two's complement, so negative values take 10 bytes) as an exact JS
- * number. Values outside ±(2^53 - 1) cannot be represented exactly and are rejected with
- * ProtobufError 'invalid' (no real timestamp in milliseconds comes anywhere near: 2^53 ms is
- * about 285,000 years).
+ * number into out[index]; returns the position after it. Values outside ±(2^53 - 1) cannot be
+ * represented exactly and are rejected with ProtobufError 'invalid' (no real timestamp in
+ * milliseconds comes anywhere near: 2^53 ms is about 285,000 years).
  */
-export function readInt64(buf: Uint8Array, pos: number, end: number): number {
+function readInt64(buf: Uint8Array, pos: number, end: number, out: Float64Array, index: number): number {
   const start = pos;
   // The low 32 bits and the high 32 bits are assembled separately with int32 arithmetic (values
   // of up to 4 bytes return early); current timestamps in ms (~1.7e12 < 2^41) take 6 bytes.
@@ -115,8 +122,8 @@ export function readInt64(buf: Uint8Array, pos: number, end: number): number {
     b = buf[pos++];
     lo |= (b & 0x7f) << (7 * i);
     if (b < 0x80) {
-      wire.pos = pos;
-      return lo >>> 0;
+      out[index] = lo >>> 0;
+      return pos;
     }
   }
   // Byte 5: bits 28..31 into lo, 32..34 into hi.
@@ -135,30 +142,27 @@ export function readInt64(buf: Uint8Array, pos: number, end: number): number {
     }
     if (b >= 0x80) malformed('varint longer than 10 bytes', start);
   }
-  wire.pos = pos;
   if (hi >= 0) {
     // Non-negative (sign bit of hi clear).
-    if (hi >= HI_SAFE_LIMIT) {
-      throw new ProtobufError('invalid', 'int64 beyond 2^53-1 cannot be represented exactly', start);
-    }
-    return hi * TWO_32 + (lo >>> 0);
+    if (hi >= HI_SAFE_LIMIT) invalid('int64 beyond 2^53-1 cannot be represented exactly', start);
+    out[index] = hi * TWO_32 + (lo >>> 0);
+    return pos;
   }
   // Negative: value = -(~v + 1).
   const nhi = ~hi >>> 0;
   const nlo = ~lo >>> 0;
   // With nhi < 2^21 the magnitude is at most 2^53, still exact, so the comparison is too.
   const magnitude = nhi < HI_SAFE_LIMIT ? nhi * TWO_32 + nlo + 1 : Infinity;
-  if (magnitude > Number.MAX_SAFE_INTEGER) {
-    throw new ProtobufError('invalid', 'int64 below -(2^53-1) cannot be represented exactly', start);
-  }
-  return -magnitude;
+  if (magnitude > Number.MAX_SAFE_INTEGER) invalid('int64 below -(2^53-1) cannot be represented exactly', start);
+  out[index] = -magnitude;
+  return pos;
 }
 
 /**
  * readInt64 with a fast path for non-negative values of up to 7 bytes (< 2^49, which covers
  * every millisecond timestamp until the year 19800); anything longer goes to readInt64.
  */
-export function readTimestamp(buf: Uint8Array, pos: number, end: number): number {
+export function readTimestamp(buf: Uint8Array, pos: number, end: number, out: Float64Array, index: number): number {
   const start = pos;
   let result = 0;
   let scale = 1;
@@ -166,12 +170,12 @@ export function readTimestamp(buf: Uint8Array, pos: number, end: number): number
     const b = buf[pos++];
     result += (b & 0x7f) * scale;
     if (b < 0x80) {
-      wire.pos = pos;
-      return result;
+      out[index] = result;
+      return pos;
     }
     scale *= 128;
   }
-  return readInt64(buf, start, end);
+  return readInt64(buf, start, end, out, index);
 }
 
 /**
@@ -278,46 +282,33 @@ export function fieldMask(...fields: number[]): number {
   return m;
 }
 
-/** Whether this machine stores typed-array elements little-endian (virtually always true). */
-export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** What a FieldReader returns for a field it does not read. */
+export const SKIP = -1;
 
-// Typed arrays without the zero-fill: the decoders write every element they expose (results are
-// subarrays of the written part), so clearing the memory first is wasted work.
-const HAS_BUFFER = typeof Buffer !== 'undefined';
+/**
+ * Reads one field of a message for walkMessage: gets the tag, the position after it, the end of
+ * the message, the tag's own position and the walk's context; returns the position after the
+ * field's value, or SKIP.
+ */
+type FieldReader<C> = (buf: Uint8Array, tag: number, pos: number, end: number, at: number, context: C) => number;
 
-export function newUint32(n: number): Uint32Array<ArrayBuffer> {
-  return HAS_BUFFER ? new Uint32Array(Buffer.allocUnsafeSlow(n * 4).buffer as ArrayBuffer, 0, n) : new Uint32Array(n);
-}
-
-export function newFloat64(n: number): Float64Array<ArrayBuffer> {
-  return HAS_BUFFER ? new Float64Array(Buffer.allocUnsafeSlow(n * 8).buffer as ArrayBuffer, 0, n) : new Float64Array(n);
-}
-
-export function newUint8(n: number): Uint8Array<ArrayBuffer> {
-  return HAS_BUFFER ? new Uint8Array(Buffer.allocUnsafeSlow(n).buffer as ArrayBuffer, 0, n) : new Uint8Array(n);
-}
-
-/** Grows a typed array to at least `min` elements (doubling), copying the first `used`. */
-export function growUint32(a: Uint32Array, used: number, min: number): Uint32Array<ArrayBuffer> {
-  let cap = a.length * 2;
-  if (cap < min) cap = min;
-  const b = newUint32(cap);
-  b.set(a.subarray(0, used));
-  return b;
-}
-
-export function growFloat64(a: Float64Array, used: number, min: number): Float64Array<ArrayBuffer> {
-  let cap = a.length * 2;
-  if (cap < min) cap = min;
-  const b = newFloat64(cap);
-  b.set(a.subarray(0, used));
-  return b;
-}
-
-export function growUint8(a: Uint8Array, used: number, min: number): Uint8Array<ArrayBuffer> {
-  let cap = a.length * 2;
-  if (cap < min) cap = min;
-  const b = newUint8(cap);
-  b.set(a.subarray(0, used));
-  return b;
+/**
+ * Walks the length-delimited message at `pos` (just after its tag) inside an enclosing message
+ * ending at `end`: the messages that are validated but not stored (histograms, exemplars,
+ * metadata) are read field by field through `field`. A field it SKIPs is skipped by wire type,
+ * unless `knownFields` has it: then it came with a wrong wire type and is refused. Returns the
+ * position after the message.
+ */
+export function walkMessage<C>(buf: Uint8Array, pos: number, end: number, knownFields: number, field: FieldReader<C>, context: C): number {
+  const len = readLength(buf, pos, end);
+  pos = wire.pos;
+  const stop = pos + len;
+  while (pos < stop) {
+    const at = pos;
+    const tag = readTag(buf, pos, stop);
+    pos = wire.pos;
+    const next = field(buf, tag, pos, stop, at, context);
+    pos = next === SKIP ? skipUnknown(buf, pos, stop, tag, at, knownFields) : next;
+  }
+  return stop;
 }

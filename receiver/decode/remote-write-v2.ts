@@ -17,41 +17,33 @@
 // symbol table; labels_refs (of series and exemplars) must have an even count; symbols[0] must be
 // the empty string when the table is not empty. Reference 0 is the empty string by definition
 // (also when a request carries no symbols at all, e.g. metadata with help_ref/unit_ref 0).
-// Timestamps: as in 1.0, exact int64 below ±2^53 ms, rejected beyond.
+// Samples go through the decoder both versions share (samples.ts).
 
-import type { DecodedWrite } from './decoded-write.ts';
-import { STALE_NAN_HI, STALE_NAN_LO } from './decoded-write.ts';
+import { growUint32, newUint32 } from './columns.ts';
+import type { DecodedWrite, DecodeLimits } from './decoded-write.ts';
+import { validateHistogram } from './histogram.ts';
 import {
-  LITTLE_ENDIAN,
-  ProtobufError,
+  SKIP,
   WIRE_I64,
   WIRE_LEN,
   WIRE_VARINT,
   fieldMask,
-  growFloat64,
-  growUint32,
-  growUint8,
+  invalid,
   malformed,
-  newFloat64,
-  newUint32,
-  newUint8,
   readLength,
   readTag,
-  readTimestamp,
   readVarint,
   skipUnknown,
+  skipValue,
   skipVarint,
+  tooLarge,
+  walkMessage,
   wire,
 } from './protobuf-wire.ts';
-import { validateHistogram } from './remote-write-v1.ts';
-import type { DecodeLimits } from './remote-write-v1.ts';
-
-export { ProtobufError } from './protobuf-wire.ts';
-export type { DecodeLimits } from './remote-write-v1.ts';
+import { decodeSample, newSampleColumns, sampleColumnsOf } from './samples.ts';
 
 const REQUEST_FIELDS = fieldMask(4, 5);
 const TIMESERIES_FIELDS = fieldMask(1, 2, 3, 4, 5, 6);
-const SAMPLE_FIELDS = fieldMask(1, 2);
 const EXEMPLAR_FIELDS = fieldMask(1, 2, 3);
 const METADATA_FIELDS = fieldMask(1, 3, 4);
 
@@ -62,82 +54,54 @@ const TAG_HISTOGRAM = (3 << 3) | WIRE_LEN; // 0x1a
 const TAG_EXEMPLAR = (4 << 3) | WIRE_LEN; // 0x22
 const TAG_METADATA = (5 << 3) | WIRE_LEN; // 0x2a
 const TAG_CREATED_TS = (6 << 3) | WIRE_VARINT; // 0x30
-const TAG_VALUE = (1 << 3) | WIRE_I64; // 0x09
-const TAG_TIMESTAMP = (2 << 3) | WIRE_VARINT; // 0x10
 
-function invalid(message: string, offset: number): never {
-  throw new ProtobufError('invalid', message, offset);
-}
-
-function tooLarge(what: string, limit: number, offset: number): never {
-  throw new ProtobufError('too_large', `more than ${limit} ${what} in one request`, offset);
-}
-
-/** Checks a symbol reference; returns it as an index. */
-function checkRef(ref: number, symbolCount: number, at: number): number {
+/** Refuses a symbol reference outside the table (0, the empty string, is always inside). */
+function checkRef(ref: number, symbolCount: number, at: number): void {
   if (ref >= symbolCount && ref !== 0) {
     invalid(`symbol reference ${ref} outside the table of ${symbolCount} symbols`, at);
   }
-  return ref;
 }
 
-/** Validates repeated uint32 labels_refs of an exemplar: payload [pos, end) if packed. Returns the count. */
-function countRefs(buf: Uint8Array, pos: number, end: number, symbolCount: number): number {
-  let n = 0;
-  while (pos < end) {
-    const at = pos;
-    const ref = readVarint(buf, pos, end);
+// Exemplars and metadata are validated (their symbol references too), counted and dropped.
+
+/** Exemplar { repeated uint32 labels_refs = 1; double value = 2; int64 timestamp = 3; }: counts the references into `refs`. */
+function exemplarField(buf: Uint8Array, tag: number, pos: number, end: number, at: number, refs: ExemplarRefs): number {
+  if (tag === TAG_REFS_PACKED) {
+    const len = readLength(buf, pos, end);
     pos = wire.pos;
-    checkRef(ref, symbolCount, at);
-    n++;
+    const stop = pos + len;
+    while (pos < stop) pos = readRef(buf, pos, stop, refs);
+    return stop;
   }
-  return n;
+  if (tag === TAG_REFS_SINGLE) return readRef(buf, pos, end, refs);
+  return tag === ((2 << 3) | WIRE_I64) || tag === ((3 << 3) | WIRE_VARINT) ? skipValue(buf, pos, end, tag, at) : SKIP;
 }
 
-function validateExemplar(buf: Uint8Array, pos: number, end: number, symbolCount: number): void {
-  const start = pos;
-  let refs = 0;
-  while (pos < end) {
-    const at = pos;
-    const tag = readTag(buf, pos, end);
-    pos = wire.pos;
-    if (tag === TAG_REFS_PACKED) {
-      const len = readLength(buf, pos, end);
-      pos = wire.pos;
-      refs += countRefs(buf, pos, pos + len, symbolCount);
-      pos += len;
-    } else if (tag === TAG_REFS_SINGLE) {
-      const ref = readVarint(buf, pos, end);
-      pos = wire.pos;
-      checkRef(ref, symbolCount, at);
-      refs++;
-    } else if (tag === ((2 << 3) | WIRE_I64)) {
-      if (end - pos < 8) malformed('truncated double', pos);
-      pos += 8;
-    } else if (tag === ((3 << 3) | WIRE_VARINT)) {
-      pos = skipVarint(buf, pos, end);
-    } else {
-      pos = skipUnknown(buf, pos, end, tag, at, EXEMPLAR_FIELDS);
-    }
-  }
-  if (refs % 2 !== 0) invalid('exemplar labels_refs has an odd number of references', start);
+interface ExemplarRefs {
+  readonly symbolCount: number;
+  count: number;
 }
 
-function validateMetadata(buf: Uint8Array, pos: number, end: number, symbolCount: number): void {
-  while (pos < end) {
-    const at = pos;
-    const tag = readTag(buf, pos, end);
-    pos = wire.pos;
-    if (tag === ((1 << 3) | WIRE_VARINT)) {
-      pos = skipVarint(buf, pos, end);
-    } else if (tag === ((3 << 3) | WIRE_VARINT) || tag === ((4 << 3) | WIRE_VARINT)) {
-      const ref = readVarint(buf, pos, end);
-      pos = wire.pos;
-      checkRef(ref, symbolCount, at);
-    } else {
-      pos = skipUnknown(buf, pos, end, tag, at, METADATA_FIELDS);
-    }
-  }
+function readRef(buf: Uint8Array, pos: number, end: number, refs: ExemplarRefs): number {
+  const ref = readVarint(buf, pos, end);
+  checkRef(ref, refs.symbolCount, pos);
+  refs.count++;
+  return wire.pos;
+}
+
+function validateExemplar(buf: Uint8Array, pos: number, end: number, symbolCount: number): number {
+  const refs: ExemplarRefs = { symbolCount, count: 0 };
+  const after = walkMessage(buf, pos, end, EXEMPLAR_FIELDS, exemplarField, refs);
+  if (refs.count % 2 !== 0) invalid('exemplar labels_refs has an odd number of references', pos);
+  return after;
+}
+
+/** Metadata { MetricType type = 1; uint32 help_ref = 3; uint32 unit_ref = 4; } */
+function metadataField(buf: Uint8Array, tag: number, pos: number, end: number, at: number, symbolCount: number): number {
+  if (tag === ((1 << 3) | WIRE_VARINT)) return skipVarint(buf, pos, end);
+  if (tag !== ((3 << 3) | WIRE_VARINT) && tag !== ((4 << 3) | WIRE_VARINT)) return SKIP;
+  checkRef(readVarint(buf, pos, end), symbolCount, at);
+  return wire.pos;
 }
 
 /**
@@ -148,7 +112,6 @@ export function decodeRequestV2(bytes: Uint8Array, limits?: DecodeLimits): Decod
   const buf = bytes;
   const end = buf.length;
   const maxSeries = limits?.maxSeries ?? Infinity;
-  const maxSamples = limits?.maxSamples ?? Infinity;
   const maxLabels = limits?.maxLabels ?? Infinity;
 
   // ---- Pass 1: symbol table and timeseries positions ----
@@ -190,13 +153,8 @@ export function decodeRequestV2(bytes: Uint8Array, limits?: DecodeLimits): Decod
   const labelStart = newUint32(seriesCount + 1);
   const sampleStart = newUint32(seriesCount + 1);
   let labelRefs = newUint32(((end >>> 2) + 64) * 4);
-  let sampleCap = seriesCount + 16;
-  let timestamps = newFloat64(sampleCap);
-  let values = newFloat64(sampleCap);
-  let valueWords = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
-  let stale = newUint8(sampleCap);
+  const samples = newSampleColumns(seriesCount + 16, limits?.maxSamples ?? Infinity);
   let labelCount = 0;
-  let sampleCount = 0;
   let histogramCount = 0;
   let exemplarCount = 0;
   let metadataCount = 0;
@@ -206,7 +164,7 @@ export function decodeRequestV2(bytes: Uint8Array, limits?: DecodeLimits): Decod
     const tsEnd = pos + seriesPos[s * 2 + 1];
     const seriesAt = pos;
     labelStart[s] = labelCount;
-    sampleStart[s] = sampleCount;
+    sampleStart[s] = samples.count;
     let pendingName = -1; // a name reference waiting for its value reference
     let hasMetadata = false;
 
@@ -263,72 +221,15 @@ export function decodeRequestV2(bytes: Uint8Array, limits?: DecodeLimits): Decod
           if (single) break;
         }
       } else if (ftag === TAG_SAMPLE) {
-        let slen = buf[pos];
-        if (pos < tsEnd && slen < 0x80) pos++;
-        else {
-          slen = readVarint(buf, pos, tsEnd);
-          pos = wire.pos;
-        }
-        if (slen > tsEnd - pos) malformed('sample runs past the end of its series', fat);
-        const sEnd = pos + slen;
-        let lo = 0;
-        let hi = 0;
-        let ts = 0;
-        while (pos < sEnd) {
-          const sat = pos;
-          let stag = buf[pos];
-          if (stag < 0x80) pos++;
-          else {
-            stag = readTag(buf, pos, sEnd);
-            pos = wire.pos;
-          }
-          if (stag === TAG_VALUE) {
-            if (sEnd - pos < 8) malformed('truncated double', sat);
-            lo = buf[pos] | (buf[pos + 1] << 8) | (buf[pos + 2] << 16) | (buf[pos + 3] << 24);
-            hi = buf[pos + 4] | (buf[pos + 5] << 8) | (buf[pos + 6] << 16) | (buf[pos + 7] << 24);
-            pos += 8;
-          } else if (stag === TAG_TIMESTAMP) {
-            ts = readTimestamp(buf, pos, sEnd);
-            pos = wire.pos;
-          } else {
-            pos = skipUnknown(buf, pos, sEnd, stag, sat, SAMPLE_FIELDS);
-          }
-        }
-        if (sampleCount >= maxSamples) tooLarge('samples', maxSamples, fat);
-        if (sampleCount >= sampleCap) {
-          sampleCap = sampleCap * 2;
-          timestamps = growFloat64(timestamps, sampleCount, sampleCap);
-          values = growFloat64(values, sampleCount, sampleCap);
-          valueWords = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
-          stale = growUint8(stale, sampleCount, sampleCap);
-        }
-        if (LITTLE_ENDIAN) {
-          valueWords[sampleCount * 2] = lo;
-          valueWords[sampleCount * 2 + 1] = hi;
-        } else {
-          valueWords[sampleCount * 2] = hi;
-          valueWords[sampleCount * 2 + 1] = lo;
-        }
-        stale[sampleCount] = hi === STALE_NAN_HI && lo === STALE_NAN_LO ? 1 : 0;
-        timestamps[sampleCount] = ts;
-        sampleCount++;
+        pos = decodeSample(buf, pos, tsEnd, samples, fat);
       } else if (ftag === TAG_HISTOGRAM) {
-        const len = readLength(buf, pos, tsEnd);
-        pos = wire.pos;
-        validateHistogram(buf, pos, pos + len);
-        pos += len;
+        pos = validateHistogram(buf, pos, tsEnd);
         histogramCount++;
       } else if (ftag === TAG_EXEMPLAR) {
-        const len = readLength(buf, pos, tsEnd);
-        pos = wire.pos;
-        validateExemplar(buf, pos, pos + len, symbolCount);
-        pos += len;
+        pos = validateExemplar(buf, pos, tsEnd, symbolCount);
         exemplarCount++;
       } else if (ftag === TAG_METADATA) {
-        const len = readLength(buf, pos, tsEnd);
-        pos = wire.pos;
-        validateMetadata(buf, pos, pos + len, symbolCount);
-        pos += len;
+        pos = walkMessage(buf, pos, tsEnd, METADATA_FIELDS, metadataField, symbolCount);
         hasMetadata = true;
       } else if (ftag === TAG_CREATED_TS) {
         pos = skipVarint(buf, pos, tsEnd);
@@ -340,7 +241,7 @@ export function decodeRequestV2(bytes: Uint8Array, limits?: DecodeLimits): Decod
     if (hasMetadata) metadataCount++;
   }
   labelStart[seriesCount] = labelCount;
-  sampleStart[seriesCount] = sampleCount;
+  sampleStart[seriesCount] = samples.count;
 
   return {
     bytes: buf,
@@ -348,9 +249,7 @@ export function decodeRequestV2(bytes: Uint8Array, limits?: DecodeLimits): Decod
     labelStart,
     labelRefs: labelRefs.subarray(0, labelCount * 4),
     sampleStart,
-    timestamps: timestamps.subarray(0, sampleCount),
-    values: values.subarray(0, sampleCount),
-    stale: stale.subarray(0, sampleCount),
+    ...sampleColumnsOf(samples),
     histogramCount,
     exemplarCount,
     metadataCount,

@@ -18,18 +18,16 @@
 
 import { DecodeError } from './decode-error.ts';
 
-export type SnappyErrorReason = 'too_large' | 'corrupt_snappy';
+type SnappyErrorReason = 'too_large' | 'corrupt_snappy';
 
 /** A body that cannot be decompressed: 'too_large' maps to HTTP 413, 'corrupt_snappy' to 400. */
-export class SnappyError extends DecodeError {
-  override readonly name = 'SnappyError';
-  readonly reason: SnappyErrorReason;
+export class SnappyError extends DecodeError<SnappyErrorReason> {
+  override name = 'SnappyError';
   /** The declared decompressed length, when the header could be read. */
   readonly declaredLength: number | undefined;
 
   constructor(reason: SnappyErrorReason, message: string, declaredLength?: number) {
-    super(message);
-    this.reason = reason;
+    super(reason, message);
     this.declaredLength = declaredLength;
   }
 }

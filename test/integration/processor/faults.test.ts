@@ -192,6 +192,7 @@ describe('ClickHouse unavailable, then back', () => {
           return client.insert(params);
         },
         ping: (params) => client.ping(params),
+        query: (params) => client.query(params),
       },
       { database: 'default' },
     );

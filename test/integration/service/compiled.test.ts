@@ -137,7 +137,7 @@ describe('the command-line tools', () => {
   it('npm run migrate runs dist/cli/migrate.js', async () => {
     const result = await npmRun(['migrate'], { DATA_DIR: path.join(dataDir, 'migrate') });
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/database default: 3 applied, 0 already applied/);
+    expect(result.stdout).toMatch(/database default: 5 applied, 0 already applied/);
     expectCompiled(result.entries, 'dist/cli/migrate.js');
   });
 

@@ -9,61 +9,18 @@ import { describe, expect, it } from 'vitest';
 import { openEmbeddedLog, type EmbeddedLog } from '../../../ingest/embedded/embedded-log.ts';
 import { createEmbeddedConsumer } from '../../../ingest/embedded/embedded-transport.ts';
 import { decodeRecord, encodeRecords } from '../../../ingest/record-format.ts';
-import type { HourlyCostModel, SampleCounts } from '../../../processor/cost-model-port.ts';
+import type { HourlyCostModel } from '../../../processor/cost-model-port.ts';
 import { createCostModel, type HourlyRow } from '../../../processor/cost-model/index.ts';
-import { HOUR_MS, hourOf } from '../../../core/hours.ts';
+import { HOUR_MS } from '../../../core/hours.ts';
 import { createProcessorMetrics } from '../../../processor/metrics.ts';
 import { createProcessor, type Processor } from '../../../processor/processor.ts';
 import { buildDecodedWrite, type PlainSeries } from '../../support/decoded-write-builder.ts';
+import { metricValue } from '../../support/net.ts';
+import { summingModel, type StoredRow, type SumRow } from './summing-model.ts';
 
 const silent = pino({ level: 'silent' });
 const H0 = Date.UTC(2026, 10, 23, 10);
 const MIN = 60_000;
-
-interface SumRow {
-  tenant: string;
-  cluster: string;
-  hour: number;
-  sum: number;
-}
-interface StoredRow extends SumRow {
-  final: boolean;
-  version: number;
-}
-
-/** Sums values per hour, each (series, timestamp) once; keeps each series' last sample before evicted hours. */
-function summingModel(): HourlyCostModel<SumRow> {
-  const samples = new Map<string, Map<string, number>>();
-  const floors = new Map<string, number>();
-  return {
-    addHashedSeries(tenant, cluster, seriesHash, _labels, timestamps, values, stale, start = 0, end = timestamps.length, counts: SampleCounts = { accepted: 0, duplicate: 0, ignored: 0, invalid: 0 }): SampleCounts {
-      const id = `${tenant}/${cluster}`;
-      let m = samples.get(id);
-      if (!m) samples.set(id, (m = new Map()));
-      for (let i = start; i < end; i++) {
-        const k = `${seriesHash[0]}:${seriesHash[1]}@${timestamps[i]}`;
-        if (m.has(k)) counts.duplicate++;
-        else {
-          m.set(k, stale[i] ? 0 : values[i]);
-          counts.accepted++;
-        }
-      }
-      return counts;
-    },
-    rows(tenant, cluster, hour) {
-      let sum = 0;
-      const entries = [...(samples.get(`${tenant}/${cluster}`) ?? new Map()).entries()].sort(([a], [b]) => (a < b ? -1 : 1));
-      for (const [k, v] of entries) if (hourOf(Number(k.split('@')[1])) === hour) sum += v;
-      return [{ tenant, cluster, hour, sum }];
-    },
-    evictBefore(tenant, cluster, hour) {
-      floors.set(`${tenant}/${cluster}`, hour);
-      const m = samples.get(`${tenant}/${cluster}`);
-      if (m) for (const k of [...m.keys()]) if (Number(k.split('@')[1]) < hour) m.delete(k);
-    },
-    stateBytes: () => 0,
-  };
-}
 
 async function setup(dir: string, sink: StoredRow[], clock: { now: number }, failing = { on: false }, createModel = summingModel) {
   const log = await openEmbeddedLog({ dir, segmentBytes: 4096, logger: silent });
@@ -87,8 +44,12 @@ async function setup(dir: string, sink: StoredRow[], clock: { now: number }, fai
     now: () => clock.now,
   });
   await processor.start();
+  reading.set(processor, { registry, from: log.committed('g')?.offset ?? 0n });
   return { log, processor, registry };
 }
+
+/** Per processor: its metrics and the offset it started reading from, for settle(). */
+const reading = new WeakMap<Processor, { registry: Registry; from: bigint }>();
 
 async function append(log: EmbeddedLog, arrival: number, series: PlainSeries[], cluster = 'c1') {
   const d = buildDecodedWrite(series);
@@ -97,10 +58,13 @@ async function append(log: EmbeddedLog, arrival: number, series: PlainSeries[], 
 }
 
 async function settle(processor: Processor, log: EmbeddedLog) {
-  // Let the consumer loop read everything appended, then flush.
-  for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
-  await new Promise((r) => setTimeout(r, 20));
-  void log;
+  // Let the consumer loop read everything appended (on a loaded machine that can take a while), then flush.
+  const { registry, from } = reading.get(processor)!;
+  for (let i = 0; i < 500; i++) {
+    const read = metricValue(await registry.metrics(), 'k8s_expenses_processor_records_total');
+    if (BigInt(read) >= log.end - from) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
   await processor.flush();
 }
 
@@ -179,7 +143,7 @@ describe('processor', () => {
     await a.processor.close();
     await a.log.close();
 
-    // Versions come from the wall clock, which moves on across a restart.
+    // Versions come from the offsets read, not from the clock (which moves on across a restart here).
     clock.now += 1000;
     const second: StoredRow[] = [];
     const b = await setup(dir, second, clock);
@@ -349,7 +313,53 @@ describe('processor', () => {
     await processor.close();
     await log.close();
   });
+
+  // Regression: an hour's "written final" mark was only ever set. An hour closed by silence that a
+  // late sample reopened was rewritten provisional, and stayed provisional for good: it looked
+  // written final already, so closing it again wrote nothing.
+  it('closes again an hour that a sample reopened after it closed by silence', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'proc-'));
+    const rows: StoredRow[] = [];
+    const clock = { now: H0 + 10 * MIN };
+    const { log, processor } = await setup(dir, rows, clock);
+    await append(log, clock.now, [series(H0 + MIN, 2)]);
+    await settle(processor, log);
+    clock.now += 31 * MIN;
+    await settle(processor, log);
+    expect(latest(rows)).toEqual([{ hour: 0, sum: 2, final: true }]);
+    await append(log, clock.now, [series(H0 + 5 * MIN, 3)]); // the cluster is back, with a sample of the hour
+    await settle(processor, log);
+    expect(latest(rows)).toEqual([{ hour: 0, sum: 5, final: false }]);
+    clock.now += 31 * MIN;
+    await settle(processor, log);
+    expect(latest(rows)).toEqual([{ hour: 0, sum: 5, final: true }]);
+    await processor.close();
+    await log.close();
+  });
 });
+
+type CostRow = HourlyRow & { version: number; is_final: boolean };
+
+/** A processor with the cost model on a fresh embedded log; rows go to `stored`. */
+async function costModelSetup(clock: { now: number }) {
+  const log = await openEmbeddedLog({ dir: mkdtempSync(path.join(tmpdir(), 'proc-')), segmentBytes: 1 << 20, logger: silent });
+  const stored: CostRow[] = [];
+  const registry = new Registry();
+  const processor = createProcessor<HourlyRow, CostRow>({
+    consumer: createEmbeddedConsumer(log, 'g', silent),
+    sink: { write: async (rows) => void stored.push(...rows) },
+    createModel: () => createCostModel(),
+    finishRow: (r, final, version) => ({ ...r, version, is_final: final }),
+    rules: { graceMs: 5 * MIN, lateWindowMs: 3 * HOUR_MS, idleFinalizeMs: 30 * MIN },
+    flushIntervalMs: 3_600_000,
+    metrics: createProcessorMetrics(registry),
+    logger: silent,
+    now: () => clock.now,
+  });
+  await processor.start();
+  reading.set(processor, { registry, from: 0n });
+  return { log, processor, stored, registry };
+}
 
 describe('processor with the cost model', () => {
   // Regression: a pod that started in the last scrape interval of an hour has one sample there,
@@ -357,22 +367,8 @@ describe('processor with the cost model', () => {
   // written before that sample arrived and not rewritten after it, so they depended on whether a
   // flush happened in between (and a replay gave other totals than the live run).
   it('rewrites the hour before when a sample gives the first sample of a series its interval', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'proc-'));
-    const log = await openEmbeddedLog({ dir, segmentBytes: 1 << 20, logger: silent });
-    const stored: (HourlyRow & { version: number; is_final: boolean })[] = [];
     const clock = { now: H0 + 2 * HOUR_MS };
-    const processor = createProcessor<HourlyRow, HourlyRow & { version: number; is_final: boolean }>({
-      consumer: createEmbeddedConsumer(log, 'g', silent),
-      sink: { write: async (rows) => void stored.push(...rows) },
-      createModel: () => createCostModel(),
-      finishRow: (r, final, version) => ({ ...r, version, is_final: final }),
-      rules: { graceMs: 5 * MIN, lateWindowMs: 3 * HOUR_MS, idleFinalizeMs: 30 * MIN },
-      flushIntervalMs: 3_600_000,
-      metrics: createProcessorMetrics(new Registry()),
-      logger: silent,
-      now: () => clock.now,
-    });
-    await processor.start();
+    const { log, processor, stored } = await costModelSetup(clock);
     const labels = { __name__: 'container_cpu_allocation', namespace: 'batch', pod: 'report-1', container: 'report', node: 'n1' };
     /** Core-seconds of the pod in the latest row of the hour, and whether that row is final. */
     const latest = (hour: number) => {
@@ -391,6 +387,35 @@ describe('processor with the cost model', () => {
     await append(log, clock.now, [{ labels, samples: [{ t: H0 + HOUR_MS + 25_000, v: 1 }] }]);
     await settle(processor, log);
     expect(latest(H0)).toEqual({ coreSeconds: 55, final: true });
+    await processor.close();
+    await log.close();
+  });
+
+  // Regression: a sender resent a request of an hour that had closed by silence. Its presence
+  // samples (owners) were counted as accepted, so the hour looked changed and was rewritten as
+  // provisional: a resend changes nothing and must not reopen an hour.
+  it('leaves an hour closed by silence alone when a request of it is sent again', async () => {
+    const clock = { now: H0 + 10 * MIN };
+    const { log, processor, stored, registry } = await costModelSetup(clock);
+    const pod = { namespace: 'shop', pod: 'web-1' };
+    const request: PlainSeries[] = [
+      { labels: { __name__: 'container_cpu_allocation', ...pod, container: 'web', node: 'n1' }, samples: [] },
+      { labels: { __name__: 'kube_pod_owner', ...pod, owner_kind: 'StatefulSet', owner_name: 'web' }, samples: [] },
+      { labels: { __name__: 'kube_pod_labels', ...pod, label_team: 'a' }, samples: [] },
+    ];
+    for (const s of request) for (let m = 0; m < 5; m++) s.samples.push({ t: H0 + m * MIN, v: 1 });
+    await append(log, clock.now, request);
+    await settle(processor, log);
+    clock.now += 31 * MIN;
+    await settle(processor, log);
+    const written = stored.length;
+    expect(stored.at(-1)).toMatchObject({ pod: 'web-1', workload: 'web', is_final: true });
+
+    await append(log, clock.now, request);
+    await settle(processor, log);
+    expect(stored.length).toBe(written);
+    expect(metricValue(await registry.metrics(), 'k8s_expenses_processor_samples_total', { result: 'accepted' })).toBe(15);
+    expect(metricValue(await registry.metrics(), 'k8s_expenses_processor_samples_total', { result: 'duplicate' })).toBe(15);
     await processor.close();
     await log.close();
   });

@@ -158,4 +158,13 @@ describe('the record loop', () => {
     expect(metricValue(await registry.metrics(), 'k8s_expenses_processor_records_total')).toBe(1);
     expect((p.model as ReturnType<typeof recordingModel>).fed).toHaveLength(1);
   });
+
+  it('knows an hour opened after the backlog it took over holds no stored rows, and leaves one opened in the backlog to be read', () => {
+    const { p, loop } = setup();
+    p.replayEnd = 1n;
+    loop(p, [inbound(0n, encoded([series('a', H0 + 10 * MIN)])), inbound(1n, encoded([series('a', H0 + H + 10 * MIN)]))], 2n);
+    const c = p.clusters.values().next().value!;
+    expect(c.hours.get(H0)?.storedKeys).toBeUndefined();
+    expect(c.hours.get(H0 + H)?.storedKeys).toEqual(new Set());
+  });
 });

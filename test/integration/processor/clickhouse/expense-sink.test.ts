@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clickHouseErrorCode, isRetriable } from '../../../../processor/clickhouse/errors.ts';
 import { createExpenseSink, type ExpenseSink } from '../../../../processor/clickhouse/expense-sink.ts';
 import { migrate } from '../../../../processor/clickhouse/migrations.ts';
+import { deletionRow, expenseRowKey } from '../../../../processor/clickhouse/expense-row.ts';
 import { expenseRow, hourAgo, openTestEngine, queryRows, type TestEngine } from '../../../support/clickhouse-engine.ts';
 
 let engine: TestEngine;
@@ -104,6 +105,24 @@ describe('expense sink', () => {
   it('refuses a row whose hour is not whole before writing anything', async () => {
     await expect(sink.write([expenseRow({ pod: 'a' }), expenseRow({ pod: 'b', hour: hourAgo(1) + 1 })])).rejects.toThrow(/whole hour/);
     expect(await rowCount()).toBe(0);
+  });
+
+  it('reads the live keys of hours of a cluster with their highest version, leaving deleted keys out', async () => {
+    const [h1, h2, h3] = [hourAgo(3), hourAgo(2), hourAgo(1)];
+    await sink.write([
+      expenseRow({ hour: h1, pod: 'a', version: 1 }),
+      expenseRow({ hour: h1, pod: 'b', version: 1 }),
+      expenseRow({ hour: h2, namespace: 'ns:1', pod: 'c', version: 7 }),
+      expenseRow({ hour: h3, pod: 'd', version: 1 }),
+      expenseRow({ hour: h1, cluster: 'staging', pod: 'e', version: 1 }),
+    ]);
+    await sink.write([deletionRow('acme', 'prod', h1, expenseRowKey({ namespace: 'shop', pod: 'b' }), false, 3, Date.now())]);
+    const stored = await sink.storedKeys('acme', 'prod', [h1, h2]);
+    expect([...stored].sort(([x], [y]) => x - y)).toEqual([
+      [h1, { keys: new Set([expenseRowKey({ namespace: 'shop', pod: 'a' })]), version: 1 }],
+      [h2, { keys: new Set([expenseRowKey({ namespace: 'ns:1', pod: 'c' })]), version: 7 }],
+    ]);
+    expect(await sink.storedKeys('acme', 'prod', [])).toEqual(new Map());
   });
 
   it('answers ping', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeExpenseRow, EXPENSE_COLUMNS, formatDateTime64, type ExpenseRow } from '../../../../processor/clickhouse/expense-row.ts';
+import { deletionRow, encodeExpenseRow, EXPENSE_COLUMNS, expenseRowKey, formatDateTime64, toExpenseRow, type ExpenseRow } from '../../../../processor/clickhouse/expense-row.ts';
 
 const HOUR = Date.UTC(2024, 4, 1, 13);
 
@@ -58,6 +58,45 @@ describe('encodeExpenseRow', () => {
     ['a version beyond 2^53', { version: 2 ** 60 }, /version/],
   ])('refuses %s', (_what, change, message) => {
     expect(() => encodeExpenseRow({ ...row, ...change })).toThrow(message);
+  });
+});
+
+describe('toExpenseRow', () => {
+  const { is_final: _f, version: _v, updated_at: _u, ...modelRow } = row;
+
+  it('finishes a model row with its finality, version and write time', () => {
+    expect(toExpenseRow(modelRow, true, 7, HOUR + 5)).toEqual({ ...modelRow, is_final: true, version: 7, updated_at: HOUR + 5 });
+  });
+
+  // Regression: a cost that overflowed to Infinity went into the row's JSON as null, which
+  // ClickHouse stored as 0: a row with a number that is not finite is not a row to store.
+  it.each([
+    ['an infinite cost', { cpu_cost: Infinity }],
+    ['a NaN quantity', { ram_byte_hours: NaN }],
+    ['an infinite average', { cpu_usage_avg: -Infinity }],
+  ])('refuses a row with %s', (_what, change) => {
+    expect(toExpenseRow({ ...modelRow, ...change }, true, 7, HOUR)).toBeUndefined();
+  });
+});
+
+describe('deletion rows', () => {
+  it.each([
+    ['shop', 'web-1'],
+    ['a:b', '1:x'],
+    ['', '__cluster__'],
+    ['12', '3'],
+  ])('keep the key %s/%s of the row they delete', (namespace, pod) => {
+    const key = expenseRowKey({ namespace, pod });
+    const deletion = deletionRow('t', 'c', HOUR, key, false, 9, HOUR + 1);
+    expect(deletion).toMatchObject({ tenant_id: 't', cluster: 'c', namespace, pod, hour: HOUR, is_deleted: true, is_final: false, version: 9, total_cost: 0, labels: {} });
+    expect(expenseRowKey(deletion)).toBe(key);
+    expect(Object.keys(deletion).sort()).toEqual(EXPENSE_COLUMNS.map(([name]) => name).sort());
+    expect(Object.values(deletion)).not.toContain(undefined);
+    expect(encodeExpenseRow(deletion)).toMatchObject({ is_deleted: 1, version: 9 });
+  });
+
+  it('tell keys apart whatever their characters', () => {
+    expect(expenseRowKey({ namespace: 'a', pod: 'bc' })).not.toBe(expenseRowKey({ namespace: 'ab', pod: 'c' }));
   });
 });
 

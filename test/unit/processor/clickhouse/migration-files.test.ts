@@ -90,6 +90,12 @@ describe('loadMigrations', () => {
     }
   });
 
+  it('knows the migrations that replace a table by their first line', async () => {
+    const migrations = await loadMigrations();
+    expect(migrations.filter((m) => m.convertsTable).map((m) => [m.file, m.convertsTable])).toEqual([['0004_k8s_expenses_deletion_rows.sql', 'k8s_expenses']]);
+    for (const m of migrations.filter((x) => x.convertsTable)) expect(renderMigration(m.sql, { database: 'db' })).toHaveLength(1);
+  });
+
   it('refuses badly named files and duplicate versions', async () => {
     dir = await mkdtemp(join(tmpdir(), 'migrations-'));
     await writeFile(join(dir, 'README.md'), 'ignored');

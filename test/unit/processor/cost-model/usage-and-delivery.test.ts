@@ -71,6 +71,19 @@ describe('delivery', () => {
     expect(twice.rows()).toEqual(once.rows());
   });
 
+  // Regression: presence series (owners, labels, selectors) keep only the last sample of each hour,
+  // and the earlier samples of a resent request were counted as accepted. The processor took that
+  // as a change and rewrote the hour (reopening it when it had closed by silence).
+  it('a resent presence sample is a duplicate, and a presence stale marker changes nothing', () => {
+    const feed = new Feed();
+    const owner = L.owner(web1, 'StatefulSet', 'web');
+    expect(feed.add(owner, every(H, H + 60 * MIN, MIN, 1))).toMatchObject({ accepted: 60, duplicate: 0 });
+    const rows = feed.rows();
+    expect(feed.add(owner, every(H, H + 60 * MIN, MIN, 1))).toMatchObject({ accepted: 0, duplicate: 60 });
+    expect(feed.add(owner, [[H + 60 * MIN, 'stale']])).toMatchObject({ accepted: 0, ignored: 1 });
+    expect(feed.rows()).toEqual(rows);
+  });
+
   it('out-of-order arrival: shuffled input gives identical rows', () => {
     const build = (shuffle: boolean) => {
       const feed = new Feed();
@@ -129,6 +142,34 @@ describe('delivery', () => {
     expect(reads).toBe(1);
     expect(counts).toEqual({ accepted: 0, duplicate: 0, ignored: 3, invalid: 0, late: 0 });
     expect(model.hours()).toEqual([]);
+  });
+
+  // Regression: a sample of 1e308 was accepted; its cost (value x interval x price) overflowed to
+  // Infinity, which the row's JSON carried as null and ClickHouse stored as a cost of 0.
+  it('a value whose products cannot stay finite is invalid, as a quantity and as a price', () => {
+    const feed = new Feed();
+    expect(feed.add(L.cpuAlloc(web1), [[H, 1e308], [H + MIN, 1e18 * 1.5]])).toMatchObject({ accepted: 0, invalid: 2 });
+    expect(feed.add(L.cpuPrice('node-a'), [[H, 1e308]])).toMatchObject({ accepted: 0, invalid: 1 });
+    expect(feed.rows()).toEqual([]);
+    // Up to the bound, every number of the row stays finite.
+    feed.add(L.cpuAlloc(web1), [[H, 1e18]]);
+    feed.add(L.cpuPrice('node-a'), [[H, 1e18]]);
+    const row = feed.row('web-1');
+    expect(Number.isFinite(row.cpu_cost) && Number.isFinite(row.total_cost)).toBe(true);
+  });
+
+  it('asks before storing a new cost series of a tenant, and drops it when told no', () => {
+    let room = 1;
+    const asked: string[] = [];
+    const feed = new Feed({ admitSeries: (tenant) => (asked.push(tenant), room-- > 0) });
+    expect(feed.add(L.cpuAlloc(web1), every(H, H + 3 * MIN, MIN, 1))).toMatchObject({ accepted: 3 });
+    expect(feed.add(L.cpuAlloc({ pod: 'web-2' }), every(H, H + 3 * MIN, MIN, 1))).toMatchObject({ accepted: 0, overLimit: 3 });
+    // Held series are not asked about again; series that are not cost series never are.
+    feed.add(L.cpuAlloc(web1), [[H + 3 * MIN, 1]]);
+    feed.add({ __name__: 'up', job: 'x' }, [[H, 1]]);
+    expect(asked).toEqual(['acme', 'acme']);
+    expect(feed.model.seriesByTenant()).toEqual(new Map([['acme', 1]]));
+    expect(feed.rows().map((r) => r.pod)).toEqual(['web-1']);
   });
 
   it('invalid samples are counted and not stored', () => {

@@ -56,4 +56,17 @@ describe('planFlush', () => {
     expect(c.hours.get(H0 + H)).toEqual({ seq: 2, writtenSeq: 1, writtenFinal: false });
     expect(planFlush(state, NOW, RULES).map((w) => w.hour)).toEqual([H0 + H]);
   });
+
+  // Regression: the stored finality was only ever set, so an hour that closed by silence, was
+  // reopened by a sample of it and rewritten provisional, never looked behind again.
+  it('stores the finality of the last write, so a reopened hour is written final once it closes again', () => {
+    const state = partition();
+    const c = cluster(state, 'c', [stored(H0, true)], { watermark: H0 + 10 * MIN, lastArrival: NOW });
+    c.hours.get(H0)!.seq++; // the cluster came back with a sample of the hour
+    const reopened = planFlush(state, NOW, RULES);
+    expect(reopened.map((w) => w.final)).toEqual([false]);
+    markWritten(reopened);
+    expect(c.hours.get(H0)).toEqual({ seq: 3, writtenSeq: 3, writtenFinal: false });
+    expect(planFlush(state, NOW + 31 * MIN, RULES)).toEqual([{ cluster: c, hour: H0, seq: 3, final: true }]);
+  });
 });

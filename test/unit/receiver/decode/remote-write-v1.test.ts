@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeWriteRequestV1, kubecostRequest, kubecostSeries } from '../../../../bench/kubecost-traffic.ts';
 import { DecodeError } from '../../../../receiver/decode/decode-error.ts';
+import { ProtobufError } from '../../../../receiver/decode/protobuf-wire.ts';
 import {
-  ProtobufError,
   countWriteRequestV1,
   decodeWriteRequestV1,
   decodeWriteRequestV1Precount,

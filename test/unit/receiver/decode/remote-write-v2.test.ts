@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { kubecostRequest, kubecostSeries, encodeRequestV2 } from '../../../../bench/kubecost-traffic.ts';
 import { decodeWriteRequestV1 } from '../../../../receiver/decode/remote-write-v1.ts';
-import { ProtobufError, decodeRequestV2 } from '../../../../receiver/decode/remote-write-v2.ts';
+import { ProtobufError } from '../../../../receiver/decode/protobuf-wire.ts';
+import { decodeRequestV2 } from '../../../../receiver/decode/remote-write-v2.ts';
 import {
   SCHEMA_V2,
   arbRequestV2,

@@ -6,13 +6,11 @@ import {
   ProtobufError,
   SnappyError,
   UnsupportedMediaTypeError,
-  decodeErrorStatus,
   decodeRemoteWrite,
   defaultDecodeLimits,
-  isRemoteWriteDecodeError,
   remoteWriteVersion,
-  type RemoteWriteDecodeError,
 } from '../../../../receiver/decode/index.ts';
+import { RECEIVER_ERRORS } from '../../../../receiver/errors.ts';
 import { encodeV2, hex, seeded, seriesOf, thrown } from './helpers.ts';
 
 const MiB = 1024 * 1024;
@@ -49,7 +47,8 @@ describe('remoteWriteVersion', () => {
       expect(err).toBeInstanceOf(UnsupportedMediaTypeError);
       expect(err).toBeInstanceOf(DecodeError);
       expect((err as UnsupportedMediaTypeError).reason).toBe('unsupported_media_type');
-      expect(decodeErrorStatus(err as RemoteWriteDecodeError)).toBe(415);
+      expect((err as UnsupportedMediaTypeError).code).toBe('unsupported-media-type');
+      expect(RECEIVER_ERRORS[(err as UnsupportedMediaTypeError).code].status).toBe(415);
     }
   });
 });
@@ -78,20 +77,23 @@ describe('decodeRemoteWrite', () => {
     expect((err as SnappyError).reason).toBe('too_large');
   });
 
-  it('maps each failure to a typed error and an HTTP status', () => {
-    const cases: Array<[() => unknown, string, number]> = [
-      [() => decodeRemoteWrite(kubecostRequest(10, 1).body, 'application/json', LIMITS), 'unsupported_media_type', 415],
-      [() => decodeRemoteWrite(hex('ffffffff0f00'), undefined, LIMITS), 'too_large', 413],
-      [() => decodeRemoteWrite(hex('0afcf0ffffff'), undefined, LIMITS), 'corrupt_snappy', 400],
-      [() => decodeRemoteWrite(snappyjs.compress(Uint8Array.of(0x0a, 0x05)), undefined, LIMITS), 'malformed', 400],
-      [() => decodeRemoteWrite(snappyjs.compress(encodeV2({ symbols: ['x'] })), V2, LIMITS), 'invalid', 400],
-      [() => decodeRemoteWrite(kubecostRequest(10, 1).body, undefined, { ...LIMITS, maxSeries: 5 }), 'too_large', 413],
+  it('maps each failure to a typed error, a code and an HTTP status', () => {
+    const cases: Array<[() => unknown, string, string, number]> = [
+      [() => decodeRemoteWrite(kubecostRequest(10, 1).body, 'application/json', LIMITS), 'unsupported_media_type', 'unsupported-media-type', 415],
+      [() => decodeRemoteWrite(hex('ffffffff0f00'), undefined, LIMITS), 'too_large', 'decoded-too-large', 413],
+      [() => decodeRemoteWrite(hex('0afcf0ffffff'), undefined, LIMITS), 'corrupt_snappy', 'corrupt-snappy', 400],
+      [() => decodeRemoteWrite(snappyjs.compress(Uint8Array.of(0x0a, 0x05)), undefined, LIMITS), 'malformed', 'corrupt-protobuf', 400],
+      [() => decodeRemoteWrite(snappyjs.compress(encodeV2({ symbols: ['x'] })), V2, LIMITS), 'invalid', 'corrupt-protobuf', 400],
+      [() => decodeRemoteWrite(kubecostRequest(10, 1).body, undefined, { ...LIMITS, maxSeries: 5 }), 'too_large', 'decoded-too-large', 413],
     ];
-    for (const [fn, reason, status] of cases) {
+    for (const [fn, reason, code, status] of cases) {
       const err = thrown(fn);
-      expect(isRemoteWriteDecodeError(err)).toBe(true);
-      expect((err as RemoteWriteDecodeError).reason).toBe(reason);
-      expect(decodeErrorStatus(err as RemoteWriteDecodeError)).toBe(status);
+      expect(err).toBeInstanceOf(DecodeError);
+      const decodeError = err as DecodeError;
+      expect(decodeError.reason).toBe(reason);
+      expect(decodeError.code).toBe(code);
+      expect(decodeError.retriable).toBe(false);
+      expect(RECEIVER_ERRORS[decodeError.code].status).toBe(status);
     }
   });
 

@@ -3,7 +3,7 @@
 // message of a topic read from the beginning. Built on the same client the service uses
 // (@platformatic/kafka), without the service's adapter, so tests see what is really in Kafka.
 import { randomUUID } from 'node:crypto';
-import { Admin, ConfigResourceTypes, Consumer, FetchIsolationLevels, ListOffsetTimestamps, MessagesStreamModes, Producer, stringSerializer, type Message, type MessagesStream } from '@platformatic/kafka';
+import { Admin, ConfigResourceTypes, Consumer, FetchIsolationLevels, FindCoordinatorKeyTypes, ListOffsetTimestamps, MessagesStreamModes, Producer, stringSerializer, type Message, type MessagesStream } from '@platformatic/kafka';
 
 /** A consumed message as plain data. */
 export interface TopicMessage {
@@ -40,6 +40,8 @@ export interface KafkaAdmin {
   listTopics(): Promise<string[]>;
   /** The partitions of `topic` as the cluster's metadata has them now. */
   partitions(topic: string): Promise<PartitionPlacement[]>;
+  /** The broker coordinating consumer group `groupId` (the client leaves internal topics such as __consumer_offsets out of its metadata). */
+  groupCoordinator(groupId: string): Promise<number>;
   /** A configuration value of `topic` (its own, or the broker default it inherits). */
   topicConfig(topic: string, name: string): Promise<string | null | undefined>;
   /** Creates the topic and waits until every partition has a leader. */
@@ -71,6 +73,12 @@ export function kafkaAdmin(brokers: readonly string[], clientId = 'test-admin'):
       const metadata = await admin.metadata({ topics: [topic], forceUpdate: true });
       const found = metadata.topics.get(topic)?.partitions ?? [];
       return found.map((p, partition) => ({ partition, leader: p.leader, replicas: [...p.replicas], isr: [...p.isr] }));
+    },
+
+    async groupCoordinator(groupId) {
+      const [found] = await admin.findCoordinator({ keyType: FindCoordinatorKeyTypes.GROUP, keys: [groupId] });
+      if (!found || found.nodeId < 0) throw new Error(`no coordinator for group ${groupId}`);
+      return found.nodeId;
     },
 
     async topicConfig(topic, name) {

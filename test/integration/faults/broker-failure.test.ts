@@ -69,10 +69,10 @@ describe('a Kafka node killed under load', () => {
     await rm(dataDir, { recursive: true, force: true });
   }, 120_000);
 
-  /** The node leading partition 0 of `name`. */
-  const leaderOf = async (name: string): Promise<ClusterNode> => {
-    const leader = (await admin.partitions(name)).find((p) => p.partition === 0)!.leader;
-    return cluster.nodes.find((n) => n.id === leader)!;
+  /** The node coordinating the processor's consumer group. */
+  const groupCoordinator = async (): Promise<ClusterNode> => {
+    const id = await admin.groupCoordinator(`${topic}-group`);
+    return cluster.nodes.find((n) => n.id === id)!;
   };
 
   const fullyReplicated = async (): Promise<boolean> => {
@@ -91,7 +91,7 @@ describe('a Kafka node killed under load', () => {
     await waitFor(() => sender.acknowledged.length >= requests.length / 5, 120_000, 'a fifth of the stream to be acknowledged');
 
     // The group coordinator of the processor: its death moves the group as well as partitions.
-    const victim = await leaderOf('__consumer_offsets');
+    const victim = await groupCoordinator();
     const led = (await admin.partitions(topic)).filter((p) => p.leader === victim.id).map((p) => p.partition);
     const killedAt = Date.now();
     await victim.kill();

@@ -188,16 +188,21 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
 
   if (options.waitReady ?? true) {
     const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+    let lastReady = '(never answered)';
     for (;;) {
       if (!running) throw new Error(`the service exited during start-up: ${JSON.stringify(await exited)}; stderr: ${stderr}`);
       try {
-        if ((await fetch(`${url}/ready`, { signal: AbortSignal.timeout(2_000) })).status === 200) break;
+        const response = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(2_000) });
+        if (response.status === 200) break;
+        lastReady = `${response.status} ${await response.text()}`;
       } catch {
         // not listening yet
       }
       if (Date.now() > deadline) {
         await handle.stop();
-        throw new Error(`the service was not ready within ${options.readyTimeoutMs ?? 60_000} ms; stderr: ${stderr}`);
+        // What it was waiting for, so a failure in CI says where it stuck without a rerun.
+        const lastLines = logs.slice(-5).map((l) => JSON.stringify(l)).join('\n  ');
+        throw new Error(`the service was not ready within ${options.readyTimeoutMs ?? 60_000} ms; last /ready: ${lastReady}; last log lines:\n  ${lastLines}\nstderr: ${stderr}`);
       }
       await new Promise((r) => setTimeout(r, 100));
     }

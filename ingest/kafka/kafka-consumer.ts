@@ -24,6 +24,17 @@ type Inbound = Message<Buffer, Buffer, string, string>;
 
 /** How often partition ends (for the lag the processor reports) are refreshed while consuming. */
 const END_REFRESH_MS = 5000;
+/** A member that stops heartbeating leaves the group after this (a crashed processor's partitions move on). */
+const SESSION_TIMEOUT_MS = 30_000;
+/**
+ * How long the coordinator waits for every member to rejoin in a rebalance. It holds a JoinGroup
+ * request that long (a new member joining while another is dead or frozen waits for its session to
+ * expire and the rebalance to end), so the member's requests may take longer than that before they
+ * count as timed out: with the client's ordinary request timeout, every join was abandoned and
+ * retried by a new member, and a restarted processor never got its partitions back.
+ */
+const REBALANCE_TIMEOUT_MS = 60_000;
+const GROUP_REQUEST_TIMEOUT_MS = REBALANCE_TIMEOUT_MS + 15_000;
 
 function toRecord(m: Inbound): InboundRecord {
   const key = m.key ? parseRecordKey(m.key) : undefined;
@@ -123,7 +134,9 @@ export function createKafkaConsumer(kafka: KafkaClient, options: KafkaConsumerOp
       ...kafka.options(),
       groupId: options.groupId,
       autocommit: false,
-      sessionTimeout: 30_000,
+      sessionTimeout: SESSION_TIMEOUT_MS,
+      rebalanceTimeout: REBALANCE_TIMEOUT_MS,
+      requestTimeout: GROUP_REQUEST_TIMEOUT_MS,
       heartbeatInterval: 3_000,
       // Large fetches keep the per-record overhead low; the broker returns at least one batch even when larger.
       maxBytes: 32 * 1024 * 1024,

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createKafka } from '../../../ingest/kafka/kafka-client.ts';
 import { createKafkaConsumer } from '../../../ingest/kafka/kafka-consumer.ts';
 import { createKafkaPublisher, type KafkaPublisher } from '../../../ingest/kafka/kafka-publisher.ts';
+import { FORMAT_VERSION } from '../../../ingest/record-format.ts';
 import type { InboundRecord, OutboundRecord, RecordConsumer, RecordPublisher } from '../../../ingest/record-log.ts';
 import { testBrokers } from '../../support/env.ts';
 import { uniqueTopic, waitFor } from '../../support/service.ts';
@@ -96,7 +97,7 @@ describe('record log over Kafka', () => {
     expect(reader.records.map((r) => r.value.toString()).sort()).toEqual(sent.map((r) => r.value.toString()).sort());
     for (const r of reader.records) {
       const i = Number(r.value.toString().slice('value-'.length));
-      expect({ tenant: r.tenant, cluster: r.cluster, formatVersion: r.formatVersion }).toEqual({ tenant: 'acme', cluster: `c${i % 3}`, formatVersion: 1 });
+      expect({ tenant: r.tenant, cluster: r.cluster, formatVersion: r.formatVersion }).toEqual({ tenant: 'acme', cluster: `c${i % 3}`, formatVersion: FORMAT_VERSION });
     }
     expect(reader.records.map((r) => r.offset)).toEqual(sent.map((_, i) => BigInt(i)));
   });

@@ -91,6 +91,24 @@ describe('the migrations on one server and on a cluster', () => {
         server: ['CREATE OR REPLACE VIEW billing.k8s_expenses_final AS SELECT * EXCEPT (is_deleted) FROM billing.k8s_expenses FINAL'],
         cluster: ['CREATE OR REPLACE VIEW billing.k8s_expenses_final ON CLUSTER `prod` AS SELECT * EXCEPT (is_deleted) FROM billing.k8s_expenses FINAL'],
       },
+      '0006_k8s_node_expenses.sql': {
+        server: [
+          'CREATE TABLE IF NOT EXISTS billing.k8s_node_expenses (<columns>) ENGINE = ReplacingMergeTree(version, is_deleted) PARTITION BY toYYYYMM(hour) ORDER BY (tenant_id, cluster, hour, node) TTL hour + INTERVAL 2 YEAR SETTINGS ttl_only_drop_parts = 1',
+          'CREATE VIEW IF NOT EXISTS billing.k8s_node_expenses_final AS SELECT * EXCEPT (is_deleted) FROM billing.k8s_node_expenses FINAL',
+        ],
+        cluster: [
+          "CREATE TABLE IF NOT EXISTS billing.k8s_node_expenses_local ON CLUSTER `prod` (<columns>) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}', version, is_deleted) PARTITION BY toYYYYMM(hour) ORDER BY (tenant_id, cluster, hour, node) TTL hour + INTERVAL 2 YEAR SETTINGS ttl_only_drop_parts = 1",
+          "CREATE TABLE IF NOT EXISTS billing.k8s_node_expenses ON CLUSTER `prod` AS billing.k8s_node_expenses_local ENGINE = Distributed('prod', 'billing', 'k8s_node_expenses_local', cityHash64(tenant_id, cluster))",
+          'CREATE VIEW IF NOT EXISTS billing.k8s_node_expenses_final ON CLUSTER `prod` AS SELECT * EXCEPT (is_deleted) FROM billing.k8s_node_expenses FINAL',
+        ],
+      },
+      // The FOCUS view's query is long: pinned by its ends, the view created ON CLUSTER over the Distributed table.
+      '0007_k8s_expenses_focus.sql': {
+        server: [expect.stringMatching(/^CREATE OR REPLACE VIEW billing\.k8s_expenses_focus AS SELECT hour AS ChargePeriodStart, .* FROM billing\.k8s_expenses FINAL ARRAY JOIN .* WHERE component\.2 != 0$/)],
+        cluster: [
+          expect.stringMatching(/^CREATE OR REPLACE VIEW billing\.k8s_expenses_focus ON CLUSTER `prod` AS SELECT hour AS ChargePeriodStart, .* FROM billing\.k8s_expenses FINAL ARRAY JOIN .* WHERE component\.2 != 0$/),
+        ],
+      },
       ...codecMigration,
     });
   });

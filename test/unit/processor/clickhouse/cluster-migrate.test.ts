@@ -63,6 +63,7 @@ describe('migrate on a cluster', () => {
       'CREATE VIEW IF NOT EXISTS billing.k8s_node_expenses_final ON CLUSTER `prod`',
       'CREATE OR REPLACE VIEW billing.k8s_expenses_focus ON CLUSTER `prod`',
       expect.stringMatching(/^ALTER TABLE billing\.k8s_expenses_local ON CLUSTER `prod` MODIFY COLUMN pod CODEC\(ZSTD\(3\)\),/),
+      expect.stringMatching(/^ALTER TABLE billing\.k8s_node_expenses_local ON CLUSTER `prod` MODIFY COLUMN hour CODEC\(Delta, ZSTD\(1\)\),/),
     ]);
     expect(commands[8]).toContain("ReplicatedReplacingMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}', version, is_deleted)");
   });

@@ -1,5 +1,5 @@
 // Summarises a V8 .cpuprofile (written by `node --cpu-prof`) over a time window: top functions by
-// self time, and time per area of the code (decode, record encoding, kafkajs, fastify, ...),
+// self time, and time per area of the code (decode, record encoding, the Kafka client, fastify, ...),
 // both "self" (each sample goes to the innermost frame that has a source file) and "inclusive"
 // (each sample counts once for every area on its stack).
 import { readFileSync } from 'node:fs';
@@ -42,6 +42,8 @@ function shortUrl(url: string): string {
   if (!url) return '';
   let p = url.startsWith('file://') ? fileURLToPath(url) : url;
   if (p.startsWith(PROJECT_ROOT + path.sep)) p = p.slice(PROJECT_ROOT.length + 1);
+  // The compiled service (dist/x.js) is reported under its source (x.ts).
+  if (p.startsWith('dist/') && p.endsWith('.js')) p = `${p.slice(5, -3)}.ts`;
   return p;
 }
 
@@ -52,10 +54,14 @@ export function areaOf(url: string): string | undefined {
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(.*)$/.exec(p);
   if (nm) {
     const pkg = nm[1];
-    if (pkg === 'kafkajs') {
-      if (/protocol\/message\/compression|gzip/.test(nm[2])) return 'kafkajs gzip codec';
-      if (/protocol\/recordBatch|protocol\/encoder|crc32/i.test(nm[2])) return 'kafkajs batch encoding + crc';
-      return 'kafkajs (other)';
+    if (pkg === '@platformatic/wasm-utils') return 'kafka client: lz4/snappy (WebAssembly)';
+    if (pkg === '@platformatic/dynamic-buffer') return 'kafka client: buffers';
+    if (pkg === '@node-rs/crc32') return 'kafka client: record batch + crc';
+    if (pkg === '@platformatic/kafka') {
+      if (/protocol\/compression/.test(nm[2])) return 'kafka client: compression';
+      if (/protocol\/(records|crc32c|writer|murmur2)|apis\/producer\/produce/.test(nm[2])) return 'kafka client: record batch + crc';
+      if (/protocol\/reader|apis\/consumer\/fetch|clients\/consumer/.test(nm[2])) return 'kafka client: fetch + decode';
+      return 'kafka client (other)';
     }
     if (pkg.startsWith('@fastify/') || pkg === 'fastify' || pkg === 'find-my-way' || pkg === 'light-my-request' || pkg === 'avvio') return 'fastify';
     if (pkg === 'pino' || pkg.startsWith('pino-') || pkg === 'sonic-boom') return 'pino';
@@ -64,7 +70,7 @@ export function areaOf(url: string): string | undefined {
   }
   if (p === 'receiver/cluster-records.ts' || p === 'receiver/decode/labels.ts') return 'prepareRecords (validate, group)';
   if (p.startsWith('receiver/decode/')) return 'decode (snappy + protobuf)';
-  if (p === 'ingest/record-format.ts' || p === 'ingest/record-encoder.ts' || p === 'ingest/record-decoder.ts' || p === 'ingest/varint.ts') return 'record encoding';
+  if (p === 'ingest/record-format.ts' || p === 'ingest/record-encode.ts' || p === 'ingest/record-symbols.ts' || p === 'ingest/varint.ts') return 'record encoding';
   if (p.startsWith('ingest/kafka/') || p === 'ingest/group-commit.ts' || p === 'ingest/record-log.ts') return 'publisher (ours)';
   if (p.startsWith('ingest/embedded/')) return 'embedded log';
   if (p.startsWith('receiver/')) return 'receiver route (ours)';

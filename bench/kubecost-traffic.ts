@@ -501,9 +501,16 @@ export function snappyCompress(raw: Uint8Array): Uint8Array {
 
 export interface KubecostTrafficOptions {
   readonly seed?: number;
-  /** Number of tenants; each is one cluster with its own cluster_id and its own series. */
+  /** Number of tenants; each has clustersPerTenant clusters with their own cluster_id and series. */
   readonly tenants?: number;
-  /** Series per tenant (default 2,000). */
+  /**
+   * Clusters per tenant (default 1). With more than one, a tenant's series are those of all its
+   * clusters interleaved, so every request carries series of each of them, as a sender that ships
+   * several clusters' series (one Prometheus sharding by series hash) does: the receiver turns such
+   * a request into one record per cluster.
+   */
+  readonly clustersPerTenant?: number;
+  /** Series per tenant, all clusters together (default 2,000). */
   readonly seriesPerTenant?: number;
   /** Samples per request (Prometheus' default max_samples_per_send is 2,000). */
   readonly samplesPerRequest?: number;
@@ -526,7 +533,9 @@ export const CONTENT_TYPE_V2 = 'application/x-protobuf;proto=io.prometheus.write
 
 export interface KubecostTenant {
   readonly tenant: string;
+  /** Its first cluster's cluster_id. */
   readonly clusterId: string;
+  readonly clusterIds: readonly string[];
   readonly series: readonly KubecostSeries[];
 }
 
@@ -547,19 +556,23 @@ export interface KubecostRequest {
   readonly contentType: string;
 }
 
-/** The tenants (clusters) of a traffic configuration, each with its deterministic series. */
+/** The tenants of a traffic configuration, each with its clusters' deterministic series. */
 export function kubecostTenants(opts: KubecostTrafficOptions = {}): KubecostTenant[] {
   const seed = opts.seed ?? 1;
   const tenants = opts.tenants ?? 1;
+  const clusters = Math.max(1, opts.clustersPerTenant ?? 1);
+  const total = opts.seriesPerTenant ?? 2000;
   const out: KubecostTenant[] = [];
   for (let t = 0; t < tenants; t++) {
     const tenantSeed = (Math.imul(seed, 0x9e3779b1) + t * 7919 + 1) >>> 0;
-    const series = kubecostSeries({ series: opts.seriesPerTenant ?? 2000, seed: tenantSeed });
-    out.push({
-      tenant: opts.tenantNames?.[t] ?? `tenant-${t + 1}`,
-      clusterId: series[0].labels.find(([n]) => n === 'cluster_id')![1],
-      series,
-    });
+    // Cluster 0 has the tenant's seed: with one cluster per tenant the traffic is what it always was.
+    const perCluster = Array.from({ length: clusters }, (_, c) =>
+      kubecostSeries({ series: Math.floor(total / clusters) + (c < total % clusters ? 1 : 0), seed: c === 0 ? tenantSeed : (tenantSeed + c * 104_729) >>> 0 }),
+    );
+    const series: KubecostSeries[] = [];
+    for (let i = 0; series.length < total; i++) for (const list of perCluster) if (i < list.length) series.push(list[i]);
+    const clusterIds = perCluster.filter((list) => list.length > 0).map((list) => list[0].labels.find(([n]) => n === 'cluster_id')![1]);
+    out.push({ tenant: opts.tenantNames?.[t] ?? `tenant-${t + 1}`, clusterId: clusterIds[0], clusterIds, series });
   }
   return out;
 }

@@ -21,7 +21,12 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...live].map((p) => p.stop(5_000)));
 }
 
-export function startProcess(name: string, command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ManagedProcess {
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; onStderrLine?: (line: string) => void } = {},
+): ManagedProcess {
   const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
   const pid = child.pid;
@@ -31,6 +36,14 @@ export function startProcess(name: string, command: string, args: string[], opti
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  if (options.onStderrLine) {
+    let partial = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) options.onStderrLine!(line);
+    });
+  }
   let alive = true;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => {

@@ -20,6 +20,10 @@ export interface RunningTarget {
   readonly pid: number;
   readonly writeUrl: string;
   readonly version: string;
+  /** Which runtime's GC metrics its /metrics carries (bench/receiver-metrics.ts). */
+  readonly runtime: 'node' | 'go';
+  /** CPU-seconds its garbage collector used so far, when the target reports it itself (Go's gctrace). */
+  gcCpuSeconds?(): number;
   /** Stops the process and removes its data. */
   stop(): Promise<void>;
 }
@@ -36,15 +40,36 @@ function debianVersion(pkg: string): string {
   }
 }
 
+/**
+ * Go's GC trace (GODEBUG=gctrace=1): one stderr line per collection, with the CPU it took, e.g.
+ * "gc 12 @3.1s 4%: 0.02+1.3+0.01 ms clock, 0.05+0.4/1.1/0.2+0.02 ms cpu, ...". Of the five CPU
+ * terms (stop-the-world start, assist / background / idle marking, stop-the-world end) all but
+ * idle marking are summed: idle marking fills processors that had nothing else to do, and is
+ * counted by the trace per processor whether or not the OS ran it. Whatever the process exposes
+ * on /metrics (Prometheus 2.42 has no CPU figure for its GC), this is the same for both peers.
+ */
+function gcTrace(): { env: NodeJS.ProcessEnv; onStderrLine(line: string): void; cpuSeconds(): number } {
+  let ms = 0;
+  return {
+    env: { ...process.env, GODEBUG: 'gctrace=1' },
+    onStderrLine(line) {
+      const m = /^gc \d+ @[\d.]+s \d+%: [^,]+, ([\d.]+)\+([\d.]+)\/([\d.]+)\/([\d.]+)\+([\d.]+) ms cpu/.exec(line);
+      if (m) ms += Number(m[1]) + Number(m[2]) + Number(m[3]) + Number(m[5]);
+    },
+    cpuSeconds: () => ms / 1000,
+  };
+}
+
 export async function startVictoriaMetrics(): Promise<RunningTarget> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-vm-'));
   const port = await freePort();
+  const gc = gcTrace();
   const proc = startProcess('victoria-metrics', VICTORIA_METRICS_BIN, [
     `-storageDataPath=${dir}`,
     `-httpListenAddr=127.0.0.1:${port}`,
     // Samples are a couple of hours old at most; the default retention (1 month) keeps them all.
     '-loggerLevel=INFO',
-  ]);
+  ], { env: gc.env, onStderrLine: gc.onStderrLine });
   try {
     await waitHttpOk(`http://127.0.0.1:${port}/health`, proc);
   } catch (err) {
@@ -58,6 +83,8 @@ export async function startVictoriaMetrics(): Promise<RunningTarget> {
     pid: proc.pid,
     writeUrl: `http://127.0.0.1:${port}/api/v1/write`,
     version: debianVersion('victoria-metrics'),
+    runtime: 'go',
+    gcCpuSeconds: gc.cpuSeconds,
     async stop() {
       await proc.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -69,6 +96,7 @@ export async function startPrometheus(): Promise<RunningTarget> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-prom-'));
   const port = await freePort();
   const config = path.join(dir, 'prometheus.yml');
+  const gc = gcTrace();
   // Nothing to scrape: the only samples are the ones written to it.
   writeFileSync(config, 'global:\n  scrape_interval: 1m\n');
   const proc = startProcess('prometheus', PROMETHEUS_BIN, [
@@ -77,7 +105,7 @@ export async function startPrometheus(): Promise<RunningTarget> {
     `--web.listen-address=127.0.0.1:${port}`,
     `--config.file=${config}`,
     '--log.level=info',
-  ]);
+  ], { env: gc.env, onStderrLine: gc.onStderrLine });
   try {
     await waitHttpOk(`http://127.0.0.1:${port}/-/ready`, proc);
   } catch (err) {
@@ -91,6 +119,8 @@ export async function startPrometheus(): Promise<RunningTarget> {
     pid: proc.pid,
     writeUrl: `http://127.0.0.1:${port}/api/v1/write`,
     version: debianVersion('prometheus'),
+    runtime: 'go',
+    gcCpuSeconds: gc.cpuSeconds,
     async stop() {
       await proc.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -1,8 +1,9 @@
 // The 64-bit hash of series identities, written once: two independent MurmurHash3-style 32-bit
 // lanes, so two identities of one cluster collide with probability about n^2 / 2^65 (3e-10 for
-// 100,000 series). The processor hashes a series' labels block where it lies in a record
-// (hashBytes, four bytes per block); the cost model also takes any string key (hashString, two
-// UTF-16 code units per block). Both write the two halves into out[0] and out[1].
+// 100,000 series). The processor hashes each label string of a record once where it lies
+// (hashBytes, four bytes per block) and a series' identity from the hashes of its labels
+// (hashWords, one 32-bit word per block); the cost model also takes any string key (hashString,
+// two UTF-16 code units per block). All write the two halves into out[0] and out[1].
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
@@ -76,5 +77,12 @@ export function hashString(key: string, out: Uint32Array): void {
   let i = 0;
   for (; i + 1 < n; i += 2) mixBlock(key.charCodeAt(i) | (key.charCodeAt(i + 1) << 16));
   if (i < n) mixTail(key.charCodeAt(i));
+  finish(out);
+}
+
+/** Hashes the 32-bit words words[from, to) (e.g. the hash halves of a series' label strings). */
+export function hashWords(words: Uint32Array, from: number, to: number, out: Uint32Array): void {
+  start(4 * (to - from));
+  for (let i = from; i < to; i++) mixBlock(words[i] | 0);
   finish(out);
 }

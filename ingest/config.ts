@@ -28,7 +28,10 @@ export const ingestConfigShape = {
   KAFKA_REPLICATION_FACTOR: int(-1, -1, 32).describe('Replication factor when the topic is created (-1: the broker default)'),
   KAFKA_PRODUCE_TIMEOUT: duration('10s').describe('Longest a request waits for Kafka acknowledgements before answering 503'),
   KAFKA_RETRIES: int(3, 0, 100).describe('Producer retries within the produce timeout'),
-  KAFKA_COMPRESSION: z.enum(['none', 'gzip'], { message: 'expected none or gzip' }).default('gzip').describe('Compression codec of produced batches'),
+  KAFKA_COMPRESSION: z
+    .enum(['none', 'gzip', 'snappy', 'lz4'], { message: 'expected none, gzip, snappy or lz4' })
+    .default('lz4')
+    .describe('Compression codec of produced batches (see "Kafka client" in the README for the trade-off)'),
   LOG_SEGMENT_BYTES: size('64MiB').describe('Segment size of the embedded log (DATA_DIR/log); fully committed segments are deleted'),
   KAFKA_MAX_RECORD_BYTES: size('900KiB').describe('Largest record value; bigger requests are split (keep under the broker message.max.bytes)'),
 };

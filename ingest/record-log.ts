@@ -47,6 +47,7 @@ export interface InboundRecord {
   readonly offset: bigint;
   readonly tenant: string;
   readonly cluster: string;
+  /** The record format of `value` (ingest/record-format.ts), as the log says it. */
   readonly formatVersion: number;
   readonly value: Buffer;
   /** When the log stored it, ms since the epoch. */

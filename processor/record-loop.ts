@@ -5,8 +5,7 @@
 // Every record is noted with the newest hour it fed, which decides when its offset may be committed.
 import type { Logger } from 'pino';
 import { hourOf } from '../core/hours.ts';
-import { decodeRecord, seriesHash, seriesLabels } from '../ingest/record-decoder.ts';
-import { FORMAT_VERSION, type RecordSeries } from '../ingest/record-format.ts';
+import { decodeRecord, isReadableFormatVersion, seriesHash, seriesLabels, type RecordSeries } from '../ingest/record-format.ts';
 import type { InboundRecord } from '../ingest/record-log.ts';
 import type { HourlyCostModel, SampleCounts } from './cost-model-port.ts';
 import { clusterState, markChanged, type ClusterState } from './hour-window/partition-state.ts';
@@ -157,7 +156,7 @@ export function createRecordLoop<ModelRow>(options: RecordLoopOptions): RecordLo
       resetFeed(feed);
       feed.afterBacklog = record.offset >= p.replayEnd;
       try {
-        if (record.formatVersion !== FORMAT_VERSION) throw new Error(`unsupported format-version ${record.formatVersion}`);
+        if (!isReadableFormatVersion(record.formatVersion)) throw new Error(`unsupported format-version ${record.formatVersion}`);
         const rec = decodeRecord(record.value);
         const c = clusterState(p, record.tenant, record.cluster);
         if (record.timestamp > c.lastArrival) c.lastArrival = record.timestamp;

@@ -2,9 +2,10 @@
 // or the allowlist exclude, group the rest by cluster, encode one or more records per cluster.
 // Pure: no I/O, no clock (the caller passes `now`).
 import type { DecodedWrite } from './decode/decoded-write.ts';
-import { bytesEqual, findLabel, labelValue, validateSeries, type LabelLimits } from './decode/labels.ts';
-import { encodeRecords } from '../ingest/record-encoder.ts';
+import { findLabel, labelValue, validateSeries, type LabelLimits } from './decode/labels.ts';
+import { RecordEncoder } from '../ingest/record-encode.ts';
 import type { OutboundRecord } from '../ingest/record-log.ts';
+import { SymbolMap } from '../ingest/record-symbols.ts';
 
 const DEFAULT_CLUSTER = 'default';
 
@@ -44,10 +45,25 @@ const MAX_TIMESTAMP = 2 ** 51 - 1;
 const encoder = new TextEncoder();
 const METRIC_NAME = encoder.encode('__name__');
 
+/**
+ * The working space of prepareRecords, reused from request to request (it is synchronous): the
+ * record encoder with its symbol table, which group each cluster-label value belongs to, and
+ * whether each metric name passed the allowlist.
+ */
+const records = new RecordEncoder();
+const groupOfValue = new SymbolMap();
+const allowedName = new SymbolMap();
+let clusterLabelText = '';
+let clusterLabelBytes = new Uint8Array(0);
+/** The group of series without the cluster label (the symbols are never negative). */
+const NO_LABEL = -1;
+
 export function prepareRecords(write: DecodedWrite, tenant: string, now: number, options: RecordOptions): PreparedRecords {
-  const clusterName = encoder.encode(options.clusterLabel);
+  if (options.clusterLabel !== clusterLabelText) {
+    clusterLabelText = options.clusterLabel;
+    clusterLabelBytes = encoder.encode(options.clusterLabel);
+  }
   const latest = Math.min(now + options.maxSampleFutureMs, MAX_TIMESTAMP);
-  const byCluster = new Map<string, number[]>();
   const result: PreparedRecords = { records: [], samplesAccepted: 0, samplesRejected: new Map(), samplesFiltered: 0, problems: [], invalidSeries: 0 };
 
   const reject = (series: number, reason: string, detail: string): void => {
@@ -57,24 +73,30 @@ export function prepareRecords(write: DecodedWrite, tenant: string, now: number,
     if (result.problems.length < MAX_REPORTED_PROBLEMS) result.problems.push({ reason, detail });
   };
 
-  let lastList: number[] | undefined;
-  let lastHadLabel = false;
-  let lastOff = 0;
-  let lastLen = 0;
+  records.begin(write);
+  groupOfValue.clear();
+  allowedName.clear();
+  // Groups in the order their cluster first appears; two label values naming the same cluster
+  // (an empty value and a missing label both mean "default") share one.
+  const clusters: string[] = [];
+  const groups: number[][] = [];
+  const groupSamples: number[] = [];
+  const groupOfCluster = new Map<string, number>();
+  let noLabelGroup = -1;
+  let clusterName = -1;
+  const { labelStart, sampleStart } = write;
+
   for (let s = 0; s < write.seriesCount; s++) {
-    const samples = write.sampleStart[s + 1] - write.sampleStart[s];
+    const samples = sampleStart[s + 1] - sampleStart[s];
     if (samples === 0) continue; // histogram- or exemplar-only series carry nothing we forward
     const problem = validateSeries(write, s, options);
     if (problem) {
       reject(s, problem.reason, problem.detail);
       continue;
     }
-    if (options.metricAllowlist) {
-      const name = labelValue(write, findLabel(write, s, METRIC_NAME));
-      if (!options.metricAllowlist.test(name)) {
-        result.samplesFiltered += samples;
-        continue;
-      }
+    if (options.metricAllowlist && !allowlisted(write, s, options.metricAllowlist)) {
+      result.samplesFiltered += samples;
+      continue;
     }
     const future = futureSample(write, s, latest);
     if (future >= 0) {
@@ -88,42 +110,60 @@ export function prepareRecords(write: DecodedWrite, tenant: string, now: number,
       reject(s, 'sample_before_1970', `${name} has a sample at ${write.timestamps[early]} ms, before 1970-01-01`);
       continue;
     }
-    const entry = findLabel(write, s, clusterName);
-    // Consecutive series nearly always name the same cluster: when the cluster label's bytes are
-    // those of the previous series, its list is reused without building and hashing a string.
-    let list: number[] | undefined;
-    let valueOff = 0;
-    let valueLen = 0;
-    if (entry >= 0) {
-      valueOff = write.labelRefs[4 * entry + 2];
-      valueLen = write.labelRefs[4 * entry + 3];
-      if (lastList !== undefined && lastHadLabel && bytesEqual(write.bytes, valueOff, valueLen, write.bytes, lastOff, lastLen)) list = lastList;
-    } else if (lastList !== undefined && !lastHadLabel) {
-      list = lastList;
+    records.internSeries(s);
+    // The cluster label's value as a symbol: series of one cluster share it, so grouping compares
+    // integers and builds a string only once per cluster and request. (Names are compared as
+    // symbols only while every equal string has one symbol; input crafted to defeat the symbol
+    // table is grouped by comparing bytes.)
+    if (clusterName < 0) clusterName = records.symbols.find(clusterLabelBytes);
+    let entry = -1;
+    if (records.symbols.overflowed) {
+      entry = findLabel(write, s, clusterLabelBytes);
+    } else if (clusterName >= 0) {
+      for (let j = labelStart[s], end = labelStart[s + 1]; j < end; j++) {
+        if (records.nameSymbol(j) === clusterName) {
+          entry = j;
+          break;
+        }
+      }
     }
-    if (list === undefined) {
+    let group = entry < 0 ? noLabelGroup : groupOfValue.get(records.valueSymbol(entry));
+    if (group < 0) {
       const cluster = entry < 0 ? DEFAULT_CLUSTER : labelValue(write, entry) || DEFAULT_CLUSTER;
-      list = byCluster.get(cluster);
-      if (!list) byCluster.set(cluster, (list = []));
-      lastList = list;
-      lastHadLabel = entry >= 0;
-      lastOff = valueOff;
-      lastLen = valueLen;
+      group = groupOfCluster.get(cluster) ?? -1;
+      if (group < 0) {
+        group = groups.length;
+        groupOfCluster.set(cluster, group);
+        clusters.push(cluster);
+        groups.push([]);
+        groupSamples.push(0);
+      }
+      if (entry < 0) noLabelGroup = group;
+      else groupOfValue.set(records.valueSymbol(entry), group);
     }
-    list.push(s);
+    groups[group].push(s);
+    groupSamples[group] += samples;
     result.samplesAccepted += samples;
   }
 
-  for (const [cluster, seriesList] of byCluster) {
-    let samples = 0;
-    for (const s of seriesList) samples += write.sampleStart[s + 1] - write.sampleStart[s];
-    const values = encodeRecords(write, seriesList, options.maxRecordBytes);
-    for (const value of values) {
-      // Sample counts per record are only for metrics; attribute them to the first record.
-      result.records.push({ tenant, cluster, value, samples: value === values[0] ? samples : 0 });
-    }
+  if (groups.length === 0) return result;
+  const values = records.encode(groups, options.maxRecordBytes);
+  for (let g = 0; g < groups.length; g++) {
+    // Sample counts per record are only for metrics; attribute them to the first record.
+    for (let k = 0; k < values[g].length; k++) result.records.push({ tenant, cluster: clusters[g], value: values[g][k], samples: k === 0 ? groupSamples[g] : 0 });
   }
   return result;
+}
+
+/** Whether the series' metric name matches the allowlist, tested once per name and request. */
+function allowlisted(write: DecodedWrite, series: number, allowlist: RegExp): boolean {
+  const entry = findLabel(write, series, METRIC_NAME);
+  const symbol = entry < 0 ? -1 : records.symbols.intern(write.labelRefs[4 * entry + 2], write.labelRefs[4 * entry + 3]);
+  const known = symbol < 0 ? -1 : allowedName.get(symbol);
+  if (known >= 0) return known === 1;
+  const allowed = allowlist.test(labelValue(write, entry));
+  if (symbol >= 0) allowedName.set(symbol, allowed ? 1 : 0);
+  return allowed;
 }
 
 function futureSample(write: DecodedWrite, series: number, latest: number): number {

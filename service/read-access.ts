@@ -26,11 +26,13 @@ function load(file: string): Directories {
   return { read: createTenantDirectory(parsed, 'read'), write: createTenantDirectory(parsed, 'write') };
 }
 
-export function createReadAccess(config: Pick<Config, 'TENANTS_FILE' | 'TENANT_HEADER'>, logger: Logger): ReadAccess {
+/** `receiverWarned`: the receiver in the same process already warned that authentication is off. */
+export function createReadAccess(config: Pick<Config, 'TENANTS_FILE' | 'TENANT_HEADER'>, logger: Logger, receiverWarned = false): ReadAccess {
   const header = config.TENANT_HEADER;
   const file = config.TENANTS_FILE;
   if (!file) {
-    logger.warn({ header }, `reads are not authenticated: the ${header} header selects the tenant whose costs are read (set TENANTS_FILE to require read credentials)`);
+    // One warning per cause: with the receiver in the process, this one only adds what reads do.
+    logger[receiverWarned ? 'info' : 'warn']({ header }, `reads are not authenticated: the ${header} header selects the tenant whose costs are read (set TENANTS_FILE to require read credentials)`);
     return { tenantFromRequest: (request) => tenantFromHeader(request.headers[header], header), reload() {} };
   }
   let directories = load(file);

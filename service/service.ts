@@ -103,7 +103,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     // A server client connects lazily; the embedded engine opens its directory now.
     if (transport.consumer) clickhouse = await openClickHouse(config, logger);
     if (roleParts(config.ROLE).queries) {
-      const access = (readAccess = createReadAccess(config, logger));
+      const access = (readAccess = createReadAccess(config, logger, roleParts(config.ROLE).receives));
       queryRole = await startQueryRole(app, config, registry, logger, { readTenant: (request) => access.tenantFromRequest(request) });
       checks.push(...queryRole.checks);
     }

@@ -7,11 +7,17 @@ import { createEmbeddedConsumer, createEmbeddedPublisher } from '../ingest/embed
 import { createKafka } from '../ingest/kafka/kafka-client.ts';
 import { createKafkaConsumer } from '../ingest/kafka/kafka-consumer.ts';
 import { createKafkaPublisher } from '../ingest/kafka/kafka-publisher.ts';
-import { createPlatformaticConsumer } from '../ingest/kafka-platformatic/consumer.ts';
-import { createPlatformaticPublisher } from '../ingest/kafka-platformatic/publisher.ts';
 import type { RecordConsumer, RecordPublisher } from '../ingest/record-log.ts';
 import { ConfigError, type Config } from './config.ts';
 import { roleParts } from './roles.ts';
+
+/**
+ * Uncompressed bytes one Kafka send may merge from concurrent requests (about 14 requests of 2,000
+ * kubecost samples): under the topic's batch limit (16 MiB when the service creates it; the
+ * publisher lowers it for a topic that allows less) and far under the broker's request limit
+ * (socket.request.max.bytes, 100 MiB by default).
+ */
+const MAX_MERGED_BYTES = 8 * 1024 * 1024;
 
 export interface Transport {
   /** For the start-up line, e.g. "Kafka 10.0.0.1:9092 topic prometheus-remote-write". */
@@ -47,38 +53,10 @@ export async function openTransport(config: Config, logger: Logger): Promise<Tra
     };
   }
 
-  const clientOptions = { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, requestTimeoutMs: Math.min(config.KAFKA_PRODUCE_TIMEOUT, 30_000), retries: config.KAFKA_RETRIES };
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, requestTimeoutMs: Math.min(config.KAFKA_PRODUCE_TIMEOUT, 30_000), retries: config.KAFKA_RETRIES });
   const topic = { topic: config.KAFKA_TOPIC, partitions: config.KAFKA_TOPIC_PARTITIONS, replicationFactor: config.KAFKA_REPLICATION_FACTOR };
-  // Throwaway switch for the Kafka client comparison (bench/KAFKA-CLIENTS.md): not a configuration
-  // variable, removed when one client is adopted.
-  if (process.env.K8S_EXPENSES_KAFKA_CLIENT === 'platformatic') {
-    const publisher = receives
-      ? createPlatformaticPublisher(clientOptions, { ...topic, produceTimeoutMs: config.KAFKA_PRODUCE_TIMEOUT, compression: config.KAFKA_COMPRESSION, maxGroupBytes: 8 * 1024 * 1024 }, logger)
-      : undefined;
-    publisher?.start();
-    const consumer = processes ? createPlatformaticConsumer(clientOptions, { ...topic, groupId: config.KAFKA_GROUP_ID }, logger) : undefined;
-    return {
-      description: `Kafka ${config.KAFKA_BROKERS.join(',')} topic ${config.KAFKA_TOPIC} (@platformatic/kafka)`,
-      publisher,
-      consumer,
-      async close() {
-        await publisher?.close();
-      },
-    };
-  }
-
-  const kafka = createKafka(clientOptions, logger);
   const publisher = receives
-    ? createKafkaPublisher(
-        kafka,
-        {
-          ...topic,
-          produceTimeoutMs: config.KAFKA_PRODUCE_TIMEOUT,
-          compression: config.KAFKA_COMPRESSION,
-          maxGroupBytes: 8 * 1024 * 1024,
-        },
-        logger,
-      )
+    ? createKafkaPublisher(kafka, { ...topic, produceTimeoutMs: config.KAFKA_PRODUCE_TIMEOUT, compression: config.KAFKA_COMPRESSION, maxGroupBytes: MAX_MERGED_BYTES }, logger)
     : undefined;
   publisher?.start();
   const consumer = processes ? createKafkaConsumer(kafka, { ...topic, groupId: config.KAFKA_GROUP_ID }, logger) : undefined;

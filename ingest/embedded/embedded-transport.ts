@@ -1,7 +1,6 @@
 // The embedded log behind the same interfaces as Kafka: the receiver publishes to it, the
 // processor consumes from it with committed offsets, and neither knows the difference.
 import type { Logger } from 'pino';
-import { FORMAT_VERSION } from '../record-format.ts';
 import { PublishError, type ConsumerHandlers, type InboundRecord, type RecordConsumer, type RecordPublisher } from '../record-log.ts';
 import type { EmbeddedLog } from './embedded-log.ts';
 
@@ -59,7 +58,9 @@ export function createEmbeddedConsumer(log: EmbeddedLog, groupId: string, logger
         offset: e.offset,
         tenant: e.record.tenant,
         cluster: e.record.cluster,
-        formatVersion: FORMAT_VERSION,
+        // The log keeps no header: a value's first byte is its format version (records written
+        // before format 2 are still in logs of earlier releases).
+        formatVersion: e.record.value[0] ?? 0,
         value: e.record.value,
         timestamp: e.record.timestamp,
       }));

@@ -1,64 +1,57 @@
-// Builds the kafkajs client. kafkajs is unmaintained (last release 2023), so it stays behind
-// ingest/record-log.ts: nothing outside ingest/kafka/ imports it.
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+// What the @platformatic/kafka admin, producer and consumer share: their options, one warning
+// budget, and the connect loop. The package stays behind ingest/record-log.ts: nothing outside
+// ingest/kafka/ imports it (bench/KAFKA-CLIENTS.md says why this client, and what it lacks).
+import type { BaseOptions } from '@platformatic/kafka';
 import type { Logger } from 'pino';
 import { errorMessage } from '../../core/errors.ts';
 import { createLogLimiter, warnLimited, type LogLimiter } from '../../core/log-limiter.ts';
-import { withRetry } from '../../core/retry.ts';
+import { backoffDelay, withRetry } from '../../core/retry.ts';
 
 export interface KafkaClientOptions {
   brokers: readonly string[];
   clientId: string;
-  /** Bound on one broker request; kafkajs' defaults would otherwise retry for minutes. */
+  /** Bound on one broker request and on the broker's wait for replica acknowledgements. */
   requestTimeoutMs: number;
+  /** Retries of one operation; the client's idempotent producer would otherwise retry for ever. */
   retries: number;
 }
 
 /**
- * The kafkajs client plus one warning budget shared by kafkajs' own log and our publisher and
- * consumer: while the brokers are unreachable every part of the client fails at once, several
- * times a second, and an operator needs a handful of lines saying so, not hundreds.
+ * The settings every admin, producer and consumer of this process is built from, plus one warning
+ * budget shared by the publisher and the consumer: while the brokers are unreachable every part
+ * fails at once, several times a second, and an operator needs a handful of lines saying so, not
+ * hundreds.
  */
-export type KafkaClient = Kafka & {
+export interface KafkaClient {
   readonly brokers: readonly string[];
+  readonly retries: number;
   readonly warnings: LogLimiter;
-};
-
-// kafkajs logs its own retries and restarts (a coordinator still loading after a broker start, a
-// rebalance) as errors; our adapters log the consequences at the severity they deserve, so
-// kafkajs' view is diagnostic and never above a warning.
-const LEVELS: Record<number, 'warn' | 'info' | 'debug'> = {
-  [logLevel.ERROR]: 'warn',
-  [logLevel.WARN]: 'warn',
-  [logLevel.INFO]: 'info',
-  [logLevel.DEBUG]: 'debug',
-};
-
-export function createKafka(options: KafkaClientOptions, logger: Logger): KafkaClient {
-  const log = logger.child({ component: 'kafkajs' });
-  const warnings = createLogLimiter();
-  const kafka = new Kafka({
-    clientId: options.clientId,
-    brokers: [...options.brokers],
-    connectionTimeout: Math.min(3000, options.requestTimeoutMs),
-    requestTimeout: options.requestTimeoutMs,
-    retry: { retries: options.retries, initialRetryTime: 100, maxRetryTime: Math.max(200, options.requestTimeoutMs / 4) },
-    logLevel: logLevel.WARN,
-    logCreator:
-      () =>
-      ({ level, log: entry }: LogEntry) => {
-        const { message, timestamp: _timestamp, logger: _logger, ...extra } = entry;
-        const severity = LEVELS[level] ?? 'info';
-        // The message is the cause: kafkajs puts what varies (retry counts, times) in the fields.
-        if (severity === 'warn') warnLimited(log, warnings, `kafkajs: ${message}`, extra, message);
-        else log[severity](extra, message);
-      },
-  });
-  return Object.assign(kafka, { brokers: [...options.brokers], warnings });
+  /** Options for a new admin, producer or consumer. */
+  options(): BaseOptions;
 }
 
-/** "Kafka 10.0.0.1:9092,10.0.0.2:9092", for messages that tell an operator what is waited for. */
-function describeBrokers(kafka: KafkaClient): string {
+export function createKafka(options: KafkaClientOptions): KafkaClient {
+  const maxDelayMs = Math.max(200, options.requestTimeoutMs / 4);
+  const brokers = [...options.brokers];
+  return {
+    brokers,
+    retries: options.retries,
+    warnings: createLogLimiter(),
+    options: () => ({
+      clientId: options.clientId,
+      bootstrapBrokers: [...brokers],
+      connectTimeout: Math.min(3000, options.requestTimeoutMs),
+      requestTimeout: options.requestTimeoutMs,
+      timeout: options.requestTimeoutMs,
+      retries: options.retries,
+      retryDelay: (_client, _operation, attempt) => backoffDelay(attempt, 100, maxDelayMs, Math.random),
+      autocreateTopics: false,
+    }),
+  };
+}
+
+/** "Kafka 10.0.0.1:9092,10.0.0.2:9092 (KAFKA_BROKERS)", for messages that tell an operator what is waited for. */
+export function describeBrokers(kafka: KafkaClient): string {
   return `Kafka ${kafka.brokers.join(',')} (KAFKA_BROKERS)`;
 }
 
@@ -89,4 +82,34 @@ export async function retryUntilConnected(
         `cannot ${what.doing} ${describeBrokers(kafka)} yet: ${errorMessage(err)}; retrying${meanwhile}`,
       ),
   }).catch(() => undefined);
+}
+
+/** The broker's error name inside a client error (e.g. TOPIC_ALREADY_EXISTS), when it carries one. */
+export function brokerErrorId(err: unknown): string | undefined {
+  const found = (err as { findBy?: (property: string, value: unknown) => { apiId?: string } | null }).findBy;
+  if (typeof found !== 'function') return (err as { apiId?: string }).apiId;
+  for (const id of BROKER_ERRORS) if (found.call(err, 'apiId', id)) return id;
+  return undefined;
+}
+
+const BROKER_ERRORS = ['TOPIC_ALREADY_EXISTS', 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID', 'REBALANCE_IN_PROGRESS'] as const;
+
+/** A producer or consumer, whatever its serialised types. */
+interface Closable {
+  close(force: boolean, callback: (err?: Error | null) => void): void;
+  readonly connections: { close(callback: () => void): void };
+}
+
+/**
+ * Closes a producer or consumer even while it has streams or sends open; never rejects. A consumer
+ * that cannot leave its group (the broker is gone) stays open in the client: its connections are
+ * then closed directly, so nothing keeps retrying or holds the process.
+ */
+export function forceClose(client: Closable): Promise<void> {
+  return new Promise((resolve) =>
+    client.close(true, (err) => {
+      if (err) client.connections.close(() => resolve());
+      else resolve();
+    }),
+  );
 }

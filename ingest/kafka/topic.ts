@@ -1,4 +1,5 @@
-import type { Admin } from 'kafkajs';
+import { ConfigResourceTypes, type Admin } from '@platformatic/kafka';
+import { brokerErrorId } from './kafka-client.ts';
 
 export interface TopicOptions {
   topic: string;
@@ -7,32 +8,56 @@ export interface TopicOptions {
   replicationFactor: number;
 }
 
+/** Longest wait for the leaders of a topic just created (the client does not wait for them itself). */
+const LEADERS_TIMEOUT_MS = 10_000;
+
+/** The max.message.bytes the topic is created with: room for a merged send's batch per partition. */
+export const TOPIC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
 /**
- * Creates the topic when it is missing. Its max.message.bytes is raised above the broker default
- * because the producer merges concurrent requests into one batch per partition; records
- * themselves stay under KAFKA_MAX_RECORD_BYTES, so an existing topic with default limits still works.
+ * Creates the topic when it is missing, with max.message.bytes raised above the broker default
+ * (1 MiB) because the publisher merges concurrent requests into one batch per partition.
  */
 export async function ensureTopic(admin: Admin, options: TopicOptions): Promise<'created' | 'exists'> {
   const existing = await admin.listTopics();
   if (existing.includes(options.topic)) return 'exists';
-  let created: boolean;
   try {
-    created = await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic: options.topic,
-        numPartitions: options.partitions,
-        replicationFactor: options.replicationFactor,
-        configEntries: [{ name: 'max.message.bytes', value: String(16 * 1024 * 1024) }],
-      },
-    ],
+    await admin.createTopics({
+      topics: [options.topic],
+      partitions: options.partitions,
+      replicas: options.replicationFactor,
+      configs: [{ name: 'max.message.bytes', value: String(TOPIC_MAX_MESSAGE_BYTES) }],
     });
   } catch (err) {
     // Another process (a receiver and a processor starting together) created it first.
-    if ((err as { type?: string }).type === 'TOPIC_ALREADY_EXISTS') return 'exists';
+    if (brokerErrorId(err) === 'TOPIC_ALREADY_EXISTS') return 'exists';
     throw err;
   }
-  // false means another process created it between listTopics and createTopics.
-  return created ? 'created' : 'exists';
+  await waitForLeaders(admin, options.topic);
+  return 'created';
+}
+
+async function waitForLeaders(admin: Admin, topic: string): Promise<void> {
+  const deadline = Date.now() + LEADERS_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const metadata = await admin.metadata({ topics: [topic], forceUpdate: true }).catch(() => undefined);
+    const partitions = metadata?.topics.get(topic)?.partitions;
+    if (partitions && partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Room left in a batch for the record batch header and each record's key, headers and lengths. */
+const BATCH_OVERHEAD_BYTES = 64 * 1024;
+
+/**
+ * The largest merged send (uncompressed record bytes) that fits the topic's batch limit for one
+ * partition, max.message.bytes (the topic's, or the broker default it inherits). Compression only
+ * makes a batch smaller, so a send of at most this many bytes is never refused as too large.
+ */
+export async function maxBatchBytes(admin: Admin, topic: string): Promise<number> {
+  const [description] = await admin.describeConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: ['max.message.bytes'] }] });
+  const value = Number(description?.configs.find((c) => c.name === 'max.message.bytes')?.value);
+  if (!Number.isFinite(value) || value <= 0) return TOPIC_MAX_MESSAGE_BYTES - BATCH_OVERHEAD_BYTES;
+  return Math.max(value - BATCH_OVERHEAD_BYTES, Math.floor(value / 2));
 }

@@ -2,7 +2,7 @@
 // test says, revokes partitions, and keeps what the processor commits (a restart's partitionStart
 // reads it back). It can hold partitionStart open, the way a broker round trip does, so a test can
 // revoke a partition while a batch waits for its start.
-import { encodeRecords } from '../../ingest/record-encoder.ts';
+import { encodeRecords } from '../../ingest/record-encode.ts';
 import { FORMAT_VERSION } from '../../ingest/record-format.ts';
 import type { ConsumerHandlers, InboundRecord, PartitionStart, RecordConsumer } from '../../ingest/record-log.ts';
 import { buildDecodedWrite, type PlainSeries } from './decoded-write-builder.ts';

@@ -1,8 +1,7 @@
 // One consumer per test file that reads a topic from the beginning for the file's whole life and
 // keeps every record decoded, so each test waits for what it needs instead of joining a new
 // consumer group (seconds each) per check.
-import { randomUUID } from 'node:crypto';
-import { Kafka, type Consumer } from 'kafkajs';
+import { readTopic } from './kafka.ts';
 import { decodeMessage } from './records.ts';
 
 export type CollectedRecord = ReturnType<typeof decodeMessage>;
@@ -28,21 +27,15 @@ export interface TopicCollector {
 }
 
 export async function collectTopic(brokers: string[], topic: string): Promise<TopicCollector> {
-  const kafka = new Kafka({ clientId: 'test-collector', brokers, logLevel: 0 });
-  const consumer: Consumer = kafka.consumer({ groupId: `test-collector-${randomUUID()}`, maxWaitTimeInMs: 100 });
   const records: CollectedRecord[] = [];
   const undecodable: { offset: string; error: string }[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ partition, message }) => {
-      try {
-        records.push(decodeMessage(message));
-      } catch (err) {
-        // Kept aside rather than thrown: kafkajs would redeliver the same batch for ever.
-        undecodable.push({ offset: `${partition}:${message.offset}`, error: (err as Error).message });
-      }
-    },
+  const reader = await readTopic(brokers, topic, (message) => {
+    try {
+      records.push(decodeMessage(message));
+    } catch (err) {
+      // Kept aside rather than thrown: waitFor reports them.
+      undecodable.push({ offset: `${message.partition}:${message.offset}`, error: (err as Error).message });
+    }
   });
   const series = (): CollectedSeries[] =>
     records.flatMap((r) => r.series.map((s) => ({ tenant: r.key!.tenant, cluster: r.key!.cluster, headers: r.headers, labels: s.labels, samples: s.samples })));
@@ -61,7 +54,7 @@ export async function collectTopic(brokers: string[], topic: string): Promise<To
       }
     },
     async stop() {
-      await consumer.disconnect();
+      await reader.stop();
     },
   };
 }

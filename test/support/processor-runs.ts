@@ -2,12 +2,12 @@
 // data directory and consumer group, as an orchestrator restarts a crashed container. Each keeps
 // every run, so its log lines survive the kills.
 import { rm } from 'node:fs/promises';
-import { Kafka, logLevel } from 'kafkajs';
 import { sqlUrl, tempDataDir } from './embedded.ts';
 import { nodeHours, type NodeHour, type PodHour } from './expenses.ts';
 import { freePort } from './net.ts';
 import { finalRows } from './process-logs.ts';
 import { startServiceProcess, type LogLine, type ServiceProcess } from './service-process.ts';
+import { kafkaAdmin } from './kafka.ts';
 
 export interface ProcessorRuns {
   readonly name: string;
@@ -61,12 +61,11 @@ export const FAULT_HOURS_ENV: Readonly<Record<string, string>> = { FLUSH_INTERVA
 
 /** Creates `topic` with `partitions` partitions on `brokers` and starts a receiver (ROLE=receiver) for it. */
 export async function kafkaReceiver(brokers: readonly string[], topic: string, partitions: number): Promise<ServiceProcess> {
-  const admin = new Kafka({ clientId: 'fault-test-admin', brokers: [...brokers], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
+  const admin = kafkaAdmin(brokers, 'fault-test-admin');
   try {
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] });
+    await admin.createTopic(topic, partitions);
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
   return startServiceProcess({ env: { ROLE: 'receiver', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC: topic } });
 }

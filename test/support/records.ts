@@ -1,10 +1,10 @@
-import type { KafkaMessage } from 'kafkajs';
-import { decodeRecord, seriesLabels } from '../../ingest/record-decoder.ts';
+import { decodeRecord, seriesLabels } from '../../ingest/record-format.ts';
 import { parseRecordKey } from '../../ingest/record-log.ts';
+import type { TopicMessage } from './kafka.ts';
 
 /** A consumed Kafka message as plain data: key, headers, and each series' labels and samples. */
-export function decodeMessage(message: KafkaMessage) {
-  const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+export function decodeMessage(message: TopicMessage) {
+  const headers = { ...message.headers };
   const rec = decodeRecord(message.value!);
   const series = [];
   for (let s = 0; s < rec.seriesCount; s++) {

@@ -55,16 +55,10 @@ function spawnService(env: Record<string, string>, npmStart = false): ChildProce
   const [command, args] = npmStart ? ['npm', ['start']] : [process.execPath, ['dist/service/main.js']];
   return spawn(command, args, {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...kafkaClientSwitch(), ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: npmStart,
   });
-}
-
-/** The Kafka client comparison's throwaway switch (service/transport.ts), passed on when set. */
-function kafkaClientSwitch(): Record<string, string> {
-  const value = process.env.K8S_EXPENSES_KAFKA_CLIENT;
-  return value ? { K8S_EXPENSES_KAFKA_CLIENT: value } : {};
 }
 
 /** Sends `signal` to the process, or to its whole group when it leads one; false when already gone. */

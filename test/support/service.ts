@@ -1,10 +1,10 @@
 // Starts the real service in this process with a test configuration, on a free port.
 import { randomUUID } from 'node:crypto';
-import { Kafka, type KafkaMessage } from 'kafkajs';
 import { loadConfig } from '../../service/config.ts';
 import { TEST_SQL_TOKEN } from './env.ts';
 import { createLogger } from '../../service/logger.ts';
 import { startService, type RunningService } from '../../service/service.ts';
+import { readTopic, type TopicMessage } from './kafka.ts';
 
 export async function startTestService(env: Record<string, string>): Promise<RunningService> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', SQL_TOKEN: TEST_SQL_TOKEN, ...env });
@@ -29,23 +29,15 @@ export async function waitReady(service: RunningService, timeoutMs = 60_000): Pr
 }
 
 /** Reads every message of a topic from the beginning with a fresh consumer group, until `count` arrived. */
-export async function consumeAll(brokers: string[], topic: string, count: number, timeoutMs = 30_000): Promise<KafkaMessage[]> {
-  const kafka = new Kafka({ clientId: 'test-reader', brokers, logLevel: 0 });
-  const consumer = kafka.consumer({ groupId: `test-${randomUUID()}` });
-  const messages: KafkaMessage[] = [];
-  await consumer.connect();
+export async function consumeAll(brokers: string[], topic: string, count: number, timeoutMs = 30_000): Promise<TopicMessage[]> {
+  const messages: TopicMessage[] = [];
+  const reader = await readTopic(brokers, topic, (m) => messages.push(m));
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        messages.push(message);
-      },
-    });
     await waitFor(() => messages.length >= count, timeoutMs, `${count} messages on ${topic} (got ${messages.length})`);
     // A little longer, so a test also sees messages beyond the expected count.
     await new Promise((r) => setTimeout(r, 500));
   } finally {
-    await consumer.disconnect();
+    await reader.stop();
   }
   return messages;
 }

@@ -22,8 +22,7 @@ const ALLOWED: Record<string, string[]> = {
 
 /** Packages only an adapter may import, so the rest of the code does not know which client is in use. */
 const PACKAGE_OWNERS: Record<string, string[]> = {
-  kafkajs: ['ingest/kafka'],
-  '@platformatic/kafka': ['ingest/kafka-platformatic'],
+  '@platformatic/kafka': ['ingest/kafka'],
   chdb: ['processor/clickhouse'],
   '@clickhouse/client': ['processor', 'query', 'service', 'cli'],
   fastify: ['receiver', 'query', 'service'],

@@ -9,7 +9,6 @@
 // with SIGKILL mid-stream and started again later. Every hour the acknowledged requests imply is
 // then stored exactly as the pure cost model computes it from them.
 import { rm } from 'node:fs/promises';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlUrl, tempDataDir } from '../../support/embedded.ts';
 import { diffPodHours, totalsByCluster } from '../../support/expenses.ts';
@@ -22,6 +21,7 @@ import { FAULT_HOURS_ENV } from '../../support/processor-runs.ts';
 import { faultFigures, formatFigures, startSender } from '../../support/remote-write-sender.ts';
 import { startServiceProcess, type ServiceProcess } from '../../support/service-process.ts';
 import { uniqueTopic, waitFor } from '../../support/service.ts';
+import { kafkaAdmin, type KafkaAdmin } from '../../support/kafka.ts';
 
 const HOUR = 3_600_000;
 const MIN = 60_000;
@@ -40,12 +40,11 @@ describe('a Kafka node killed under load', () => {
   const dataDir = tempDataDir('broker-failure');
   let cluster: ClusterHandle;
   let service: ServiceProcess;
-  let admin: Admin;
+  let admin: KafkaAdmin;
 
   beforeAll(async () => {
     cluster = await startCluster({ port: PORT, brokers: 3, fresh: true });
-    admin = new Kafka({ clientId: 'broker-failure-test', brokers: cluster.brokers, logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
+    admin = kafkaAdmin(cluster.brokers, 'broker-failure-test');
     service = await startServiceProcess({
       env: {
         ROLE: 'all',
@@ -65,38 +64,35 @@ describe('a Kafka node killed under load', () => {
 
   afterAll(async () => {
     await service?.stop();
-    await admin?.disconnect();
+    await admin?.close();
     await cluster?.stop();
     await rm(dataDir, { recursive: true, force: true });
   }, 120_000);
 
-  /** The node leading partition 0 of `name`. */
-  const leaderOf = async (name: string): Promise<ClusterNode> => {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [name] });
-    const leader = topics[0].partitions.find((p) => p.partitionId === 0)!.leader;
-    return cluster.nodes.find((n) => n.id === leader)!;
+  /** The node coordinating the processor's consumer group. */
+  const groupCoordinator = async (): Promise<ClusterNode> => {
+    const id = await admin.groupCoordinator(`${topic}-group`);
+    return cluster.nodes.find((n) => n.id === id)!;
   };
 
   const fullyReplicated = async (): Promise<boolean> => {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    return topics[0].partitions.every((p) => p.isr.length === 3);
+    return (await admin.partitions(topic)).every((p) => p.isr.length === 3);
   };
 
   it('keeps every acknowledged sample exactly once, refusing writes only while partitions fail over', async () => {
     // The topic the service created: three replicas, two of them needed in sync.
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    expect(topics[0].partitions).toHaveLength(PARTITIONS);
-    for (const p of topics[0].partitions) expect(p.replicas).toHaveLength(3);
-    const configs = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topic, configNames: ['min.insync.replicas'] }] });
-    expect(configs.resources[0].configEntries.find((e) => e.configName === 'min.insync.replicas')?.configValue).toBe('2');
+    const partitions = await admin.partitions(topic);
+    expect(partitions).toHaveLength(PARTITIONS);
+    for (const p of partitions) expect(p.replicas).toHaveLength(3);
+    expect(await admin.topicConfig(topic, 'min.insync.replicas')).toBe('2');
 
     const requests = kubecostStream({ tenants: TENANTS, startMs: START, scrapes: SCRAPES });
     const sender = startSender({ url: service.url, requests, ratePerSecond: RATE });
     await waitFor(() => sender.acknowledged.length >= requests.length / 5, 120_000, 'a fifth of the stream to be acknowledged');
 
     // The group coordinator of the processor: its death moves the group as well as partitions.
-    const victim = await leaderOf('__consumer_offsets');
-    const led = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions.filter((p) => p.leader === victim.id).map((p) => p.partitionId);
+    const victim = await groupCoordinator();
+    const led = (await admin.partitions(topic)).filter((p) => p.leader === victim.id).map((p) => p.partition);
     const killedAt = Date.now();
     await victim.kill();
     await new Promise((r) => setTimeout(r, 15_000));

@@ -2,70 +2,58 @@
 // its own (not the shared one) is stopped and started again on the same directory, and topics
 // and a consumer group's committed offset must survive that.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Kafka, logLevel, Partitioners, type Consumer } from 'kafkajs';
+import { Consumer, MessagesStreamModes, type Message } from '@platformatic/kafka';
 import { startBroker, type BrokerHandle } from '../../support/kafka-broker.ts';
 import { testBrokers } from '../../support/env.ts';
+import { kafkaAdmin, options } from '../../support/kafka.ts';
 
 const PORT = 19192;
 const TOPIC = 'broker-restart-check';
 const GROUP = 'broker-restart-check-group';
 
-function client(brokers: string[]): Kafka {
-  return new Kafka({
-    clientId: 'kafka-broker-test',
-    brokers,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 8, initialRetryTime: 200 },
-  });
-}
-
-async function produce(kafka: Kafka, value: string): Promise<void> {
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
+async function produce(brokers: string[], value: string): Promise<void> {
+  const admin = kafkaAdmin(brokers, 'kafka-broker-test');
   try {
-    await producer.send({ topic: TOPIC, messages: [{ value }] });
+    await admin.produce(TOPIC, [{ value: Buffer.from(value) }]);
   } finally {
-    await producer.disconnect();
+    await admin.close();
   }
 }
 
 /** Consumes `count` messages as GROUP, committing each offset explicitly, then leaves the group. */
-async function consume(kafka: Kafka, count: number): Promise<string[]> {
-  const consumer: Consumer = kafka.consumer({ groupId: GROUP });
+async function consume(brokers: string[], count: number): Promise<string[]> {
+  const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({ ...options(brokers, 'kafka-broker-test'), groupId: GROUP, autocommit: false });
   const values: string[] = [];
-  await consumer.connect();
   try {
-    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+    const stream = await consumer.consume({ topics: [TOPIC], mode: MessagesStreamModes.COMMITTED, fallbackMode: MessagesStreamModes.EARLIEST, autocommit: false });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out; got ${JSON.stringify(values)}`)), 30_000);
-      consumer
-        .run({
-          autoCommit: false,
-          eachMessage: async ({ topic, partition, message }) => {
-            values.push(message.value?.toString() ?? '');
-            await consumer.commitOffsets([{ topic, partition, offset: String(Number(message.offset) + 1) }]);
+      stream.on('error', reject);
+      stream.on('data', (message: Message<Buffer, Buffer, Buffer, Buffer>) => {
+        values.push(message.value?.toString() ?? '');
+        consumer
+          .commit({ offsets: [{ topic: message.topic, partition: message.partition, offset: message.offset + 1n, leaderEpoch: 0 }] })
+          .then(() => {
             if (values.length >= count) {
               clearTimeout(timer);
               resolve();
             }
-          },
-        })
-        .catch(reject);
+          })
+          .catch(reject);
+      });
     });
   } finally {
-    await consumer.disconnect();
+    await consumer.close(true);
   }
   return values;
 }
 
-async function committedOffset(kafka: Kafka): Promise<string | undefined> {
-  const admin = kafka.admin();
-  await admin.connect();
+async function committedOffset(brokers: string[]): Promise<string | undefined> {
+  const admin = kafkaAdmin(brokers, 'kafka-broker-test');
   try {
-    const [entry] = await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] });
-    return entry?.partitions.find((p) => p.partition === 0)?.offset;
+    return (await admin.committedOffsets(GROUP, TOPIC)).find((p) => p.partition === 0)?.offset;
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 
@@ -93,13 +81,12 @@ describe('Kafka broker for tests', () => {
     const handle = broker!;
     expect(handle.brokers).toEqual([`127.0.0.1:${PORT}`]);
 
-    const before = client(handle.brokers);
-    const admin = before.admin();
-    await admin.connect();
+    const before = handle.brokers;
+    const admin = kafkaAdmin(before, 'kafka-broker-test');
     try {
-      await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 1 }], waitForLeaders: true });
+      await admin.createTopic(TOPIC, 1);
     } finally {
-      await admin.disconnect();
+      await admin.close();
     }
     await produce(before, 'first');
     expect(await consume(before, 1)).toEqual(['first']);
@@ -108,15 +95,14 @@ describe('Kafka broker for tests', () => {
     await handle.stop();
     await handle.start();
 
-    const after = client(handle.brokers);
-    const admin2 = after.admin();
-    await admin2.connect();
+    const after = handle.brokers;
+    const admin2 = kafkaAdmin(after, 'kafka-broker-test');
     try {
       expect(await admin2.listTopics()).toContain(TOPIC);
-      const [partition] = await admin2.fetchTopicOffsets(TOPIC);
+      const [partition] = await admin2.partitionEnds(TOPIC);
       expect(partition?.high).toBe('1');
     } finally {
-      await admin2.disconnect();
+      await admin2.close();
     }
     expect(await committedOffset(after)).toBe('1');
 

@@ -11,14 +11,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { Kafka, type Admin } from 'kafkajs';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../../ingest/kafka/kafka-client.ts';
 import { createKafkaConsumer } from '../../../ingest/kafka/kafka-consumer.ts';
 import { createKafkaPublisher, type KafkaPublisher } from '../../../ingest/kafka/kafka-publisher.ts';
-import { decodeRecord, seriesKey, seriesLabels } from '../../../ingest/record-decoder.ts';
+import { decodeRecord, seriesKey, seriesLabels } from '../../../ingest/record-format.ts';
 import type { OutboundRecord } from '../../../ingest/record-log.ts';
 import { openClickHouse } from '../../../processor/clickhouse/client.ts';
 import { toExpenseRow, type ExpenseRow } from '../../../processor/clickhouse/expense-row.ts';
@@ -30,6 +29,7 @@ import { createProcessor, type Processor } from '../../../processor/processor.ts
 import { decodeRemoteWrite } from '../../../receiver/decode/index.ts';
 import { prepareRecords } from '../../../receiver/cluster-records.ts';
 import { testBrokers } from '../../support/env.ts';
+import { kafkaAdmin, type KafkaAdmin } from '../../support/kafka.ts';
 import { sqlRows } from '../../support/expenses.ts';
 import { freePort, metricValue } from '../../support/net.ts';
 import { RW1_HEADERS, snappyCompress, writeRequestV1, type FixtureSeries } from '../../support/remote-write-fixtures.ts';
@@ -53,24 +53,18 @@ function scrape(t: number, cluster: string, pod = 'api-0'): FixtureSeries[] {
   ];
 }
 
-async function createTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }] });
-}
-
 describe('a record that cannot be decoded', () => {
   const topic = uniqueTopic('processor-poison');
   const brokers = testBrokers();
   let service: ServiceProcess;
   let sqlUrl: string;
   let dataDir: string;
-  let admin: Admin;
-  const kafka = new Kafka({ clientId: 'processor-poison-test', brokers, logLevel: 0 });
+  let admin: KafkaAdmin;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'k8s-expenses-poison-'));
-    admin = kafka.admin();
-    await admin.connect();
-    await createTopic(admin, topic, 1);
+    admin = kafkaAdmin(brokers, 'processor-poison-test');
+    await admin.createTopic(topic, 1);
     const sqlPort = await freePort();
     sqlUrl = `http://127.0.0.1:${sqlPort}`;
     service = await startServiceProcess({
@@ -89,22 +83,16 @@ describe('a record that cannot be decoded', () => {
 
   afterAll(async () => {
     await service?.stop();
-    await admin?.disconnect();
+    await admin?.close();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
   it('is skipped with a log line naming partition and offset and a metric, and does not block the partition', async () => {
-    const producer = kafka.producer();
-    await producer.connect();
-    const [withHeaders] = await producer.send({
-      topic,
-      messages: [
-        // What the receiver would publish, except that the value is not a record.
-        { key: Buffer.from('acme\u0000prod'), value: Buffer.from([1, 200, 7, 7, 7]), headers: { tenant: 'acme', cluster: 'prod', 'format-version': '1' } },
-      ],
-    });
-    const [withoutHeaders] = await producer.send({ topic, messages: [{ value: Buffer.from('definitely not a record') }] });
-    await producer.disconnect();
+    const [withHeaders] = await admin.produce(topic, [
+      // What the receiver would publish, except that the value is not a record.
+      { key: Buffer.from('acme\u0000prod'), value: Buffer.from([1, 200, 7, 7, 7]), headers: { tenant: 'acme', cluster: 'prod', 'format-version': '1' } },
+    ]);
+    const [withoutHeaders] = await admin.produce(topic, [{ value: Buffer.from('definitely not a record') }]);
     const poison = [withHeaders, withoutHeaders].map((m) => ({ partition: m.partition, offset: m.baseOffset! }));
 
     // Valid traffic after the poison: two scrapes through the receiver.
@@ -130,7 +118,7 @@ describe('a record that cannot be decoded', () => {
     // The partition moves on: the committed offset passes both poison records.
     await waitFor(
       async () => {
-        const [{ partitions }] = await admin.fetchOffsets({ groupId: `${topic}-group`, topics: [topic] });
+        const partitions = await admin.committedOffsets(`${topic}-group`, topic);
         return Number(partitions[0].offset) > Number(poison[1].offset);
       },
       30_000,
@@ -152,7 +140,7 @@ describe('ClickHouse unavailable, then back', () => {
 
   let dataDir: string;
   let client: ClickHouseClient;
-  let admin: Admin;
+  let admin: KafkaAdmin;
   let publisher: KafkaPublisher;
   let processor: Processor;
   const registry = new Registry();
@@ -180,19 +168,15 @@ describe('ClickHouse unavailable, then back', () => {
     }
   };
 
-  const committed = async () => {
-    const [{ partitions }] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return partitions;
-  };
+  const committed = () => admin.committedOffsets(groupId, topic);
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'k8s-expenses-outage-'));
     client = await openClickHouse({ DATA_DIR: dataDir, CLICKHOUSE_URL: undefined, CLICKHOUSE_USER: 'default', CLICKHOUSE_PASSWORD: '', CLICKHOUSE_DATABASE: 'default' }, silent);
     await migrate(client, { database: 'default' });
-    const kafka = createKafka({ brokers, clientId: 'processor-outage-test', requestTimeoutMs: 10_000, retries: 3 }, silent);
-    admin = kafka.admin();
-    await admin.connect();
-    await createTopic(admin, topic, 2);
+    const kafka = createKafka({ brokers, clientId: 'processor-outage-test', requestTimeoutMs: 10_000, retries: 3 });
+    admin = kafkaAdmin(brokers, 'processor-outage-test');
+    await admin.createTopic(topic, 2);
     publisher = createKafkaPublisher(kafka, { topic, partitions: 2, replicationFactor: 1, produceTimeoutMs: 10_000, compression: 'none', maxGroupBytes: 8 * 2 ** 20 }, silent);
     publisher.start();
     await waitFor(() => publisher.isReady(), 30_000, 'the publisher');
@@ -231,7 +215,7 @@ describe('ClickHouse unavailable, then back', () => {
     outage.on = false;
     await processor?.close();
     await publisher?.close();
-    await admin?.disconnect();
+    await admin?.close();
     await client?.close();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
@@ -265,7 +249,7 @@ describe('ClickHouse unavailable, then back', () => {
 
     // Offsets are committed once the hours settle, with the floor in the metadata: hours H0 .. H0+2h
     // settled (the watermark H0+3h19m is past H0+2h + 1h + HOUR_GRACE + LATE_WINDOW), H0+3h is open.
-    const used = (await admin.fetchTopicOffsets(topic)).filter((p) => Number(p.high) > 0).map((p) => p.partition);
+    const used = (await admin.partitionEnds(topic)).filter((p) => Number(p.high) > 0).map((p) => p.partition);
     await waitFor(async () => (await committed()).filter((p) => used.includes(p.partition)).every((p) => Number(p.offset) > 0), 30_000, 'offsets to be committed');
     for (const p of (await committed()).filter((c) => used.includes(c.partition))) {
       const floor = (JSON.parse(p.metadata ?? '{}') as { floor?: number }).floor;

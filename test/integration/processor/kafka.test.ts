@@ -6,10 +6,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../../service/service.ts';
 import { sqlHeaders, testBrokers } from '../../support/env.ts';
+import { kafkaAdmin } from '../../support/kafka.ts';
 import { podHours, sqlRows, type PodHour } from '../../support/expenses.ts';
 import { freePort, metricValue } from '../../support/net.ts';
 import { RW1_HEADERS, snappyCompress, writeRequestV1, type FixtureSeries } from '../../support/remote-write-fixtures.ts';
@@ -156,10 +156,9 @@ describe('processor with Kafka and the embedded engine', () => {
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'k8s-expenses-processor-kafka-'));
     // Created up front so the partition count is ours, whichever of receiver and consumer comes first.
-    const admin = new Kafka({ clientId: 'processor-kafka-test', brokers: testBrokers(), logLevel: 0 }).admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 2, replicationFactor: 1 }] });
-    await admin.disconnect();
+    const admin = kafkaAdmin(testBrokers(), 'processor-kafka-test');
+    await admin.createTopic(topic, 2);
+    await admin.close();
     const sqlPort = await freePort();
     service = await startTestService({
       ROLE: 'all',

@@ -15,6 +15,7 @@ import { post } from '../../support/net.ts';
 import { RW1_HEADERS, snappyCompress, writeRequestV1 } from '../../support/remote-write-fixtures.ts';
 import { runServiceUntilExit, runTenantsCli, startServiceProcess, type ServiceProcess } from '../../support/service-process.ts';
 import { startTestService, uniqueTopic, waitReady } from '../../support/service.ts';
+import { FORMAT_VERSION } from '../../../ingest/record-format.ts';
 
 const T0 = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
@@ -74,7 +75,7 @@ describe('tenants file authentication (in process)', () => {
     for (const cluster of ['auth-bearer', 'auth-bearer2']) {
       const s = got.find((x) => x.cluster === cluster)!;
       expect(s.tenant).toBe('tenant-a');
-      expect(s.headers).toEqual({ tenant: 'tenant-a', cluster, 'format-version': '1' });
+      expect(s.headers).toEqual({ tenant: 'tenant-a', cluster, 'format-version': String(FORMAT_VERSION) });
     }
   });
 

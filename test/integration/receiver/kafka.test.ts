@@ -6,6 +6,7 @@ import { testBrokers } from '../../support/env.ts';
 import { RW1_HEADERS, snappyCompress, writeRequestV1, type FixtureSeries } from '../../support/remote-write-fixtures.ts';
 import { decodeMessage } from '../../support/records.ts';
 import { consumeAll, startTestService, uniqueTopic, waitReady } from '../../support/service.ts';
+import { FORMAT_VERSION } from '../../../ingest/record-format.ts';
 
 // Relative to now: samples further than MAX_SAMPLE_FUTURE ahead would be refused.
 const T0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 2 * 3_600_000;
@@ -44,7 +45,7 @@ describe('receiver to Kafka', () => {
       { tenant: 'acme-123', cluster: 'prod-eu' },
       { tenant: 'acme-123', cluster: 'prod-us' },
     ]);
-    for (const d of decoded) expect(d.headers).toEqual({ tenant: 'acme-123', cluster: d.key!.cluster, 'format-version': '1' });
+    for (const d of decoded) expect(d.headers).toEqual({ tenant: 'acme-123', cluster: d.key!.cluster, 'format-version': String(FORMAT_VERSION) });
     expect(decoded[0].series).toEqual([{ labels: series[2].labels, samples: series[2].samples }]);
     expect(decoded[1].series).toEqual([{ labels: series[0].labels, samples: series[0].samples }]);
     expect(decoded[2].series).toEqual([{ labels: series[1].labels, samples: series[1].samples }]);

@@ -16,6 +16,7 @@ import { collectTopic, type CollectedSeries, type TopicCollector } from '../../s
 import { freePort, metricValue } from '../../support/net.ts';
 import { runTenantsCli } from '../../support/service-process.ts';
 import { startTestService, uniqueTopic, waitFor, waitReady } from '../../support/service.ts';
+import { FORMAT_VERSION } from '../../../ingest/record-format.ts';
 
 const TENANT = 'prom-tenant';
 
@@ -104,7 +105,7 @@ describe('a real Prometheus remote-writing to the receiver', () => {
       for (const s of found) {
         expect(s.tenant).toBe(TENANT);
         expect(s.cluster).toBe('test-cluster');
-        expect(s.headers).toEqual({ tenant: TENANT, cluster: 'test-cluster', 'format-version': '1' });
+        expect(s.headers).toEqual({ tenant: TENANT, cluster: 'test-cluster', 'format-version': String(FORMAT_VERSION) });
         // honor_labels keeps the exporter's labels; Prometheus adds job, instance and the external label.
         expect(s.labels).toEqual({ __name__: k.name, ...k.labels, job: 'kubecost', instance: `127.0.0.1:${exporter.port}`, cluster_id: 'test-cluster' });
         for (const sample of s.samples) {

@@ -9,6 +9,7 @@ import { collectTopic, type TopicCollector } from '../../support/kafka-collector
 import { post, type HttpAnswer } from '../../support/net.ts';
 import { RW2_HEADERS, snappyCompress, writeRequestV2, type FixtureSeriesV2 } from '../../support/remote-write-fixtures.ts';
 import { startTestService, uniqueTopic, waitReady } from '../../support/service.ts';
+import { FORMAT_VERSION } from '../../../ingest/record-format.ts';
 
 // Relative to the clock, so the future-sample limit never bites on a machine with another date.
 const T0 = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
@@ -80,8 +81,8 @@ describe('remote write 2.0', () => {
     const got = await collector.waitFor((all) => all.filter((s) => s.cluster === 'rw2-a').length >= 2, 20_000, 'the rw2-a series');
     const mine = got.filter((s) => s.cluster === 'rw2-a').sort((a, b) => a.labels.__name__.localeCompare(b.labels.__name__));
     expect(mine).toEqual([
-      { tenant: 'rw2-tenant', cluster: 'rw2-a', headers: { tenant: 'rw2-tenant', cluster: 'rw2-a', 'format-version': '1' }, labels: series[0].labels, samples: series[0].samples },
-      { tenant: 'rw2-tenant', cluster: 'rw2-a', headers: { tenant: 'rw2-tenant', cluster: 'rw2-a', 'format-version': '1' }, labels: series[1].labels, samples: series[1].samples },
+      { tenant: 'rw2-tenant', cluster: 'rw2-a', headers: { tenant: 'rw2-tenant', cluster: 'rw2-a', 'format-version': String(FORMAT_VERSION) }, labels: series[0].labels, samples: series[0].samples },
+      { tenant: 'rw2-tenant', cluster: 'rw2-a', headers: { tenant: 'rw2-tenant', cluster: 'rw2-a', 'format-version': String(FORMAT_VERSION) }, labels: series[1].labels, samples: series[1].samples },
     ]);
   });
 

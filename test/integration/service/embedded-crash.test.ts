@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubecostRequest } from '../../../bench/kubecost-traffic.ts';
 import { openEmbeddedLog } from '../../../ingest/embedded/embedded-log.ts';
 import { FRAME_HEADER_BYTES } from '../../../ingest/embedded/segment-format.ts';
-import { decodeRecord } from '../../../ingest/record-decoder.ts';
+import { decodeRecord } from '../../../ingest/record-format.ts';
 import { pino } from 'pino';
 import {
   committedOffset,

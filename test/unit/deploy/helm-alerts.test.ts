@@ -74,6 +74,7 @@ describe('the PrometheusRule', () => {
       'K8sExpensesInvalidSamples',
       'K8sExpensesRowsNotFinite',
       'K8sExpensesTenantOverSeriesLimit',
+      'K8sExpensesNegativeIdle',
     ]);
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     // The table's rows (the paragraph after it lists metrics that are not alerts).
@@ -232,6 +233,13 @@ describe('the PrometheusRule', () => {
         alert_rule_test: [
           { eval_time: '10m', alertname: 'K8sExpensesTenantOverSeriesLimit', exp_alerts: [] },
           { eval_time: '35m', alertname: 'K8sExpensesTenantOverSeriesLimit', exp_alerts: [{ exp_labels: { severity } }] },
+        ],
+      },
+      {
+        input_series: [{ series: series('k8s_expenses_processor_negative_idle_node_hours_total', { resource: 'cpu' }), values: '0+1x150' }],
+        alert_rule_test: [
+          { eval_time: '30m', alertname: 'K8sExpensesNegativeIdle', exp_alerts: [] },
+          { eval_time: '130m', alertname: 'K8sExpensesNegativeIdle', exp_alerts: [{ exp_labels: { severity, resource: 'cpu' } }] },
         ],
       },
     ].map((t) => ({ interval: '1m', ...t }));

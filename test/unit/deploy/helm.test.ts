@@ -413,7 +413,7 @@ describe('the tenants file from values', () => {
     const manifests = renderChart({ set: { 'tenants.entries[0].id': 'acme', 'tenants.entries[0].tokens_sha256[0]': digest } });
     const secret = findManifest(manifests, 'Secret', name('tenants'));
     const text = secret.stringData?.['tenants.json'];
-    expect(parseTenantsFile(text!, 'the chart’s Secret').tenants).toEqual([{ id: 'acme', tokens_sha256: [digest], basic: [] }]);
+    expect(parseTenantsFile(text!, 'the chart’s Secret').tenants).toEqual([{ id: 'acme', tokens_sha256: [digest], basic: [], read_tokens_sha256: [], read_basic: [] }]);
     const receiver = podSpec(findManifest(manifests, 'Deployment', name('receiver')));
     expect(receiver.volumes?.find((v) => v.name === 'tenants')?.secret?.secretName).toBe(name('tenants'));
   });

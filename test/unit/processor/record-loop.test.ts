@@ -4,8 +4,8 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { HOUR_MS as H } from '../../../core/hours.ts';
-import { decodeRecord } from '../../../ingest/record-decoder.ts';
-import { encodeRecords } from '../../../ingest/record-encoder.ts';
+import { decodeRecord } from '../../../ingest/record-format.ts';
+import { encodeRecords } from '../../../ingest/record-encode.ts';
 import { FORMAT_VERSION } from '../../../ingest/record-format.ts';
 import type { InboundRecord } from '../../../ingest/record-log.ts';
 import type { HourlyCostModel } from '../../../processor/cost-model-port.ts';
@@ -15,6 +15,7 @@ import type { Partition } from '../../../processor/partition.ts';
 import { createRecordLoop, feedRecord, newRecordFeed } from '../../../processor/record-loop.ts';
 import { metricValue } from '../../support/net.ts';
 import { buildDecodedWrite, type PlainSeries } from '../../support/decoded-write-builder.ts';
+import { encodeVersion1 } from '../../support/record-v1.ts';
 
 const H0 = Date.UTC(2026, 10, 23, 10);
 const MIN = 60_000;
@@ -137,6 +138,18 @@ describe('the record loop', () => {
     // Only record 0 fed an hour: a floor past it commits everything read.
     expect(p.tracker.commitPoint(H0 + 2 * H)).toBe(3n);
     expect(p.tracker.commitPoint(H0 + H)).toBe(0n);
+  });
+
+  it('feeds records of format version 1 still in the log from receivers before version 2', async () => {
+    const { registry, p, loop } = setup();
+    loop(p, [inbound(0n, encodeVersion1([series('old', H0 + 10 * MIN)]), 1), inbound(1n, encoded([series('new', H0 + 20 * MIN)]))], 2n);
+    const metrics = await registry.metrics();
+    expect(metricValue(metrics, 'k8s_expenses_processor_samples_total', { result: 'accepted' })).toBe(2);
+    expect(metrics).not.toMatch(/k8s_expenses_processor_poison_records_total\{/);
+    expect((p.model as ReturnType<typeof recordingModel>).fed).toEqual([
+      { pod: 'old', timestamps: [H0 + 10 * MIN] },
+      { pod: 'new', timestamps: [H0 + 20 * MIN] },
+    ]);
   });
 
   it('ignores records it has already read (a re-delivery after a rebalance)', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, seriesLabels } from '../../../ingest/record-decoder.ts';
+import { decodeRecord, seriesLabels } from '../../../ingest/record-format.ts';
 import { prepareRecords, type RecordOptions } from '../../../receiver/cluster-records.ts';
 import { buildDecodedWrite, type PlainSeries } from '../../support/decoded-write-builder.ts';
 
@@ -78,9 +78,10 @@ describe('records per cluster', () => {
 
   it('splits one cluster into several records under the record size limit', () => {
     const many = Array.from({ length: 200 }, (_, i) => s({ __name__: 'container_memory_allocation_bytes', namespace: 'ns', pod: `pod-${i}`, cluster_id: 'eu' }));
-    const prepared = prepareRecords(buildDecodedWrite(many), 't', NOW, { ...options, maxRecordBytes: 2048 });
+    // Records store each distinct string once (about 26 bytes per series here), so 1 KiB holds ~35.
+    const prepared = prepareRecords(buildDecodedWrite(many), 't', NOW, { ...options, maxRecordBytes: 1024 });
     expect(prepared.records.length).toBeGreaterThan(3);
-    for (const r of prepared.records) expect(r.value.length).toBeLessThanOrEqual(2048);
+    for (const r of prepared.records) expect(r.value.length).toBeLessThanOrEqual(1024);
     expect(pods(prepared.records).flatMap((r) => r.pods)).toEqual(many.map((m) => m.labels.pod));
     expect(prepared.records.reduce((n, r) => n + r.samples, 0)).toBe(200);
   });

@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeRecord, seriesLabels } from '../../../ingest/record-decoder.ts';
+import { decodeRecord, seriesLabels } from '../../../ingest/record-format.ts';
 import { PublishError, type OutboundRecord, type RecordPublisher } from '../../../ingest/record-log.ts';
 import { createAdmission, type Admission } from '../../../receiver/admission.ts';
 import { createReceiverMetrics } from '../../../receiver/metrics.ts';

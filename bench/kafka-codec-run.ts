@@ -1,18 +1,20 @@
-// One measured phase of bench/kafka-clients.ts, in a process of its own so that CPU, garbage
-// collection and peak RSS belong to one client alone:
+// One measured phase of bench/kafka-codecs.ts, in a process of its own so that CPU, garbage
+// collection and peak RSS belong to one codec alone:
 //
-//   node --import tsx bench/kafka-client-run.ts produce <client> <compression> <topic>
-//   node --import tsx bench/kafka-client-run.ts consume <client> <topic> <records>
+//   node --import tsx bench/kafka-codec-run.ts produce <compression> <topic>
+//   node --import tsx bench/kafka-codec-run.ts consume <compression> <topic> <records>
 //
 // Prints one JSON line (PhaseResult). Traffic comes from environment variables set by the
 // orchestrator (BENCH_TENANTS, BENCH_SERIES, BENCH_SCRAPES, BENCH_PARTITIONS, BENCH_CONCURRENCY,
 // BENCH_KAFKA_BROKERS), so every phase of every run sees the same records.
-import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { pino } from 'pino';
-import type { Compression } from '../ingest/kafka-platformatic/compression.ts';
-import { decodeRecord } from '../ingest/record-decoder.ts';
-import type { OutboundRecord } from '../ingest/record-log.ts';
-import { createConsumer, createPublisher, whenReady, type KafkaClientName } from './kafka-client-adapters.ts';
+import type { Compression } from '../ingest/kafka/compression.ts';
+import { createKafka } from '../ingest/kafka/kafka-client.ts';
+import { createKafkaConsumer } from '../ingest/kafka/kafka-consumer.ts';
+import { createKafkaPublisher } from '../ingest/kafka/kafka-publisher.ts';
+import { decodeRecord } from '../ingest/record-format.ts';
+import type { OutboundRecord, RecordPublisher } from '../ingest/record-log.ts';
+import { gcRecorder, type GcFigures } from './gc-recorder.ts';
 import { kubecostRequests } from './kubecost-traffic.ts';
 import { quantile } from './load-client.ts';
 import { receiverRecords } from './receiver-records.ts';
@@ -27,12 +29,10 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const brokers = (process.env.BENCH_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim());
 /** Requests published before the measured window, so connections, JIT and buffers are warm. */
 const WARMUP_FRACTION = 0.1;
-process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'error' });
 
 export interface PhaseResult {
   phase: 'produce' | 'consume';
-  client: KafkaClientName;
   compression: Compression;
   records: number;
   samples: number;
@@ -42,7 +42,7 @@ export interface PhaseResult {
   /** Bytes the topic takes in the broker's log after a produce phase (set by the orchestrator). */
   topic_bytes?: number;
   wall_s: number;
-  /** Every thread of this process (main, GC helpers, libuv pool: gzip for kafkajs). */
+  /** Every thread of this process (main, GC helpers, libuv pool). */
   cpu_s: number;
   main_thread_cpu_s: number;
   /** Sum of GC pauses seen by the main thread (perf_hooks 'gc' entries). */
@@ -97,31 +97,7 @@ function sample(): Window {
   };
 }
 
-/** Collects GC pauses between start() and stop(). */
-function gcRecorder() {
-  const entries: PerformanceEntry[] = [];
-  const observer = new PerformanceObserver((list) => entries.push(...list.getEntries()));
-  let from = 0;
-  let to = Infinity;
-  return {
-    start() {
-      observer.observe({ entryTypes: ['gc'] });
-      from = performance.now();
-    },
-    async stop() {
-      to = performance.now();
-      // Entries are delivered asynchronously.
-      await new Promise((r) => setTimeout(r, 50));
-      observer.disconnect();
-      const inside = entries.filter((e) => e.startTime >= from && e.startTime <= to);
-      const major = inside.filter((e) => (e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
-      const sum = (list: PerformanceEntry[]) => list.reduce((n, e) => n + e.duration, 0);
-      return { gcMs: sum(inside), gcMajorMs: sum(major), gcCount: inside.length };
-    },
-  };
-}
-
-function result(phase: PhaseResult['phase'], client: KafkaClientName, compression: Compression, counts: { records: number; samples: number; topic_records: number; topic_samples: number }, a: Window, b: Window, gc: { gcMs: number; gcMajorMs: number; gcCount: number }, latencies: number[], rssBefore: number): PhaseResult {
+function result(phase: PhaseResult['phase'], compression: Compression, counts: { records: number; samples: number; topic_records: number; topic_samples: number }, a: Window, b: Window, gc: GcFigures, latencies: number[], rssBefore: number): PhaseResult {
   const sorted = Float64Array.from(latencies).sort();
   const wall = (b.wall - a.wall) / 1000;
   const cpu = b.cpu - a.cpu;
@@ -129,7 +105,6 @@ function result(phase: PhaseResult['phase'], client: KafkaClientName, compressio
   const round = (n: number, digits = 3) => Number(n.toFixed(digits));
   return {
     phase,
-    client,
     compression,
     ...counts,
     wall_s: round(wall),
@@ -147,10 +122,20 @@ function result(phase: PhaseResult['phase'], client: KafkaClientName, compressio
   };
 }
 
-async function produce(client: KafkaClientName, compression: Compression, topic: string): Promise<PhaseResult> {
+const kafka = createKafka({ brokers, clientId: 'bench-kafka-codecs', requestTimeoutMs: 30_000, retries: 5 });
+
+async function whenReady(publisher: RecordPublisher, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!publisher.isReady()) {
+    if (Date.now() > deadline) throw new Error(`the publisher was not ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function produce(compression: Compression, topic: string): Promise<PhaseResult> {
   const { requests, samples } = buildRequests();
   const rssBefore = process.memoryUsage.rss();
-  const publisher = createPublisher(client, { brokers, topic, partitions: PARTITIONS, compression, produceTimeoutMs: 30_000, retries: 5 }, logger);
+  const publisher = createKafkaPublisher(kafka, { topic, partitions: PARTITIONS, replicationFactor: -1, compression, produceTimeoutMs: 30_000, maxGroupBytes: 8 * 2 ** 20 }, logger);
   publisher.start();
   await whenReady(publisher, 60_000);
   const warmup = Math.floor(requests.length * WARMUP_FRACTION);
@@ -178,12 +163,12 @@ async function produce(client: KafkaClientName, compression: Compression, topic:
   await publisher.close();
   const measured = requests.slice(warmup);
   const counts = { records: measured.reduce((n, r) => n + r.length, 0), samples: samples.slice(warmup).reduce((n, s) => n + s, 0), topic_records: requests.reduce((n, r) => n + r.length, 0), topic_samples: samples.reduce((n, x) => n + x, 0) };
-  return result('produce', client, compression, counts, a, b, gcFigures, latencies, rssBefore);
+  return result('produce', compression, counts, a, b, gcFigures, latencies, rssBefore);
 }
 
-async function consume(client: KafkaClientName, topic: string, expected: number): Promise<PhaseResult> {
+async function consume(compression: Compression, topic: string, expected: number): Promise<PhaseResult> {
   const rssBefore = process.memoryUsage.rss();
-  const consumer = createConsumer(client, { brokers, topic, partitions: PARTITIONS }, `${topic}-${client}-${Date.now()}`, logger);
+  const consumer = createKafkaConsumer(kafka, { topic, partitions: PARTITIONS, replicationFactor: -1, groupId: `${topic}-read-${Date.now()}` }, logger);
   const gc = gcRecorder();
   let a: Window | undefined;
   let records = 0;
@@ -209,11 +194,10 @@ async function consume(client: KafkaClientName, topic: string, expected: number)
   const b = sample();
   const gcFigures = await gc.stop();
   await consumer.close();
-  return result('consume', client, 'gzip', { records, samples, topic_records: records, topic_samples: samples }, a!, b, gcFigures, [], rssBefore);
+  return result('consume', compression, { records, samples, topic_records: records, topic_samples: samples }, a!, b, gcFigures, [], rssBefore);
 }
 
-const [phase, client, ...rest] = process.argv.slice(2);
-if (client !== 'kafkajs' && client !== 'platformatic') throw new Error(`unknown client ${client}`);
-const out = phase === 'produce' ? await produce(client, rest[0] as Compression, rest[1]) : await consume(client, rest[0], Number(rest[1]));
+const [phase, compression, ...rest] = process.argv.slice(2) as [string, Compression, ...string[]];
+const out = phase === 'produce' ? await produce(compression, rest[0]) : await consume(compression, rest[0], Number(rest[1]));
 console.log(JSON.stringify(out));
 process.exit(0);

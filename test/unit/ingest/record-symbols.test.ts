@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { SymbolMap, SymbolTable } from '../../../ingest/record-symbols.ts';
+
+/** The strings laid out one after the other, as label strings lie in a request body. */
+function body(strings: string[]): { bytes: Buffer; at: [number, number][] } {
+  const parts = strings.map((s) => Buffer.from(s));
+  const at: [number, number][] = [];
+  let offset = 0;
+  for (const p of parts) {
+    at.push([offset, p.length]);
+    offset += p.length;
+  }
+  return { bytes: Buffer.concat(parts), at };
+}
+
+const textOf = (t: SymbolTable, bytes: Buffer, id: number) => bytes.toString('utf8', t.offsets[id], t.offsets[id] + t.lengths[id]);
+
+describe('symbol table', () => {
+  it('gives equal strings one symbol wherever they lie, and distinct strings distinct symbols', () => {
+    const strings = ['__name__', 'up', 'pod', 'a', '__name__', 'up', 'pod', 'b', '', 'ab', 'a', 'b', ''];
+    const { bytes, at } = body(strings);
+    const t = new SymbolTable();
+    t.begin(bytes);
+    const ids = at.map(([off, len]) => t.intern(off, len));
+    expect(ids).toEqual([0, 1, 2, 3, 0, 1, 2, 4, 5, 6, 3, 4, 5]);
+    expect(t.count).toBe(7);
+    expect(Array.from({ length: t.count }, (_, id) => textOf(t, bytes, id))).toEqual(['__name__', 'up', 'pod', 'a', 'b', '', 'ab']);
+    expect(t.overflowed).toBe(false);
+  });
+
+  it('finds a string given from elsewhere, and nothing once the next request begins', () => {
+    const { bytes, at } = body(['cluster_id', 'prod', 'cluster']);
+    const t = new SymbolTable();
+    t.begin(bytes);
+    for (const [off, len] of at) t.intern(off, len);
+    expect(t.find(Buffer.from('cluster_id'))).toBe(0);
+    expect(t.find(Buffer.from('cluster'))).toBe(2);
+    expect(t.find(Buffer.from('cluster_i'))).toBe(-1);
+    t.begin(bytes);
+    expect(t.find(Buffer.from('cluster_id'))).toBe(-1);
+    expect(t.intern(at[1][0], at[1][1])).toBe(0);
+  });
+
+  it('grows with the distinct strings of a request and stays correct whatever their number', () => {
+    const strings = Array.from({ length: 20_000 }, (_, i) => `pod-${i.toString(36)}`);
+    const { bytes, at } = body([...strings, ...strings]);
+    const t = new SymbolTable();
+    t.begin(bytes);
+    const ids = at.map(([off, len]) => t.intern(off, len));
+    for (let i = 0; i < ids.length; i++) expect(textOf(t, bytes, ids[i])).toBe(strings[i % strings.length]);
+    expect(t.count).toBe(strings.length);
+    expect(t.find(Buffer.from(strings[12_345]))).toBe(12_345);
+  });
+
+  it('stays correct when strings collide past the probe limit: each string keeps its own bytes', () => {
+    // Distinct strings in a table whose chains are made to overflow (every slot already taken, as
+    // colliding hostile strings would): past the probe limit strings get symbols of their own
+    // instead of a longer search. Every symbol still names exactly its string.
+    const strings = Array.from({ length: 40 }, (_, i) => `pod-${i}`);
+    const { bytes, at } = body([...strings, ...strings]);
+    const t = new SymbolTable();
+    t.begin(bytes);
+    (t as unknown as { slots: Int32Array }).slots = new Int32Array(64).fill(0);
+    const ids = at.map(([off, len]) => t.intern(off, len));
+    for (let i = 0; i < ids.length; i++) expect(textOf(t, bytes, ids[i])).toBe(strings[i % strings.length]);
+    expect(t.overflowed).toBe(true);
+    expect(t.count).toBeGreaterThan(strings.length);
+    for (const text of strings) expect(textOf(t, bytes, t.find(Buffer.from(text)))).toBe(text);
+  });
+});
+
+describe('symbol map', () => {
+  it('holds a number per symbol until cleared, growing as needed', () => {
+    const m = new SymbolMap();
+    expect(m.get(5)).toBe(-1);
+    m.set(5, 7);
+    m.set(100_000, 3);
+    expect([m.get(5), m.get(100_000), m.get(6)]).toEqual([7, 3, -1]);
+    m.clear();
+    expect([m.get(5), m.get(100_000)]).toEqual([-1, -1]);
+  });
+});

@@ -65,7 +65,7 @@ describe('migrate', () => {
     expect(await queryRows(engine.client, 'SELECT count() AS n FROM fresh.k8s_node_expenses_final')).toEqual([{ n: '0' }]);
   });
 
-  it('sets the column codecs of migration 0008 and keeps the columns\' types', async () => {
+  it('sets the column codecs of migration 0008 on both tables and keeps the columns\' types', async () => {
     const columns = await queryRows<{ name: string; type: string; compression_codec: string }>(
       engine.client,
       "SELECT name, type, compression_codec FROM system.columns WHERE database = 'fresh' AND table = 'k8s_expenses' ORDER BY position",
@@ -76,6 +76,18 @@ describe('migrate', () => {
     expect(codec.hour).toMatch(/^CODEC\(Delta(\(4\))?, ZSTD\(1\)\)$/);
     expect(codec.version).toMatch(/^CODEC\(Delta(\(8\))?, ZSTD\(1\)\)$/);
     expect(codec).toMatchObject({ tenant_id: '', is_final: '', is_deleted: '' });
+
+    const nodeColumns = await queryRows<{ name: string; type: string; compression_codec: string }>(
+      engine.client,
+      "SELECT name, type, compression_codec FROM system.columns WHERE database = 'fresh' AND table = 'k8s_node_expenses' ORDER BY position",
+    );
+    expect(nodeColumns.map((c) => [c.name, c.type])).toEqual(NODE_EXPENSE_COLUMNS.map(([name, type]) => [name, type]));
+    const nodeCodec = Object.fromEntries(nodeColumns.map((c) => [c.name, c.compression_codec]));
+    expect(nodeCodec).toMatchObject({ minutes: 'CODEC(ZSTD(3))', cpu_cores: 'CODEC(ZSTD(3))', total_cost: 'CODEC(ZSTD(3))', idle_cost: 'CODEC(ZSTD(3))', cpu_idle_cost: 'CODEC(ZSTD(3))' });
+    expect(nodeCodec.hour).toMatch(/^CODEC\(Delta(\(4\))?, ZSTD\(1\)\)$/);
+    expect(nodeCodec.version).toMatch(/^CODEC\(Delta(\(8\))?, ZSTD\(1\)\)$/);
+    expect(nodeCodec.updated_at).toMatch(/^CODEC\(Delta(\(8\))?, ZSTD\(1\)\)$/);
+    expect(nodeCodec).toMatchObject({ tenant_id: '', node: '', spot: '', is_final: '', is_deleted: '' });
   });
 
   it('does nothing when run again', async () => {

@@ -39,7 +39,7 @@ async function bothModes(): Promise<Record<string, { server: string[]; cluster: 
 
 const fold = (sql: string) => sql.replace(/\( ?tenant_id LowCardinality\(String\),.*?updated_at DateTime64\(3, 'UTC'\) ?\)/, '(<columns>)');
 
-// Migration 0008 sets codecs: on a cluster they belong to the parts, so only the local table.
+// Migration 0008 sets codecs on both tables: on a cluster they belong to the parts, so only the local tables.
 const zstd3 = ['pod', 'workload', 'labels'];
 const delta = ['hour', 'version', 'updated_at'];
 const numbers = ['minutes', 'cpu_core_hours', 'cpu_cost', 'ram_byte_hours', 'ram_cost', 'gpu_hours', 'gpu_cost', 'pv_byte_hours', 'pv_cost', 'network_cost', 'load_balancer_cost', 'total_cost'];
@@ -49,10 +49,19 @@ const codecActions = [
   ...delta.map((c) => `MODIFY COLUMN ${c} CODEC(Delta, ZSTD(1))`),
   ...[...numbers, ...averages].map((c) => `MODIFY COLUMN ${c} CODEC(ZSTD(3))`),
 ].join(', ');
+const nodeNumbers = ['minutes', 'cpu_cores', 'ram_bytes', 'gpu_count', 'cpu_cost', 'ram_cost', 'gpu_cost', 'total_cost'];
+const nodeCosts = ['cpu_allocated_cost', 'ram_allocated_cost', 'gpu_allocated_cost', 'cpu_idle_cost', 'ram_idle_cost', 'gpu_idle_cost', 'idle_cost'];
+const nodeCodecActions = [
+  ...delta.map((c) => `MODIFY COLUMN ${c} CODEC(Delta, ZSTD(1))`),
+  ...[...nodeNumbers, ...nodeCosts].map((c) => `MODIFY COLUMN ${c} CODEC(ZSTD(3))`),
+].join(', ');
 const codecMigration = {
   '0008_k8s_expenses_codecs.sql': {
-    server: [`ALTER TABLE billing.k8s_expenses ${codecActions}`],
-    cluster: [`ALTER TABLE billing.k8s_expenses_local ON CLUSTER \`prod\` ${codecActions}`],
+    server: [`ALTER TABLE billing.k8s_expenses ${codecActions}`, `ALTER TABLE billing.k8s_node_expenses ${nodeCodecActions}`],
+    cluster: [
+      `ALTER TABLE billing.k8s_expenses_local ON CLUSTER \`prod\` ${codecActions}`,
+      `ALTER TABLE billing.k8s_node_expenses_local ON CLUSTER \`prod\` ${nodeCodecActions}`,
+    ],
   },
 };
 
@@ -90,6 +99,24 @@ describe('the migrations on one server and on a cluster', () => {
       '0005_k8s_expenses_final_live.sql': {
         server: ['CREATE OR REPLACE VIEW billing.k8s_expenses_final AS SELECT * EXCEPT (is_deleted) FROM billing.k8s_expenses FINAL'],
         cluster: ['CREATE OR REPLACE VIEW billing.k8s_expenses_final ON CLUSTER `prod` AS SELECT * EXCEPT (is_deleted) FROM billing.k8s_expenses FINAL'],
+      },
+      '0006_k8s_node_expenses.sql': {
+        server: [
+          'CREATE TABLE IF NOT EXISTS billing.k8s_node_expenses (<columns>) ENGINE = ReplacingMergeTree(version, is_deleted) PARTITION BY toYYYYMM(hour) ORDER BY (tenant_id, cluster, hour, node) TTL hour + INTERVAL 2 YEAR SETTINGS ttl_only_drop_parts = 1',
+          'CREATE VIEW IF NOT EXISTS billing.k8s_node_expenses_final AS SELECT * EXCEPT (is_deleted) FROM billing.k8s_node_expenses FINAL',
+        ],
+        cluster: [
+          "CREATE TABLE IF NOT EXISTS billing.k8s_node_expenses_local ON CLUSTER `prod` (<columns>) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}', version, is_deleted) PARTITION BY toYYYYMM(hour) ORDER BY (tenant_id, cluster, hour, node) TTL hour + INTERVAL 2 YEAR SETTINGS ttl_only_drop_parts = 1",
+          "CREATE TABLE IF NOT EXISTS billing.k8s_node_expenses ON CLUSTER `prod` AS billing.k8s_node_expenses_local ENGINE = Distributed('prod', 'billing', 'k8s_node_expenses_local', cityHash64(tenant_id, cluster))",
+          'CREATE VIEW IF NOT EXISTS billing.k8s_node_expenses_final ON CLUSTER `prod` AS SELECT * EXCEPT (is_deleted) FROM billing.k8s_node_expenses FINAL',
+        ],
+      },
+      // The FOCUS view's query is long: pinned by its ends, the view created ON CLUSTER over the Distributed table.
+      '0007_k8s_expenses_focus.sql': {
+        server: [expect.stringMatching(/^CREATE OR REPLACE VIEW billing\.k8s_expenses_focus AS SELECT hour AS ChargePeriodStart, .* FROM billing\.k8s_expenses FINAL ARRAY JOIN .* WHERE component\.2 != 0$/)],
+        cluster: [
+          expect.stringMatching(/^CREATE OR REPLACE VIEW billing\.k8s_expenses_focus ON CLUSTER `prod` AS SELECT hour AS ChargePeriodStart, .* FROM billing\.k8s_expenses FINAL ARRAY JOIN .* WHERE component\.2 != 0$/),
+        ],
       },
       ...codecMigration,
     });

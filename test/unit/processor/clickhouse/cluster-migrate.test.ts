@@ -44,8 +44,8 @@ describe('migrate on a cluster', () => {
   it('creates the database and schema_migrations on every node, then runs each migration ON CLUSTER, replacing the empty table of 0001', async () => {
     const { client, commands, recorded } = newCluster();
     const result = await migrate(client, { database: 'billing', cluster: 'prod' });
-    expect(result.applied.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(recorded).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(result.applied.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(recorded).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(commands.map(head)).toEqual([
       'CREATE DATABASE IF NOT EXISTS billing ON CLUSTER `prod`',
       'CREATE TABLE IF NOT EXISTS billing.schema_migrations ON CLUSTER `prod`',
@@ -58,7 +58,12 @@ describe('migrate on a cluster', () => {
       'CREATE TABLE IF NOT EXISTS billing.k8s_expenses_local ON CLUSTER `prod`',
       'CREATE TABLE IF NOT EXISTS billing.k8s_expenses ON CLUSTER `prod`',
       'CREATE OR REPLACE VIEW billing.k8s_expenses_final ON CLUSTER `prod`',
+      'CREATE TABLE IF NOT EXISTS billing.k8s_node_expenses_local ON CLUSTER `prod`',
+      'CREATE TABLE IF NOT EXISTS billing.k8s_node_expenses ON CLUSTER `prod`',
+      'CREATE VIEW IF NOT EXISTS billing.k8s_node_expenses_final ON CLUSTER `prod`',
+      'CREATE OR REPLACE VIEW billing.k8s_expenses_focus ON CLUSTER `prod`',
       expect.stringMatching(/^ALTER TABLE billing\.k8s_expenses_local ON CLUSTER `prod` MODIFY COLUMN pod CODEC\(ZSTD\(3\)\),/),
+      expect.stringMatching(/^ALTER TABLE billing\.k8s_node_expenses_local ON CLUSTER `prod` MODIFY COLUMN hour CODEC\(Delta, ZSTD\(1\)\),/),
     ]);
     expect(commands[8]).toContain("ReplicatedReplacingMergeTree('/clickhouse/tables/{uuid}/{shard}', '{replica}', version, is_deleted)");
   });

@@ -19,7 +19,8 @@ import {
 } from '../../support/embedded.ts';
 import { startServiceProcess, type ServiceProcess } from '../../support/service-process.ts';
 
-const SEGMENT_BYTES = 256 * 1024;
+/** Small next to the traffic (record format 2 writes each label string once per record). */
+const SEGMENT_BYTES = 64 * 1024;
 const HOURS = 10;
 const requests = pastTraffic({ hours: HOURS, tenants: 1, series: 60, seed: 3 });
 const perHour = requests.length / HOURS;
@@ -34,7 +35,7 @@ let service: ServiceProcess;
 beforeAll(async () => {
   dataDir = tempDataDir('retention');
   service = await startServiceProcess({
-    env: embeddedEnv(dataDir, { LOG_SEGMENT_BYTES: '256KiB', HOUR_GRACE: '1m', LATE_WINDOW: '5m' }),
+    env: embeddedEnv(dataDir, { LOG_SEGMENT_BYTES: '64KiB', HOUR_GRACE: '1m', LATE_WINDOW: '5m' }),
     readyTimeoutMs: 90_000,
   });
 });

@@ -20,7 +20,7 @@ const serviceConfigShape = {
   ROLE: z
     .enum(ROLES, { message: 'expected all, receiver, processor or query' })
     .default('all')
-    .describe('Which parts run in this process: all, receiver, processor or query (the read side; needs CLICKHOUSE_URL)'),
+    .describe('Which parts run in this process: all, receiver, processor or query (the read side; needs CLICKHOUSE_URL). A processor on the embedded engine also serves the reads, as only it can open the engine'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'expected fatal, error, warn, info, debug, trace or silent' })
     .default('info')

@@ -1,5 +1,6 @@
 // What each ROLE runs in the process. The read side needs the table the processor writes: with the
-// embedded engine only the process that owns it can read it, so ROLE=query needs CLICKHOUSE_URL.
+// embedded engine only the process that owns it can read it, so ROLE=query needs CLICKHOUSE_URL, and
+// a processor on the embedded engine serves the reads itself (nothing else could).
 export const ROLES = ['all', 'receiver', 'processor', 'query'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -12,10 +13,11 @@ export interface RoleParts {
   queries: boolean;
 }
 
-export function roleParts(role: Role): RoleParts {
+/** `embedded`: no CLICKHOUSE_URL, the rows are in the embedded engine of the processing process. */
+export function roleParts(role: Role, embedded = false): RoleParts {
   return {
     receives: role === 'all' || role === 'receiver',
     processes: role === 'all' || role === 'processor',
-    queries: role === 'all' || role === 'query',
+    queries: role === 'all' || role === 'query' || (role === 'processor' && embedded),
   };
 }

@@ -102,8 +102,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     if (transport.publisher) receiver = await registerReceiver(app, config, transport.publisher, registry, logger);
     // A server client connects lazily; the embedded engine opens its directory now.
     if (transport.consumer) clickhouse = await openClickHouse(config, logger);
-    if (roleParts(config.ROLE).queries) {
-      const access = (readAccess = createReadAccess(config, logger, roleParts(config.ROLE).receives));
+    const parts = roleParts(config.ROLE, !config.CLICKHOUSE_URL);
+    if (parts.queries) {
+      const access = (readAccess = createReadAccess(config, logger, parts.receives));
       queryRole = await startQueryRole(app, config, registry, logger, { readTenant: (request) => access.tenantFromRequest(request) });
       checks.push(...queryRole.checks);
     }

@@ -5,8 +5,9 @@
 // after a restart the keys of both tables are read before the hour is first written again.
 import { isNegativeIdle, type CostModel, type HourlyRow, type NodeRow } from '../cost-model/index.ts';
 import type { HourlyCostModel } from '../cost-model-port.ts';
-import { deletionRow, encodeExpenseRow, expenseRowKey, toExpenseRow, type ExpenseRow } from './expense-row.ts';
+import { deletionRow, expenseRowKey, toExpenseRow, type ExpenseRow } from './expense-row.ts';
 import { encodeNodeExpenseRow, nodeDeletionRow, toNodeExpenseRow, type NodeExpenseRow } from './node-expense-row.ts';
+import { createExpenseSink } from './expense-sink.ts';
 import { createTableSink, type SinkClient, type StoredHour } from './table-sink.ts';
 
 /** A row the cost model computes for an hour: a pod row (k8s_expenses) or a node row (k8s_node_expenses). */
@@ -84,13 +85,7 @@ export interface CostRowSink {
  * themselves.
  */
 export function createCostRowSink(client: SinkClient, options: { database: string; cluster?: boolean }): CostRowSink {
-  const pods = createTableSink<ExpenseRow>(client, {
-    table: `${options.database}.k8s_expenses`,
-    encode: encodeExpenseRow,
-    keyColumns: ['namespace', 'pod'],
-    keyOf: (r) => expenseRowKey({ namespace: r.namespace, pod: r.pod }),
-    cluster: options.cluster,
-  });
+  const pods = createExpenseSink(client, options);
   const nodes = createTableSink<NodeExpenseRow>(client, {
     table: `${options.database}.k8s_node_expenses`,
     encode: encodeNodeExpenseRow,

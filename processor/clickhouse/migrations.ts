@@ -66,17 +66,19 @@ export async function migrate(client: ClickHouseClient, options: MigrateOptions)
   const recorded = await readRecorded(client, database);
   checkRecorded(migrations, recorded, options.logger);
 
+  /** Runs a migration's statements, each in its cluster form when there is a cluster. */
+  const runStatements = async (statements: readonly string[]): Promise<void> => {
+    for (const statement of statements) {
+      for (const query of target ? clusterStatements(statement, target) : [statement]) await client.command({ query });
+    }
+  };
   const result: MigrateResult = { applied: [], alreadyApplied: [] };
   for (const migration of migrations) {
     const values = { database, ttl: options.ttl, billingCurrency: options.billingCurrency };
     if (recorded.has(migration.version)) {
       // A conversion interrupted in another process may have left a table behind: fold it in.
       if (migration.convertsTable && !target) await foldLeftovers(client, database, migration.convertsTable, options.logger);
-      if (migration.recreated) {
-        for (const statement of renderMigration(migration.sql, values)) {
-          for (const query of target ? clusterStatements(statement, target) : [statement]) await client.command({ query });
-        }
-      }
+      if (migration.recreated) await runStatements(renderMigration(migration.sql, values));
       result.alreadyApplied.push(ref(migration));
       continue;
     }
@@ -89,9 +91,7 @@ export async function migrate(client: ClickHouseClient, options: MigrateOptions)
         await convertTable(client, { database, table: migration.convertsTable, create: statements[0], logger: options.logger });
       }
     } else {
-      for (const statement of statements) {
-        for (const query of target ? clusterStatements(statement, target) : [statement]) await client.command({ query });
-      }
+      await runStatements(statements);
     }
     await client.insert({
       table: `${database}.schema_migrations`,

@@ -1,12 +1,13 @@
 // Encodes the series of a decoded request as records (ingest/record-format.ts, version 2), straight
-// from the request's columns: labels are interned as symbols of the request (record-symbols.ts),
-// every record stores its distinct strings once. Nothing is allocated per series or per sample
+// from the request's columns: labels are interned as symbols (record-symbols.ts; the table outlives
+// the request, its owner resets it), every record stores its distinct strings once. Nothing is allocated per series or per sample
 // (one buffer per record); the working space is reused from request to request (encoding is
 // synchronous).
 //
 //   const encoder = new RecordEncoder();
 //   encoder.begin(columns);
-//   for (const s of accepted) encoder.internSeries(s);      // then group them (e.g. per cluster)
+//   for (const s of accepted) encoder.internSeries(s);      // or adoptSymbols(s, ...) for a series whose
+//                                                           // symbols are known; then group them
 //   const values = encoder.encode(groups, maxRecordBytes);  // values[g]: group g's records
 import type { SeriesColumns } from './record-format.ts';
 import { SymbolMap, SymbolTable } from './record-symbols.ts';
@@ -37,6 +38,8 @@ function varintSize(n: number): number {
 export class RecordEncoder {
   readonly symbols = new SymbolTable();
   private columns: SeriesColumns | undefined;
+  /** The request's sample values, read as raw bits. */
+  private valuesView: DataView = new DataView(new ArrayBuffer(0));
   /** Label entry j: its name's symbol at 2j, its value's at 2j + 1. */
   private labelSymbols = new Int32Array(4096);
   /** The index each request symbol has in the record being filled. */
@@ -55,9 +58,10 @@ export class RecordEncoder {
   private base = 0;
   private open = false;
 
-  /** Starts a request. */
+  /** Starts a request (the symbols of earlier requests stay valid until symbols.reset()). */
   begin(columns: SeriesColumns): void {
     this.columns = columns;
+    this.valuesView = new DataView(columns.values.buffer, columns.values.byteOffset, columns.values.byteLength);
     const entries = columns.labelRefs.length / 4;
     this.symbols.begin(columns.bytes);
     if (this.labelSymbols.length < 2 * entries) this.labelSymbols = new Int32Array(2 * entries);
@@ -73,6 +77,22 @@ export class RecordEncoder {
       syms[2 * j] = table.intern(refs[4 * j], refs[4 * j + 1]);
       syms[2 * j + 1] = table.intern(refs[4 * j + 2], refs[4 * j + 3]);
     }
+  }
+
+  /**
+   * Gives `series` the label symbols ids[from ..] (name and value alternating, one pair per label
+   * entry, as internSeries would find them): those of an identical series interned before.
+   */
+  adoptSymbols(series: number, ids: Int32Array, from: number): void {
+    const d = this.columns!;
+    const syms = this.labelSymbols;
+    for (let k = 2 * d.labelStart[series], end = 2 * d.labelStart[series + 1], i = from; k < end; k++, i++) syms[k] = ids[i];
+  }
+
+  /** The label symbols of `series` (name and value alternating), for keeping them with the series. */
+  seriesSymbols(series: number): Int32Array {
+    const d = this.columns!;
+    return this.labelSymbols.subarray(2 * d.labelStart[series], 2 * d.labelStart[series + 1]);
   }
 
   /** The symbol of label entry j's name (after internSeries). */
@@ -111,8 +131,7 @@ export class RecordEncoder {
 
   /** The open record as a buffer of its exact size. */
   private close(): Buffer {
-    const { offsets, lengths } = this.symbols;
-    const src = this.columns!.bytes;
+    const { offsets, lengths, arena: src } = this.symbols;
     const size = 1 + varintSize(zigzag(this.base)) + varintSize(this.symbolCount) + this.symbolBytes + varintSize(this.seriesCount) + this.bodyLength;
     const out = Buffer.allocUnsafe(size);
     out[0] = FORMAT_VERSION;
@@ -147,7 +166,7 @@ export class RecordEncoder {
   private addSeries(s: number, maxRecordBytes: number, out: Buffer[]): void {
     const d = this.columns!;
     const { labelStart, sampleStart, timestamps, stale } = d;
-    const valuesView = new DataView(d.values.buffer, d.values.byteOffset, d.values.byteLength);
+    const valuesView = this.valuesView;
     const syms = this.labelSymbols;
     const lengths = this.symbols.lengths;
     const local = this.local;
@@ -249,6 +268,7 @@ const shared = new RecordEncoder();
  * each (a series longer than that is split across records; its labels repeat in each).
  */
 export function encodeRecords(d: SeriesColumns, seriesList: ArrayLike<number>, maxRecordBytes: number): Buffer[] {
+  shared.symbols.reset();
   shared.begin(d);
   for (let k = 0; k < seriesList.length; k++) shared.internSeries(seriesList[k]);
   return shared.encode([seriesList], maxRecordBytes)[0];

@@ -1,11 +1,13 @@
 // From a decoded request to the records to publish: validate each series, drop what the limits
 // or the allowlist exclude, group the rest by cluster, encode one or more records per cluster.
-// Pure: no I/O, no clock (the caller passes `now`).
+// No I/O, no clock (the caller passes `now`); what it learns of each series is remembered for the
+// next requests (receiver/series-cache.ts), which changes how fast, never what, it answers.
 import type { DecodedWrite } from './decode/decoded-write.ts';
 import { findLabel, labelValue, validateSeries, type LabelLimits } from './decode/labels.ts';
 import { RecordEncoder } from '../ingest/record-encode.ts';
 import type { OutboundRecord } from '../ingest/record-log.ts';
 import { SymbolMap } from '../ingest/record-symbols.ts';
+import { SeriesCache, SpanBytes } from './series-cache.ts';
 
 const DEFAULT_CLUSTER = 'default';
 
@@ -14,6 +16,8 @@ export interface RecordOptions extends LabelLimits {
   maxSampleFutureMs: number;
   maxRecordBytes: number;
   metricAllowlist?: RegExp;
+  /** Memory for the series remembered between requests (SERIES_CACHE_BYTES; 0 = none). */
+  seriesCacheBytes?: number;
 }
 
 interface SeriesProblem {
@@ -31,9 +35,16 @@ interface PreparedRecords {
   /** The first few problems, for the 400 answer and the log. */
   problems: SeriesProblem[];
   invalidSeries: number;
+  /** Series found in, and not found in, the series cache (receiver/series-cache.ts). */
+  seriesRemembered: number;
+  seriesLearned: number;
+  /** The series cache was emptied before this request (it had reached its memory budget). */
+  seriesCacheReset: boolean;
 }
 
 const MAX_REPORTED_PROBLEMS = 5;
+/** SERIES_CACHE_BYTES' default, for callers that do not say. */
+export const DEFAULT_SERIES_CACHE_BYTES = 128 * 1024 * 1024;
 /**
  * The record format stores each timestamp as a zigzag varint of its distance to the previous one
  * (ingest/record-format.ts), computed in doubles: exact only while timestamps stay within 2^51 ms
@@ -44,19 +55,21 @@ const MAX_REPORTED_PROBLEMS = 5;
 const MAX_TIMESTAMP = 2 ** 51 - 1;
 const encoder = new TextEncoder();
 const METRIC_NAME = encoder.encode('__name__');
+const NO_SYMBOLS = new Int32Array(0);
 
 /**
- * The working space of prepareRecords, reused from request to request (it is synchronous): the
- * record encoder with its symbol table, which group each cluster-label value belongs to, and
- * whether each metric name passed the allowlist.
+ * The working space of prepareRecords, kept from request to request (it is synchronous): the
+ * record encoder with its symbol table, the series seen before (valid only for the options they
+ * were checked under), which group each cluster-label value belongs to, and whether each metric
+ * name passed the allowlist.
  */
 const records = new RecordEncoder();
+const seen = new SeriesCache();
+let seenUnder: RecordOptions | undefined;
 const groupOfValue = new SymbolMap();
 const allowedName = new SymbolMap();
 let clusterLabelText = '';
 let clusterLabelBytes = new Uint8Array(0);
-/** The group of series without the cluster label (the symbols are never negative). */
-const NO_LABEL = -1;
 
 export function prepareRecords(write: DecodedWrite, tenant: string, now: number, options: RecordOptions): PreparedRecords {
   if (options.clusterLabel !== clusterLabelText) {
@@ -64,7 +77,17 @@ export function prepareRecords(write: DecodedWrite, tenant: string, now: number,
     clusterLabelBytes = encoder.encode(options.clusterLabel);
   }
   const latest = Math.min(now + options.maxSampleFutureMs, MAX_TIMESTAMP);
-  const result: PreparedRecords = { records: [], samplesAccepted: 0, samplesRejected: new Map(), samplesFiltered: 0, problems: [], invalidSeries: 0 };
+  const result: PreparedRecords = {
+    records: [],
+    samplesAccepted: 0,
+    samplesRejected: new Map(),
+    samplesFiltered: 0,
+    problems: [],
+    invalidSeries: 0,
+    seriesRemembered: 0,
+    seriesLearned: 0,
+    seriesCacheReset: false,
+  };
 
   const reject = (series: number, reason: string, detail: string): void => {
     const samples = write.sampleStart[series + 1] - write.sampleStart[series];
@@ -72,6 +95,18 @@ export function prepareRecords(write: DecodedWrite, tenant: string, now: number,
     result.invalidSeries++;
     if (result.problems.length < MAX_REPORTED_PROBLEMS) result.problems.push({ reason, detail });
   };
+
+  // The cache and the symbols its entries refer to are emptied together, between requests: when
+  // they pass their budget, or when the options change (what was checked was checked under them).
+  const budget = options.seriesCacheBytes ?? DEFAULT_SERIES_CACHE_BYTES;
+  if (options !== seenUnder || seen.memoryBytes + records.symbols.memoryBytes > budget) {
+    result.seriesCacheReset = seenUnder === options && seen.count > 0;
+    seen.reset();
+    records.symbols.reset();
+    seenUnder = options;
+  }
+  const spans = budget > 0 ? write.labelSpans : undefined;
+  const body = new SpanBytes(write.bytes);
 
   records.begin(write);
   groupOfValue.clear();
@@ -83,20 +118,40 @@ export function prepareRecords(write: DecodedWrite, tenant: string, now: number,
   const groupSamples: number[] = [];
   const groupOfCluster = new Map<string, number>();
   let noLabelGroup = -1;
-  let clusterName = -1;
   const { labelStart, sampleStart } = write;
 
   for (let s = 0; s < write.seriesCount; s++) {
     const samples = sampleStart[s + 1] - sampleStart[s];
     if (samples === 0) continue; // histogram- or exemplar-only series carry nothing we forward
-    const problem = validateSeries(write, s, options);
-    if (problem) {
-      reject(s, problem.reason, problem.detail);
-      continue;
-    }
-    if (options.metricAllowlist && !allowlisted(write, s, options.metricAllowlist)) {
-      result.samplesFiltered += samples;
-      continue;
+    const spanFrom = spans === undefined ? 0 : spans[2 * s];
+    const spanLength = spans === undefined ? 0 : spans[2 * s + 1] - spanFrom;
+    const known = spanLength > 0 ? seen.find(body, spanFrom, spanLength) : -1;
+    // The index of the cluster label among the series' labels, -1 without one.
+    let clusterLabel: number;
+    if (known >= 0) {
+      result.seriesRemembered++;
+      if (!seen.allowed(known)) {
+        result.samplesFiltered += samples;
+        continue;
+      }
+      records.adoptSymbols(s, seen.symbols, seen.symbolsFrom(known));
+      clusterLabel = seen.clusterLabel(known);
+    } else {
+      result.seriesLearned++;
+      const problem = validateSeries(write, s, options);
+      if (problem) {
+        reject(s, problem.reason, problem.detail);
+        continue;
+      }
+      if (options.metricAllowlist && !allowlisted(write, s, options.metricAllowlist)) {
+        if (spanLength > 0) seen.add(body, spanFrom, spanLength, NO_SYMBOLS, -1, false);
+        result.samplesFiltered += samples;
+        continue;
+      }
+      records.internSeries(s);
+      const entry = findLabel(write, s, clusterLabelBytes);
+      clusterLabel = entry < 0 ? -1 : entry - labelStart[s];
+      if (spanLength > 0) seen.add(body, spanFrom, spanLength, records.seriesSymbols(s), clusterLabel, true);
     }
     const future = futureSample(write, s, latest);
     if (future >= 0) {
@@ -110,23 +165,10 @@ export function prepareRecords(write: DecodedWrite, tenant: string, now: number,
       reject(s, 'sample_before_1970', `${name} has a sample at ${write.timestamps[early]} ms, before 1970-01-01`);
       continue;
     }
-    records.internSeries(s);
-    // The cluster label's value as a symbol: series of one cluster share it, so grouping compares
-    // integers and builds a string only once per cluster and request. (Names are compared as
-    // symbols only while every equal string has one symbol; input crafted to defeat the symbol
-    // table is grouped by comparing bytes.)
-    if (clusterName < 0) clusterName = records.symbols.find(clusterLabelBytes);
-    let entry = -1;
-    if (records.symbols.overflowed) {
-      entry = findLabel(write, s, clusterLabelBytes);
-    } else if (clusterName >= 0) {
-      for (let j = labelStart[s], end = labelStart[s + 1]; j < end; j++) {
-        if (records.nameSymbol(j) === clusterName) {
-          entry = j;
-          break;
-        }
-      }
-    }
+    // Series of one cluster share the symbol of its value, so grouping compares integers and builds
+    // a string only once per cluster and request. (Two symbols of one string, which crafted input
+    // can cause, still meet in groupOfCluster, by the string.)
+    const entry = clusterLabel < 0 ? -1 : labelStart[s] + clusterLabel;
     let group = entry < 0 ? noLabelGroup : groupOfValue.get(records.valueSymbol(entry));
     if (group < 0) {
       const cluster = entry < 0 ? DEFAULT_CLUSTER : labelValue(write, entry) || DEFAULT_CLUSTER;

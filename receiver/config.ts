@@ -47,6 +47,7 @@ export const receiverConfigShape = {
   TENANT_MAX_CLUSTERS: int(0, 0, 1_000_000).describe('Distinct clusters per tenant this process accepts, 0 = off (series of further clusters answer 400 too-many-clusters)'),
   TENANT_RATE_LIMIT: z.coerce.number().min(0).default(0).describe('Samples per second per tenant, 0 = off (429 with Retry-After above)'),
   TENANT_RATE_BURST: z.coerce.number().min(0).default(0).describe('Burst of the per-tenant rate limit in samples (0: 10 x the rate)'),
+  SERIES_CACHE_BYTES: size('128MiB').describe('Memory for the series remembered between requests (their labels checked once, not in every request); emptied when full, 0 = off'),
   METRIC_ALLOWLIST: regex.describe('Regex of metric names forwarded to Kafka (unset: all)'),
 };
 

@@ -57,6 +57,7 @@ export async function registerReceiver(
       maxLabelsPerSeries: config.MAX_LABELS_PER_SERIES,
       maxLabelNameBytes: config.MAX_LABEL_NAME_BYTES,
       maxLabelValueBytes: config.MAX_LABEL_VALUE_BYTES,
+      seriesCacheBytes: config.SERIES_CACHE_BYTES,
     },
     maxRequestBytes: config.MAX_REQUEST_BYTES,
     maxDecodedBytes: config.MAX_DECODED_BYTES,

@@ -46,6 +46,17 @@ export function createReceiverMetrics(registry: Registry) {
       labelNames: ['reason'] as const,
       registers,
     }),
+    seriesCacheLookups: new Counter({
+      name: 'k8s_expenses_receiver_series_cache_lookups_total',
+      help: 'Series of valid requests looked up among the series remembered from earlier requests, by result (hit: labels not checked again; miss: checked and remembered)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    seriesCacheResets: new Counter({
+      name: 'k8s_expenses_receiver_series_cache_resets_total',
+      help: 'Times the remembered series were forgotten because they filled SERIES_CACHE_BYTES (often: raise it)',
+      registers,
+    }),
     requestDuration: new Histogram({
       name: 'k8s_expenses_receiver_request_duration_seconds',
       help: 'Time from request start to answer',

@@ -176,6 +176,9 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
 
     const prepared = prepareRecords(write, tenant, now(), options.records);
     const refusedClusters = options.clusterLimit ? keepAdmittedClusters(prepared, options.clusterLimit.admit(tenant, clusterNames(prepared.records))) : [];
+    if (prepared.seriesRemembered) metrics.seriesCacheLookups.inc({ result: 'hit' }, prepared.seriesRemembered);
+    if (prepared.seriesLearned) metrics.seriesCacheLookups.inc({ result: 'miss' }, prepared.seriesLearned);
+    if (prepared.seriesCacheReset) metrics.seriesCacheResets.inc();
     for (const [reason, n] of prepared.samplesRejected) metrics.samplesRejected.inc({ tenant: label, reason }, n);
     if (prepared.samplesFiltered) metrics.samplesIgnored.inc({ reason: 'not_allowlisted' }, prepared.samplesFiltered);
     if (write.histogramCount) metrics.samplesIgnored.inc({ reason: 'native_histogram' }, write.histogramCount);

@@ -13,6 +13,13 @@ export interface DecodedWrite {
   readonly labelStart: Uint32Array;
   /** Label entry j: name offset, name length, value offset, value length at 4j .. 4j+3. */
   readonly labelRefs: Uint32Array;
+  /**
+   * Remote write 1.0 only: series i's bytes from the start of its message to the end of its last
+   * label, bytes[labelSpans[2i], labelSpans[2i+1]). Two series with equal spans have equal labels
+   * (parsing equal bytes from the same start finds the same fields), so the span identifies a
+   * series across requests without reading its strings (receiver/series-cache.ts).
+   */
+  readonly labelSpans?: Uint32Array;
   /** Float samples of series i are sampleStart[i] .. sampleStart[i+1]-1 (length seriesCount+1). */
   readonly sampleStart: Uint32Array;
   /** Milliseconds since the epoch (int64 on the wire; exact below 2^53). */

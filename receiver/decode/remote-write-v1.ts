@@ -137,6 +137,7 @@ function decodeV1(
   let labelStart = newUint32(seriesCap + 1);
   let sampleStart = newUint32(seriesCap + 1);
   let labelRefs = newUint32(labelCap * 4);
+  let labelSpans = newUint32(2 * seriesCap + 2);
   const samples = newSampleColumns(sampleCap, limits?.maxSamples ?? Infinity);
 
   let seriesCount = 0;
@@ -164,9 +165,12 @@ function decodeV1(
       if (seriesCount + 1 >= labelStart.length) {
         labelStart = growUint32(labelStart, seriesCount + 1, seriesCount + 2);
         sampleStart = growUint32(sampleStart, seriesCount + 1, seriesCount + 2);
+        labelSpans = growUint32(labelSpans, 2 * seriesCount, 2 * seriesCount + 4);
       }
       labelStart[seriesCount] = labelCount;
       sampleStart[seriesCount] = samples.count;
+      const spanStart = pos;
+      let spanEnd = pos;
 
       while (pos < tsEnd) {
         const fat = pos;
@@ -227,6 +231,7 @@ function decodeV1(
           labelRefs[r++] = valueOff;
           labelRefs[r] = valueLen;
           labelCount++;
+          spanEnd = lEnd;
         } else if (ftag === TAG_2_LEN) {
           pos = decodeSample(buf, pos, tsEnd, samples, fat);
         } else if (ftag === TAG_3_LEN) {
@@ -239,6 +244,8 @@ function decodeV1(
           pos = skipUnknown(buf, pos, tsEnd, ftag, fat, TIMESERIES_FIELDS);
         }
       }
+      labelSpans[2 * seriesCount] = spanStart;
+      labelSpans[2 * seriesCount + 1] = spanEnd;
       seriesCount++;
     } else if (tag === TAG_3_LEN) {
       pos = walkMessage(buf, pos, end, METADATA_FIELDS, metadataField, undefined);
@@ -255,6 +262,7 @@ function decodeV1(
     seriesCount,
     labelStart: labelStart.subarray(0, seriesCount + 1),
     labelRefs: labelRefs.subarray(0, labelCount * 4),
+    labelSpans: labelSpans.subarray(0, 2 * seriesCount),
     sampleStart: sampleStart.subarray(0, seriesCount + 1),
     ...sampleColumnsOf(samples),
     histogramCount,

@@ -13,7 +13,7 @@ function body(strings: string[]): { bytes: Buffer; at: [number, number][] } {
   return { bytes: Buffer.concat(parts), at };
 }
 
-const textOf = (t: SymbolTable, bytes: Buffer, id: number) => bytes.toString('utf8', t.offsets[id], t.offsets[id] + t.lengths[id]);
+const textOf = (t: SymbolTable, _bytes: Buffer, id: number) => t.text(id);
 
 describe('symbol table', () => {
   it('gives equal strings one symbol wherever they lie, and distinct strings distinct symbols', () => {
@@ -28,7 +28,7 @@ describe('symbol table', () => {
     expect(t.overflowed).toBe(false);
   });
 
-  it('finds a string given from elsewhere, and nothing once the next request begins', () => {
+  it('finds a string given from elsewhere, keeps its symbols from request to request, and forgets them on reset', () => {
     const { bytes, at } = body(['cluster_id', 'prod', 'cluster']);
     const t = new SymbolTable();
     t.begin(bytes);
@@ -36,9 +36,17 @@ describe('symbol table', () => {
     expect(t.find(Buffer.from('cluster_id'))).toBe(0);
     expect(t.find(Buffer.from('cluster'))).toBe(2);
     expect(t.find(Buffer.from('cluster_i'))).toBe(-1);
-    t.begin(bytes);
+    // The next request's body, where the same strings lie elsewhere: the symbols hold, their bytes
+    // were copied out of the first body (which may be reused), and new strings get new symbols.
+    const next = body(['x', 'cluster', 'prod', 'dev']);
+    bytes.fill(0);
+    t.begin(next.bytes);
+    expect(next.at.map(([off, len]) => t.intern(off, len))).toEqual([3, 2, 1, 4]);
+    expect([0, 1, 2, 3, 4].map((id) => t.text(id))).toEqual(['cluster_id', 'prod', 'cluster', 'x', 'dev']);
+    t.reset();
     expect(t.find(Buffer.from('cluster_id'))).toBe(-1);
-    expect(t.intern(at[1][0], at[1][1])).toBe(0);
+    expect(t.intern(next.at[2][0], next.at[2][1])).toBe(0);
+    expect(t.text(0)).toBe('prod');
   });
 
   it('grows with the distinct strings of a request and stays correct whatever their number', () => {

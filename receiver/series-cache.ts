@@ -1,0 +1,264 @@
+// The series this receiver has seen, remembered by their label bytes, with what was learned from
+// them: that their labels are valid, whether the metric allowlist keeps them, which label names
+// the cluster, and the symbols of their labels (ingest/record-symbols.ts). Kubecost and OpenCost
+// send the same series every scrape, one sample each, so nearly every series of a request was seen
+// before: one hash and one comparison over its label bytes then replace validating, looking up and
+// interning its twenty-odd strings, which were most of the receiver's work.
+//
+// A series is identified by its label span (receiver/decode/decoded-write.ts): the raw bytes of its
+// labels as the sender encoded them. Equal spans mean equal labels; equal labels encoded another
+// way only miss the cache. Only series whose labels passed validation are remembered, so a hit
+// never lets an invalid series through.
+//
+// Bounded: the owner resets it (with the symbol table its entries refer to) when memoryBytes passes
+// the budget, between requests. Crafted collisions cost at most MAX_PROBES comparisons per series:
+// past that a series is simply not remembered.
+
+const MAX_PROBES = 32;
+const SEED = (Math.random() * 0x100000000) >>> 0;
+/** Per entry in `fields`: where its symbols start, its label count, its cluster label, allowlisted. */
+const FIELDS = 4;
+
+export class SeriesCache {
+  count = 0;
+  private slots = new Int32Array(1 << 12).fill(-1);
+  private hashes = new Uint32Array(1024);
+  private keyOffsets = new Uint32Array(1024);
+  private keyLengths = new Uint32Array(1024);
+  private fields = new Int32Array(1024 * FIELDS);
+  /** Label spans, each starting on a multiple of 4 bytes (see SpanBytes). */
+  private keys = new Int32Array(1 << 14);
+  private keyBytes = new Uint8Array(this.keys.buffer);
+  private keysUsed = 0;
+  /** The label symbols of every entry, name and value alternating. */
+  symbols = new Int32Array(1 << 14);
+  private symbolsUsed = 0;
+
+  /** Bytes held (arenas and indexes). */
+  get memoryBytes(): number {
+    return 4 * this.keys.length + 4 * this.symbols.length + 4 * this.slots.length + (12 + 4 * FIELDS) * this.hashes.length;
+  }
+
+  reset(): void {
+    this.count = 0;
+    this.keysUsed = 0;
+    this.symbolsUsed = 0;
+    if (this.slots.length > 1 << 12) this.slots = new Int32Array(1 << 12);
+    this.slots.fill(-1);
+  }
+
+  /** The entry whose label span is body.bytes[off, off + len), or -1. */
+  find(body: SpanBytes, off: number, len: number): number {
+    const hash = body.hash(off, len);
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let slot = hash & mask;
+    for (let probe = 0; probe < MAX_PROBES; probe++) {
+      const e = slots[slot];
+      if (e < 0) return -1;
+      if (this.hashes[e] === hash && this.keyLengths[e] === len && body.equals(off, len, this.keys, this.keyBytes, this.keyOffsets[e])) return e;
+      slot = (slot + 1) & mask;
+    }
+    return -1;
+  }
+
+  /**
+   * Remembers the series whose label span is body.bytes[off, off + len): `labelSymbols` (name and
+   * value alternating; empty for a series the allowlist drops), the index of its cluster label among
+   * its labels (-1 without one), whether the allowlist keeps it. Returns false when it was not
+   * remembered (its probe chain is full).
+   */
+  add(body: SpanBytes, off: number, len: number, labelSymbols: Int32Array, clusterLabel: number, allowed: boolean): boolean {
+    const hash = body.hash(off, len);
+    const mask = this.slots.length - 1;
+    let slot = hash & mask;
+    let probe = 0;
+    for (; probe < MAX_PROBES && this.slots[slot] >= 0; probe++) slot = (slot + 1) & mask;
+    if (probe === MAX_PROBES) return false;
+
+    const e = this.count;
+    if (e === this.hashes.length) this.growEntries();
+    const at = (this.keysUsed + 3) & ~3;
+    this.ensureKeys(at + len);
+    this.keyBytes.set(body.bytes.subarray(off, off + len), at);
+    this.hashes[e] = hash;
+    this.keyOffsets[e] = at;
+    this.keyLengths[e] = len;
+    this.keysUsed = at + len;
+    this.ensureSymbols(labelSymbols.length);
+    this.symbols.set(labelSymbols, this.symbolsUsed);
+    const f = e * FIELDS;
+    this.fields[f] = this.symbolsUsed;
+    this.fields[f + 1] = labelSymbols.length >>> 1;
+    this.fields[f + 2] = clusterLabel;
+    this.fields[f + 3] = allowed ? 1 : 0;
+    this.symbolsUsed += labelSymbols.length;
+    this.count++;
+    if (4 * this.count > this.slots.length) this.rehash();
+    else this.slots[slot] = e;
+    return true;
+  }
+
+  /** Where entry e's label symbols start in `symbols`. */
+  symbolsFrom(e: number): number {
+    return this.fields[e * FIELDS];
+  }
+
+  /** The index of entry e's cluster label among its labels, or -1. */
+  clusterLabel(e: number): number {
+    return this.fields[e * FIELDS + 2];
+  }
+
+  /** Whether the metric allowlist keeps entry e. */
+  allowed(e: number): boolean {
+    return this.fields[e * FIELDS + 3] === 1;
+  }
+
+  private growEntries(): void {
+    const size = this.hashes.length * 2;
+    this.hashes = grownTo(this.hashes, size);
+    this.keyOffsets = grownTo(this.keyOffsets, size);
+    this.keyLengths = grownTo(this.keyLengths, size);
+    const fields = new Int32Array(size * FIELDS);
+    fields.set(this.fields);
+    this.fields = fields;
+  }
+
+  private ensureKeys(bytes: number): void {
+    if (bytes <= this.keyBytes.length) return;
+    let size = this.keys.length * 2;
+    while (4 * size < bytes) size *= 2;
+    const keys = new Int32Array(size);
+    keys.set(this.keys.subarray(0, (this.keysUsed + 3) >>> 2));
+    this.keys = keys;
+    this.keyBytes = new Uint8Array(keys.buffer);
+  }
+
+  private ensureSymbols(more: number): void {
+    if (this.symbolsUsed + more <= this.symbols.length) return;
+    let size = this.symbols.length * 2;
+    while (size < this.symbolsUsed + more) size *= 2;
+    const symbols = new Int32Array(size);
+    symbols.set(this.symbols.subarray(0, this.symbolsUsed));
+    this.symbols = symbols;
+  }
+
+  /** Doubles the slots and places every entry again (the newest one included). */
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2).fill(-1);
+    const mask = slots.length - 1;
+    for (let e = 0; e < this.count; e++) {
+      let slot = this.hashes[e] & mask;
+      for (let probe = 0; probe < MAX_PROBES; probe++, slot = (slot + 1) & mask) {
+        if (slots[slot] < 0) {
+          slots[slot] = e;
+          break;
+        }
+      }
+    }
+    this.slots = slots;
+  }
+}
+
+function grownTo(a: Uint32Array<ArrayBuffer>, size: number): Uint32Array<ArrayBuffer> {
+  const b = new Uint32Array(size);
+  b.set(a);
+  return b;
+}
+
+/**
+ * A request body read four bytes at a time through an Int32Array over its whole buffer, whatever
+ * the alignment of a span: a word at an unaligned position is put together from the two aligned
+ * words around it. Typed-array reads are about twice as fast as DataView reads here, and hashing
+ * and comparing ~300 bytes per series is most of what a remembered series costs.
+ */
+export class SpanBytes {
+  readonly bytes: Uint8Array;
+  private readonly words: Int32Array;
+  private readonly all: Uint8Array;
+  private readonly base: number;
+
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+    this.base = bytes.byteOffset;
+    this.all = new Uint8Array(bytes.buffer);
+    this.words = new Int32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
+  }
+
+  /** The four bytes at p (absolute in the buffer, p + 4 within it) as a little-endian int32. */
+  private word(p: number): number {
+    const k = p >>> 2;
+    const shift = (p & 3) << 3;
+    if (shift === 0) return this.words[k];
+    if (k + 1 < this.words.length) return (this.words[k] >>> shift) | (this.words[k + 1] << (32 - shift));
+    // The buffer's last bytes, past its last whole word.
+    const all = this.all;
+    return all[p] | (all[p + 1] << 8) | (all[p + 2] << 16) | (all[p + 3] << 24);
+  }
+
+  /** A seeded hash of bytes[off, off + len), eight bytes per step in two independent lanes. */
+  hash(off: number, len: number): number {
+    let h1 = Math.imul(len ^ SEED, 0x9e3779b1);
+    let h2 = Math.imul(len + SEED, 0x7feb352d);
+    let p = this.base + off;
+    const end = p + len;
+    const words = this.words;
+    if ((p & 3) === 0) {
+      for (; p + 8 <= end; p += 8) {
+        h1 = Math.imul(h1 ^ words[p >>> 2], 0x85ebca6b);
+        h1 ^= h1 >>> 15;
+        h2 = Math.imul(h2 ^ words[(p >>> 2) + 1], 0xc2b2ae35);
+        h2 ^= h2 >>> 13;
+      }
+    } else {
+      const shift = (p & 3) << 3;
+      const back = 32 - shift;
+      // Whole words put together from aligned ones while the word after them exists.
+      for (; p + 8 <= end && (p >>> 2) + 2 < words.length; p += 8) {
+        const k = p >>> 2;
+        const w1 = words[k + 1];
+        h1 = Math.imul(h1 ^ ((words[k] >>> shift) | (w1 << back)), 0x85ebca6b);
+        h1 ^= h1 >>> 15;
+        h2 = Math.imul(h2 ^ ((w1 >>> shift) | (words[k + 2] << back)), 0xc2b2ae35);
+        h2 ^= h2 >>> 13;
+      }
+      for (; p + 8 <= end; p += 8) {
+        h1 = Math.imul(h1 ^ this.word(p), 0x85ebca6b);
+        h1 ^= h1 >>> 15;
+        h2 = Math.imul(h2 ^ this.word(p + 4), 0xc2b2ae35);
+        h2 ^= h2 >>> 13;
+      }
+    }
+    for (; p < end; p++) h2 = Math.imul(h2 ^ this.all[p], 0xc2b2ae35);
+    let h = h1 ^ Math.imul(h2 ^ (h2 >>> 16), 0x846ca68b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0x27d4eb2f);
+    return (h ^ (h >>> 16)) >>> 0;
+  }
+
+  /** Whether bytes[off, off + len) equal the key at byte `at` (a multiple of 4) of keys/keyBytes. */
+  equals(off: number, len: number, keys: Int32Array, keyBytes: Uint8Array, at: number): boolean {
+    let p = this.base + off;
+    const whole = len >>> 2;
+    const k0 = at >>> 2;
+    const words = this.words;
+    const w = p >>> 2;
+    let j = 0;
+    if ((p & 3) === 0) {
+      for (; j < whole; j++) if (keys[k0 + j] !== words[w + j]) return false;
+    } else {
+      const shift = (p & 3) << 3;
+      const back = 32 - shift;
+      let next = words[w];
+      for (const safe = Math.min(whole, words.length - 1 - w); j < safe; j++) {
+        const low = next;
+        next = words[w + j + 1];
+        if (keys[k0 + j] !== ((low >>> shift) | (next << back))) return false;
+      }
+      for (; j < whole; j++) if (keys[k0 + j] !== this.word(p + 4 * j)) return false;
+    }
+    p += 4 * whole;
+    for (let t = 4 * whole; t < len; t++, p++) if (keyBytes[at + t] !== this.all[p]) return false;
+    return true;
+  }
+}

@@ -65,6 +65,24 @@ describe('receiver to Kafka', () => {
     expect(metrics).toMatch(/k8s_expenses_receiver_samples_published_total\{tenant="alias-tenant"\} 2/);
   });
 
+  it('answers a series seen before from memory, publishing the same record bytes', async () => {
+    const series: FixtureSeries[] = [
+      { labels: { __name__: 'container_memory_allocation_bytes', namespace: 'shop', pod: 'cache-1', cluster_id: 'prod-eu' }, samples: [{ t: T0, v: 2 ** 30 }] },
+      { labels: { __name__: 'kube_pod_labels', namespace: 'shop', pod: 'cache-1', label_team: 'cart', cluster_id: 'prod-eu' }, samples: [{ t: T0, v: 1 }] },
+    ];
+    const hits = async () => Number((await (await fetch(`${service.url}/metrics`)).text()).match(/k8s_expenses_receiver_series_cache_lookups_total\{result="hit"\} (\d+)/)?.[1] ?? 0);
+    const before = await hits();
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${service.url}/api/v1/write`, { method: 'POST', headers: { ...RW1_HEADERS, 'cloud-account-id': 'remembered' }, body: snappyCompress(writeRequestV1(series)) });
+      expect(res.status).toBe(204);
+    }
+    expect(await hits()).toBe(before + 2);
+    const mine = (await consumeAll(testBrokers(), topic, 1)).filter((m) => decodeMessage(m).key?.tenant === 'remembered');
+    expect(mine).toHaveLength(2);
+    expect(Buffer.compare(mine[1].value!, mine[0].value!)).toBe(0);
+    expect(decodeMessage(mine[1]).series).toEqual(series.map((s) => ({ labels: s.labels, samples: s.samples })));
+  });
+
   it('refuses a missing or malformed tenant with 400 and a readable message, publishing nothing', async () => {
     const body = snappyCompress(writeRequestV1([{ labels: { __name__: 'up' }, samples: [{ t: T0, v: 1 }] }]));
     const missing = await fetch(`${service.url}/api/v1/write`, { method: 'POST', headers: RW1_HEADERS, body });

@@ -12,12 +12,15 @@ import { AppendError, appendDurably, cutBack, fsyncDir, readRange, replaceFile }
 import { committedOffsets, COMMITS_FILE, type Commits } from './log-diagnosis.ts';
 import { claimLog } from './log-owner.ts';
 import { openSegments, type Segment } from './log-recovery.ts';
+import { createRecentRecords } from './recent-records.ts';
 import { decodeFrame, encodeRecordFrame, segmentName, type StoredRecord } from './segment-format.ts';
 
 export interface EmbeddedLogOptions {
   dir: string;
   /** A segment is closed and a new one started past this size. */
   segmentBytes: number;
+  /** Bytes of the latest records kept in memory for the reader (default 32 MiB; 0: read everything from disk). */
+  recentBytes?: number;
   logger: Logger;
 }
 
@@ -86,6 +89,7 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Embe
   let dirty = false;
   let failures = 0;
   let waiters: { offset: bigint; resolve: () => void }[] = [];
+  const recent = createRecentRecords(options.recentBytes ?? 32 * 1024 * 1024);
 
   const wake = () => {
     const ready = waiters.filter((w) => w.offset < end || closed);
@@ -130,6 +134,7 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Embe
       at += f.length;
     }
     active.size = at;
+    if (options.recentBytes !== 0) recent.add(end, records);
     end += BigInt(records.length);
     wake();
   };
@@ -176,6 +181,9 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Embe
       return end;
     },
     async read(offset, maxBytes) {
+      // What the segments no longer hold is gone, also from memory (the answer must not depend on it).
+      const kept = offset >= segments[0].base ? recent.read(offset, maxBytes) : undefined;
+      if (kept) return kept;
       const entries: LogEntry[] = [];
       // A commit may trim `segments` while this read awaits the disk: walk a snapshot of it.
       // Trimming only removes segments before the committed offset, which a reader never needs.

@@ -118,6 +118,7 @@ export function prepareRecords(write: DecodedWrite, tenant: string, now: number,
   const groupSamples: number[] = [];
   const groupOfCluster = new Map<string, number>();
   let noLabelGroup = -1;
+  let clusterName = records.symbols.find(clusterLabelBytes);
   const { labelStart, sampleStart } = write;
 
   for (let s = 0; s < write.seriesCount; s++) {
@@ -149,7 +150,20 @@ export function prepareRecords(write: DecodedWrite, tenant: string, now: number,
         continue;
       }
       records.internSeries(s);
-      const entry = findLabel(write, s, clusterLabelBytes);
+      // The cluster label found by its name's symbol: an integer per label. (Names are compared
+      // as symbols only while every equal string has one symbol; input crafted to defeat the
+      // symbol table is looked up by comparing bytes.)
+      if (clusterName < 0) clusterName = records.symbols.find(clusterLabelBytes);
+      let entry = -1;
+      if (records.symbols.overflowed) entry = findLabel(write, s, clusterLabelBytes);
+      else if (clusterName >= 0) {
+        for (let j = labelStart[s], end = labelStart[s + 1]; j < end; j++) {
+          if (records.nameSymbol(j) === clusterName) {
+            entry = j;
+            break;
+          }
+        }
+      }
       clusterLabel = entry < 0 ? -1 : entry - labelStart[s];
       if (spanLength > 0) seen.add(body, spanFrom, spanLength, records.seriesSymbols(s), clusterLabel, true);
     }

@@ -49,6 +49,20 @@ describe('symbol table', () => {
     expect(t.text(0)).toBe('prod');
   });
 
+  it('knows a string by its offset only within one body: the next body may hold other bytes there', () => {
+    const t = new SymbolTable();
+    const first = Buffer.from('podAnodeA');
+    t.begin(first);
+    expect([t.intern(0, 4), t.intern(4, 5), t.intern(0, 4)]).toEqual([0, 1, 0]);
+    const second = Buffer.from('podBnodeA');
+    t.begin(second);
+    expect([t.intern(0, 4), t.intern(4, 5)]).toEqual([2, 1]);
+    expect([t.text(0), t.text(2)]).toEqual(['podA', 'podB']);
+    // Same offset, another length: another string.
+    expect(t.intern(0, 3)).toBe(3);
+    expect(t.text(3)).toBe('pod');
+  });
+
   it('grows with the distinct strings of a request and stays correct whatever their number', () => {
     const strings = Array.from({ length: 20_000 }, (_, i) => `pod-${i.toString(36)}`);
     const { bytes, at } = body([...strings, ...strings]);

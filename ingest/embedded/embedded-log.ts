@@ -13,7 +13,7 @@ import { committedOffsets, COMMITS_FILE, type Commits } from './log-diagnosis.ts
 import { claimLog } from './log-owner.ts';
 import { openSegments, type Segment } from './log-recovery.ts';
 import { createRecentRecords } from './recent-records.ts';
-import { decodeFrame, encodeRecordFrame, segmentName, type StoredRecord } from './segment-format.ts';
+import { decodeFrame, encodeRecordFrames, segmentName, type StoredRecord } from './segment-format.ts';
 
 export interface EmbeddedLogOptions {
   dir: string;
@@ -124,14 +124,13 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Embe
       dirty = false;
     }
     if (active.size >= options.segmentBytes) await roll();
-    const encoded = records.map((r, k) => encodeRecordFrame(r, end + BigInt(k)));
-    const frames = Buffer.concat(encoded);
+    const { frames, sizes } = encodeRecordFrames(records, end);
     await appendDurably(handle, frames, active.size, path.basename(active.file));
     let at = active.size;
-    for (const f of encoded) {
+    for (const size of sizes) {
       active.starts.push(at);
       active.firsts.push(active.count++);
-      at += f.length;
+      at += size;
     }
     active.size = at;
     if (options.recentBytes !== 0) recent.add(end, records);

@@ -58,19 +58,44 @@ function seal(frame: Buffer): Buffer {
 }
 
 export function encodeRecordFrame(record: StoredRecord, offset: bigint): Buffer {
-  const tenant = Buffer.from(record.tenant, 'utf8');
-  const cluster = Buffer.from(record.cluster, 'utf8');
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 1 + 8 + 8 + 2 + tenant.length + 2 + cluster.length + record.value.length);
-  let pos = FRAME_HEADER_BYTES;
-  frame[pos++] = RECORD;
-  pos = frame.writeBigUInt64LE(offset, pos);
-  pos = frame.writeDoubleLE(record.timestamp, pos);
-  pos = frame.writeUInt16LE(tenant.length, pos);
-  pos += tenant.copy(frame, pos);
-  pos = frame.writeUInt16LE(cluster.length, pos);
-  pos += cluster.copy(frame, pos);
-  record.value.copy(frame, pos);
-  return seal(frame);
+  return encodeRecordFrames([record], offset).frames;
+}
+
+/**
+ * The frames of records at offsets `first`, `first` + 1, ... back to back in one buffer (one
+ * allocation and one copy of each value, however many records an append holds), and each frame's
+ * size.
+ */
+export function encodeRecordFrames(records: readonly StoredRecord[], first: bigint): { frames: Buffer; sizes: number[] } {
+  const sizes: number[] = [];
+  let total = 0;
+  for (const r of records) {
+    const size = FRAME_HEADER_BYTES + 1 + 8 + 8 + 2 + Buffer.byteLength(r.tenant, 'utf8') + 2 + Buffer.byteLength(r.cluster, 'utf8') + r.value.length;
+    sizes.push(size);
+    total += size;
+  }
+  const frames = Buffer.allocUnsafe(total);
+  let start = 0;
+  for (let k = 0; k < records.length; k++) {
+    const record = records[k];
+    let pos = start + FRAME_HEADER_BYTES;
+    frames[pos++] = RECORD;
+    pos = frames.writeBigUInt64LE(first + BigInt(k), pos);
+    pos = frames.writeDoubleLE(record.timestamp, pos);
+    pos = writeShortString(frames, pos, record.tenant);
+    pos = writeShortString(frames, pos, record.cluster);
+    pos += record.value.copy(frames, pos);
+    seal(frames.subarray(start, pos));
+    start = pos;
+  }
+  return { frames, sizes };
+}
+
+/** A u16le byte length, then the string's UTF-8 bytes. */
+function writeShortString(buf: Buffer, pos: number, text: string): number {
+  const length = buf.write(text, pos + 2, 'utf8');
+  buf.writeUInt16LE(length, pos);
+  return pos + 2 + length;
 }
 
 export function encodeGapFrame(offset: bigint, count: number, note: string): Buffer {

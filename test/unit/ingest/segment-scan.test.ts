@@ -2,7 +2,7 @@
 // and how many offsets the damage held, told by the next intact frame.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeGapFrame, encodeRecordFrame } from '../../../ingest/embedded/segment-format.ts';
+import { decodeFrame, encodeGapFrame, encodeRecordFrame, encodeRecordFrames } from '../../../ingest/embedded/segment-format.ts';
 import { scanSegment } from '../../../ingest/embedded/segment-scan.ts';
 import { earlierFrame } from './earlier-frames.ts';
 
@@ -18,6 +18,21 @@ function segment(base: bigint, sizes: number[]): { buf: Buffer; starts: number[]
   }
   return { buf: Buffer.concat(frames), starts };
 }
+
+describe('record frames', () => {
+  it('encodes an append\'s records in one buffer exactly as one frame each, non-ASCII tenants and clusters included', () => {
+    const records = [record(0, 0), { ...record(1, 300), tenant: 'zürich-ß', cluster: 'クラスタ' }, record(2, 5)];
+    const { frames, sizes } = encodeRecordFrames(records, 41n);
+    expect(frames.equals(Buffer.concat(records.map((r, k) => encodeRecordFrame(r, 41n + BigInt(k)))))).toBe(true);
+    let pos = 0;
+    for (let k = 0; k < records.length; k++) {
+      const decoded = decodeFrame(frames, pos);
+      expect(decoded).toMatchObject({ ok: true, size: sizes[k], frame: { kind: 'record', offset: 41n + BigInt(k), record: records[k] } });
+      pos += sizes[k];
+    }
+    expect(pos).toBe(frames.length);
+  });
+});
 
 describe('segment scan', () => {
   it('reads records and gaps at their offsets', () => {

@@ -61,7 +61,7 @@ export const receiverConfigShape = {
   TENANT_RATE_LIMIT: z.coerce.number().min(0).default(0).describe('Samples per second per tenant, 0 = off (429 with Retry-After above)'),
   TENANT_RATE_BURST: z.coerce.number().min(0).default(0).describe('Burst of the per-tenant rate limit in samples (0: 10 x the rate)'),
   DECODE_THREADS: threads.describe(
-    'Worker threads that decode requests and encode their records, so one process uses more than one core; auto = one per core but one, at most 8 (0 on one core); 0 = on the main thread',
+    'Worker threads that decode requests and encode their records, so one process uses more than one core; auto = one per core, at most 8 (0 on one core); 0 = on the main thread',
   ),
   METRIC_ALLOWLIST: regex.describe('Regex of metric names forwarded to Kafka (unset: all)'),
 };

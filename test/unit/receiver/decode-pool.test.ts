@@ -172,8 +172,8 @@ describe('the decode worker entry', () => {
 });
 
 describe('DECODE_THREADS', () => {
-  it('auto leaves one core to the main thread, up to 8 threads, and none on one core', () => {
-    expect([1, 2, 4, 16].map((cores) => decodeThreadsFor('auto', cores))).toEqual([0, 1, 3, 8]);
+  it('auto is one thread per core, up to 8, and none on one core', () => {
+    expect([1, 2, 4, 16].map((cores) => decodeThreadsFor('auto', cores))).toEqual([0, 2, 4, 8]);
     expect(decodeThreadsFor(0, 16)).toBe(0);
     expect(decodeThreadsFor(3, 1)).toBe(3);
   });

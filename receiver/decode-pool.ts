@@ -149,8 +149,14 @@ export async function startDecodePool(options: DecodePoolOptions): Promise<Reque
     );
     if (delay === 0) add();
     else restartTimer = setTimeout(add, delay).unref();
+    if (workerless()) for (const waiting of queue.splice(0)) waiting.reject(noWorker());
     pump();
   };
+
+  // While replacements keep failing to start, requests are answered at once rather than held
+  // until the next attempt (the senders retry them).
+  const workerless = () => restartTimer !== undefined && ![...slots].some((slot) => slot.ready);
+  const noWorker = () => new ReceiverError('internal', 'no decode worker is running (see the log); retry');
 
   const add = (): Slot => {
     restartTimer = undefined;
@@ -187,6 +193,7 @@ export async function startDecodePool(options: DecodePoolOptions): Promise<Reque
   return {
     decode(body, contentType, tenant, now) {
       if (closed) return Promise.reject(new ReceiverError('shutting-down'));
+      if (workerless()) return Promise.reject(noWorker());
       return new Promise<DecodedRequest>((resolve, reject) => {
         queue.push({ tenant, job: { id: nextId++, contentType, tenant, now }, body, resolve, reject });
         pump();

@@ -158,6 +158,23 @@ describe('decode worker threads', () => {
     expect(await value('k8s_expenses_receiver_decode_requests', { state: 'decoding' })).toBe(0);
   });
 
+  it('answers at once, 500, while a replacement cannot start, and decodes again once one does', async () => {
+    const { decoder, value } = await pool({ threads: 1, entry: new URL('../../support/crashing-decode-worker.ts', import.meta.url) });
+    const body = snappyCompress(small);
+    process.env.FAIL_DECODE_WORKER_START = '1';
+    try {
+      await expect(decoder.decode(Buffer.from(body), V1, 'crash', T)).rejects.toThrow(/decode worker handling the request stopped/);
+      // The replacement dies before it is ready; the next attempt waits a while.
+      await expect.poll(() => value('k8s_expenses_receiver_decode_worker_restarts_total')).toBe(2);
+      const refused = await outcome(decoder, body, V1);
+      expect(refused.failed).toMatchObject({ status: 500, code: 'internal' });
+      expect(refused.failed?.message).toContain('no decode worker is running');
+    } finally {
+      delete process.env.FAIL_DECODE_WORKER_START;
+    }
+    await expect.poll(async () => (await outcome(decoder, body, V1)).decoded?.totalSamples, { timeout: 5_000, interval: 200 }).toBe(2);
+  });
+
   it('refuses to start when the worker cannot load, naming DECODE_THREADS', async () => {
     await expect(pool({ threads: 1, entry: new URL('./no-such-worker.ts', import.meta.url) })).rejects.toThrow(/decode worker threads could not start \(set DECODE_THREADS=0/);
   });

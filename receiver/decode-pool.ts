@@ -72,8 +72,8 @@ export function decodeThreadsFor(setting: number | 'auto', cores: number): numbe
   if (setting !== 'auto') return setting;
   // As many threads as cores, not one fewer: the main thread's share of a request's work is a
   // third or less (npm start, with the processor) so it needs no core of its own, and on two cores
-  // two threads took in 1.5 to 1.8 times what one did (bench:receiver --embedded). On one core a
-  // thread would only add the hand-over.
+  // two threads took in about 1.8 times what one did (bench:receiver --embedded, medians). On one
+  // core a thread would only add the hand-over.
   return cores <= 1 ? 0 : Math.min(8, cores);
 }
 

@@ -22,6 +22,19 @@ const regex = z
     }
   });
 
+const threads = z
+  .string()
+  .default('auto')
+  .transform((v, ctx) => {
+    if (v.trim().toLowerCase() === 'auto') return 'auto' as const;
+    const n = /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+    if (!Number.isInteger(n) || n > 64) {
+      ctx.addIssue({ code: 'custom', message: 'expected auto or a number of threads from 0 to 64' });
+      return z.NEVER;
+    }
+    return n;
+  });
+
 export const receiverConfigShape = {
   TENANT_HEADER: headerName.describe('Header naming the tenant (of remote write, and of reads) when no tenants file is configured'),
   TENANTS_FILE: optionalText.describe('JSON file of tenants and their write and read credential hashes; when set every request (remote write, allocation API) must authenticate'),
@@ -47,7 +60,10 @@ export const receiverConfigShape = {
   TENANT_MAX_CLUSTERS: int(0, 0, 1_000_000).describe('Distinct clusters per tenant this process accepts, 0 = off (series of further clusters answer 400 too-many-clusters)'),
   TENANT_RATE_LIMIT: z.coerce.number().min(0).default(0).describe('Samples per second per tenant, 0 = off (429 with Retry-After above)'),
   TENANT_RATE_BURST: z.coerce.number().min(0).default(0).describe('Burst of the per-tenant rate limit in samples (0: 10 x the rate)'),
-  SERIES_CACHE_BYTES: size('128MiB').describe('Memory for the series remembered between requests (their labels checked once, not in every request); emptied when full, 0 = off'),
+  SERIES_CACHE_BYTES: size('128MiB').describe('Memory for the series remembered between requests (their labels checked once, not in every request); per process, shared by the decode threads; emptied when full, 0 = off'),
+  DECODE_THREADS: threads.describe(
+    'Worker threads that decode requests and encode their records, so one process uses more than one core; auto = one per core, at most 8 (0 on one core); 0 = on the main thread',
+  ),
   METRIC_ALLOWLIST: regex.describe('Regex of metric names forwarded to Kafka (unset: all)'),
 };
 

@@ -1,4 +1,5 @@
-// Wires the receiver into an HTTP server: metrics, admission, tenant resolution, routes.
+// Wires the receiver into an HTTP server: metrics, admission, tenant resolution, decode threads, routes.
+import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -7,12 +8,14 @@ import type { RecordPublisher } from '../ingest/record-log.ts';
 import { createLabelCap } from '../core/label-cap.ts';
 import { createAdmission } from './admission.ts';
 import { createClusterLimit } from './cluster-limit.ts';
+import { decodeThreadsFor, startDecodePool } from './decode-pool.ts';
 import { createReceiverMetrics, MAX_TENANT_LABELS } from './metrics.ts';
 import { remoteWriteRoutes } from './remote-write-route.ts';
 import { tenantFromCredentials } from './credentials.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { tenantFromHeader } from './tenant.ts';
 import { openLiveTenants, type LiveTenants } from './live-tenants.ts';
+import { mainThreadDecoder, type DecodeSettings } from './request-decode.ts';
 
 export interface ReceiverHandle {
   /** Stop admitting new requests (they get 503 while the server drains). */
@@ -48,7 +51,9 @@ export async function registerReceiver(
   // by it; a tenant header can name anything, so the labels are capped (later tenants are `other`).
   const headerTenantLabel = createLabelCap(MAX_TENANT_LABELS);
 
-  await app.register(remoteWriteRoutes, {
+  const threads = decodeThreadsFor(config.DECODE_THREADS, os.availableParallelism());
+  const settings: DecodeSettings = {
+    maxDecodedBytes: config.MAX_DECODED_BYTES,
     records: {
       clusterLabel: config.CLUSTER_LABEL,
       maxSampleFutureMs: config.MAX_SAMPLE_FUTURE,
@@ -57,10 +62,20 @@ export async function registerReceiver(
       maxLabelsPerSeries: config.MAX_LABELS_PER_SERIES,
       maxLabelNameBytes: config.MAX_LABEL_NAME_BYTES,
       maxLabelValueBytes: config.MAX_LABEL_VALUE_BYTES,
-      seriesCacheBytes: config.SERIES_CACHE_BYTES,
+      // Each thread that prepares records remembers the series it sees: the budget is the process's.
+      seriesCacheBytes: Math.floor(config.SERIES_CACHE_BYTES / Math.max(1, threads)),
     },
+  };
+  const decoder = threads > 0 ? await startDecodePool({ threads, settings, log: logger, metrics }) : mainThreadDecoder(settings);
+  // Fastify runs onClose once the server has answered every request in flight: none needs a worker any more.
+  app.addHook('onClose', async () => decoder.close());
+  logger.info({ decodeThreads: threads }, threads > 0 ? `decoding requests on ${threads} worker thread(s) (DECODE_THREADS)` : 'decoding requests on the main thread (DECODE_THREADS=0)');
+
+  await app.register(remoteWriteRoutes, {
+    records: settings.records,
     maxRequestBytes: config.MAX_REQUEST_BYTES,
     maxDecodedBytes: config.MAX_DECODED_BYTES,
+    decoder,
     bodyTimeoutMs: config.BODY_TIMEOUT,
     publisher,
     admission,

@@ -80,6 +80,22 @@ export function createReceiverMetrics(registry: Registry) {
       help: 'Body bytes received so far plus decompressed bytes held by in-flight requests',
       registers,
     }),
+    decodeThreads: new Gauge({
+      name: 'k8s_expenses_receiver_decode_threads',
+      help: 'Worker threads decoding requests (DECODE_THREADS; 0: requests are decoded on the main thread)',
+      registers,
+    }),
+    decodeRequests: new Gauge({
+      name: 'k8s_expenses_receiver_decode_requests',
+      help: 'Requests on the decode worker threads: state="decoding" sent to a worker, state="waiting" waiting for one',
+      labelNames: ['state'] as const,
+      registers,
+    }),
+    decodeWorkerRestarts: new Counter({
+      name: 'k8s_expenses_receiver_decode_worker_restarts_total',
+      help: 'Decode worker threads that stopped unexpectedly and were replaced (a defect; the requests they held were answered 500, and their senders retry them)',
+      registers,
+    }),
   };
 }
 

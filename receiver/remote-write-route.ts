@@ -8,10 +8,11 @@ import { PublishError, type RecordPublisher } from '../ingest/record-log.ts';
 import type { Admission, Ticket } from './admission.ts';
 import { readBody } from './body-reader.ts';
 import { clusterNames, keepAdmittedClusters, type ClusterLimit } from './cluster-limit.ts';
-import { prepareRecords, type RecordOptions } from './cluster-records.ts';
-import { decodeRemoteWrite, remoteWriteVersion, snappyDecodedLength } from './decode/index.ts';
+import type { RecordOptions } from './cluster-records.ts';
+import { remoteWriteVersion, snappyDecodedLength } from './decode/index.ts';
 import { classifyError, ReceiverError } from './errors.ts';
 import type { ReceiverMetrics } from './metrics.ts';
+import { mainThreadDecoder, type RequestDecoder } from './request-decode.ts';
 
 export const REMOTE_WRITE_PATHS = ['/api/v1/write', '/api/v1/receive', '/api/v1/push'] as const;
 
@@ -34,6 +35,8 @@ export interface RemoteWriteOptions {
   tenantLabel?(tenant: string): string;
   isShuttingDown(): boolean;
   now?(): number;
+  /** Where requests are decoded and their records prepared (default: on the main thread). */
+  decoder?: RequestDecoder;
 }
 
 interface WriteState {
@@ -60,6 +63,7 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
   const { metrics, publisher, admission } = options;
   const now = options.now ?? Date.now;
   const tenantLabel = options.tenantLabel ?? ((tenant: string) => tenant);
+  const decoder = options.decoder ?? mainThreadDecoder({ maxDecodedBytes: options.maxDecodedBytes, records: options.records });
 
   // Every body is read as raw bytes, under the body deadline, its bytes charged as they arrive;
   // the handler decides whether the media type is supported.
@@ -169,20 +173,20 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
       throw new ReceiverError('decoded-too-large', `${decodedLength} bytes declared, the limit is ${options.maxDecodedBytes} (MAX_DECODED_BYTES)`);
     if (!state.ticket!.grow(decodedLength)) throw new ReceiverError('saturated', `${admission.bytes} bytes in flight`);
 
-    const { write, version } = decodeRemoteWrite(body, request.headers['content-type'], options.maxDecodedBytes);
-    state.version = version;
-    const totalSamples = write.sampleStart[write.seriesCount];
-    metrics.samplesReceived.inc({ tenant: label }, totalSamples);
+    // After this the body may be gone (transferred to a decode worker).
+    const decoded = await decoder.decode(body, request.headers['content-type'], tenant, now());
+    state.version = decoded.version;
+    metrics.samplesReceived.inc({ tenant: label }, decoded.totalSamples);
 
-    const prepared = prepareRecords(write, tenant, now(), options.records);
+    const { prepared } = decoded;
     const refusedClusters = options.clusterLimit ? keepAdmittedClusters(prepared, options.clusterLimit.admit(tenant, clusterNames(prepared.records))) : [];
     if (prepared.seriesRemembered) metrics.seriesCacheLookups.inc({ result: 'hit' }, prepared.seriesRemembered);
     if (prepared.seriesLearned) metrics.seriesCacheLookups.inc({ result: 'miss' }, prepared.seriesLearned);
     if (prepared.seriesCacheReset) metrics.seriesCacheResets.inc();
     for (const [reason, n] of prepared.samplesRejected) metrics.samplesRejected.inc({ tenant: label, reason }, n);
     if (prepared.samplesFiltered) metrics.samplesIgnored.inc({ reason: 'not_allowlisted' }, prepared.samplesFiltered);
-    if (write.histogramCount) metrics.samplesIgnored.inc({ reason: 'native_histogram' }, write.histogramCount);
-    if (write.exemplarCount) metrics.samplesIgnored.inc({ reason: 'exemplar' }, write.exemplarCount);
+    if (decoded.histogramCount) metrics.samplesIgnored.inc({ reason: 'native_histogram' }, decoded.histogramCount);
+    if (decoded.exemplarCount) metrics.samplesIgnored.inc({ reason: 'exemplar' }, decoded.exemplarCount);
 
     const wait = options.rateLimit?.(tenant, prepared.samplesAccepted);
     if (wait !== undefined) {
@@ -203,7 +207,7 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     metrics.samplesPublished.inc({ tenant: label }, prepared.samplesAccepted);
     // Histograms, exemplars and series outside the allowlist are dropped on purpose, not lost: they
     // count as written, or a 2.0 sender would take the answer for a receiver that failed them.
-    state.written = { samples: prepared.samplesAccepted + prepared.samplesFiltered, histograms: write.histogramCount, exemplars: write.exemplarCount };
+    state.written = { samples: prepared.samplesAccepted + prepared.samplesFiltered, histograms: decoded.histogramCount, exemplars: decoded.exemplarCount };
 
     if (refusedClusters.length > 0) {
       const shown = refusedClusters.slice(0, 5).map((c) => `"${c}"`).join(', ');
@@ -211,7 +215,7 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     }
     if (prepared.invalidSeries > 0) {
       const first = prepared.problems.map((p) => `${p.reason}: ${p.detail}`).join('; ');
-      throw new ReceiverError('invalid-series', `${prepared.invalidSeries} of ${write.seriesCount} series dropped; first: ${first}`);
+      throw new ReceiverError('invalid-series', `${prepared.invalidSeries} of ${decoded.seriesCount} series dropped; first: ${first}`);
     }
     return answer(reply, state, 204);
   };

@@ -42,3 +42,10 @@ export function testBrokers(): string[] {
     'No Kafka broker for tests: run them through Vitest with test/support/global-setup.ts, or set TEST_KAFKA_BROKERS.',
   );
 }
+
+/**
+ * DECODE_THREADS for the services the tests start, from the test run's own environment, so the
+ * same tests run with requests decoded on worker threads (the default) and on the main thread
+ * (`DECODE_THREADS=0 npx vitest run ...`). A test that sets it itself wins.
+ */
+export const testDecodeThreads = (): Record<string, string> => (process.env.DECODE_THREADS ? { DECODE_THREADS: process.env.DECODE_THREADS } : {});

@@ -12,7 +12,7 @@
 //
 // PORT=0 lets the service pick its port; the handle then takes its URL from the start-up line.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { TEST_SQL_TOKEN } from './env.ts';
+import { TEST_SQL_TOKEN, testDecodeThreads } from './env.ts';
 import { PROJECT_ROOT } from './kafka-broker.ts';
 import { freePort } from './net.ts';
 
@@ -55,7 +55,7 @@ function spawnService(env: Record<string, string>, npmStart = false): ChildProce
   const [command, args] = npmStart ? ['npm', ['start']] : [process.execPath, ['dist/service/main.js']];
   return spawn(command, args, {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...testDecodeThreads(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: npmStart,
   });

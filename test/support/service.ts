@@ -1,13 +1,13 @@
 // Starts the real service in this process with a test configuration, on a free port.
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../service/config.ts';
-import { TEST_SQL_TOKEN } from './env.ts';
+import { TEST_SQL_TOKEN, testDecodeThreads } from './env.ts';
 import { createLogger } from '../../service/logger.ts';
 import { startService, type RunningService } from '../../service/service.ts';
 import { readTopic, type TopicMessage } from './kafka.ts';
 
 export async function startTestService(env: Record<string, string>): Promise<RunningService> {
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', SQL_TOKEN: TEST_SQL_TOKEN, ...env });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', SQL_TOKEN: TEST_SQL_TOKEN, ...testDecodeThreads(), ...env });
   return startService(config, createLogger(config.LOG_LEVEL));
 }
 

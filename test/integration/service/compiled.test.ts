@@ -4,13 +4,16 @@
 // logs readable lines, and configuration mistakes stop the compiled service with exit code 2 and
 // a message naming the variable.
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { embeddedEnv, tempDataDir } from '../../support/embedded.ts';
+import { decodeThreadsFor } from '../../../receiver/decode-pool.ts';
+import { embeddedEnv, TENANT_HEADER, tempDataDir } from '../../support/embedded.ts';
 import { PROJECT_ROOT } from '../../support/kafka-broker.ts';
 import { sqlHeaders, TEST_SQL_TOKEN } from '../../support/env.ts';
-import { freePort } from '../../support/net.ts';
+import { freePort, metricValue, post } from '../../support/net.ts';
+import { RW1_HEADERS, snappyCompress, writeRequestV1 } from '../../support/remote-write-fixtures.ts';
 import { runServiceUntilExit, startServiceProcess, type ServiceProcess } from '../../support/service-process.ts';
 import { waitFor } from '../../support/service.ts';
 
@@ -89,6 +92,19 @@ describe('npm start', () => {
   it('answers /healthz and /ready', async () => {
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${service.url}/ready`)).status).toBe(200);
+  });
+
+  // Regression: the worker threads were unreferenced as soon as they were created, so the process,
+  // with nothing else running yet, ended silently before it listened.
+  it('decodes requests on worker threads started from dist/ (DECODE_THREADS), bad bodies answered as ever', async () => {
+    const setting = process.env.DECODE_THREADS ? Number(process.env.DECODE_THREADS) : 'auto';
+    const threads = decodeThreadsFor(setting, os.availableParallelism());
+    expect(metricValue(await (await fetch(`${service.url}/metrics`)).text(), 'k8s_expenses_receiver_decode_threads')).toBe(threads);
+    const headers = { ...RW1_HEADERS, [TENANT_HEADER]: 'acme' };
+    const series = { labels: { __name__: 'node_total_hourly_cost', cluster_id: 'c1', node: 'n1' }, samples: [{ t: Date.now() - 60_000, v: 1 }] };
+    expect((await post(`${service.url}/api/v1/write`, snappyCompress(writeRequestV1([series])), headers)).status).toBe(204);
+    const corrupt = await post(`${service.url}/api/v1/write`, Uint8Array.from([0x0a, 0xfc, 0xf0, 0xff, 0xff, 0xff]), headers);
+    expect([corrupt.status, corrupt.text]).toEqual([400, 'the body is not valid snappy block-compressed data: snappy: literal of 4294967281 bytes runs past the end of the input (corrupt-snappy)\n']);
   });
 });
 

@@ -89,7 +89,9 @@ async function pool(options: { threads?: number; settings?: DecodeSettings; entr
 async function outcome(decoder: RequestDecoder, body: Uint8Array, contentType: string | undefined, tenant = 'acme') {
   try {
     const decoded = await decoder.decode(Buffer.from(body), contentType, tenant, T);
-    return { decoded: { ...decoded, prepared: { ...decoded.prepared, records: decoded.prepared.records.map((r) => ({ ...r, value: r.value.toString('hex') })) } } };
+    // What the series cache learned depends on the thread's history, not on the request: left out.
+    const { seriesRemembered: _hits, seriesLearned: _misses, seriesCacheReset: _reset, ...prepared } = decoded.prepared;
+    return { decoded: { ...decoded, prepared: { ...prepared, records: prepared.records.map((r) => ({ ...r, value: r.value.toString('hex') })) } } };
   } catch (err) {
     const answer = classifyError(err);
     return { failed: { status: answer.status, code: answer.code, message: answer.message } };

@@ -157,20 +157,28 @@ export class SymbolTable {
 
   /** Doubles the table and places every symbol again (the newest one included). */
   private grow(): void {
-    const slots = new Int32Array(this.slots.length * 2).fill(-1);
-    const mask = slots.length - 1;
-    for (let id = 0; id < this.count; id++) {
-      let slot = this.hashes[id] & mask;
-      // A symbol whose chain is full stays out of the table (it was unshared already, or becomes so).
-      for (let probe = 0; probe < MAX_PROBES; probe++, slot = (slot + 1) & mask) {
-        if (slots[slot] < 0) {
-          slots[slot] = id;
-          break;
-        }
+    this.slots = placedSlots(this.hashes, this.count, this.slots.length * 2);
+  }
+}
+
+/**
+ * Open-addressing slots of `size` (a power of two) holding entries 0 .. count-1 by their hashes,
+ * -1 where empty. An entry whose chain is full stays out (it was unshared already, or becomes so;
+ * looking it up finds nothing, which its owner treats as new).
+ */
+export function placedSlots(hashes: Uint32Array, count: number, size: number): Int32Array<ArrayBuffer> {
+  const slots = new Int32Array(size).fill(-1);
+  const mask = size - 1;
+  for (let id = 0; id < count; id++) {
+    let slot = hashes[id] & mask;
+    for (let probe = 0; probe < MAX_PROBES; probe++, slot = (slot + 1) & mask) {
+      if (slots[slot] < 0) {
+        slots[slot] = id;
+        break;
       }
     }
-    this.slots = slots;
   }
+  return slots;
 }
 
 function grown(a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {

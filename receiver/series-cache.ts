@@ -14,6 +14,9 @@
 // the budget, between requests. Crafted collisions cost at most MAX_PROBES comparisons per series:
 // past that a series is simply not remembered.
 
+import { placedSlots } from '../ingest/record-symbols.ts';
+
+/** As the symbol table's (ingest/record-symbols.ts), whose placing of entries this shares. */
 const MAX_PROBES = 32;
 const SEED = (Math.random() * 0x100000000) >>> 0;
 /** Per entry in `fields`: where its symbols start, its label count, its cluster label, allowlisted. */
@@ -145,18 +148,7 @@ export class SeriesCache {
 
   /** Doubles the slots and places every entry again (the newest one included). */
   private rehash(): void {
-    const slots = new Int32Array(this.slots.length * 2).fill(-1);
-    const mask = slots.length - 1;
-    for (let e = 0; e < this.count; e++) {
-      let slot = this.hashes[e] & mask;
-      for (let probe = 0; probe < MAX_PROBES; probe++, slot = (slot + 1) & mask) {
-        if (slots[slot] < 0) {
-          slots[slot] = e;
-          break;
-        }
-      }
-    }
-    this.slots = slots;
+    this.slots = placedSlots(this.hashes, this.count, this.slots.length * 2);
   }
 }
 

@@ -36,6 +36,7 @@ const MAX_RESTART_DELAY_MS = 30_000;
 
 interface Waiting {
   tenant: string;
+  affinity: number;
   job: Omit<DecodeJob, 'body'>;
   body: Buffer;
   resolve(request: DecodedRequest): void;
@@ -43,6 +44,8 @@ interface Waiting {
 }
 
 interface Slot {
+  /** Its place among the threads, kept by its replacement. */
+  index: number;
   worker: Worker;
   ready: boolean;
   jobs: Map<number, Waiting>;
@@ -99,10 +102,16 @@ export async function startDecodePool(options: DecodePoolOptions): Promise<Reque
 
   const pump = () => {
     while (queue.length > 0) {
+      const waiting = queue[0];
+      // The least busy thread; among equally busy ones, the request's own (see RequestDecoder).
+      const home = waiting.affinity % options.threads;
       let best: Slot | undefined;
-      for (const slot of slots) if (slot.ready && slot.jobs.size < JOBS_PER_WORKER && (!best || slot.jobs.size < best.jobs.size)) best = slot;
+      for (const slot of slots) {
+        if (!slot.ready || slot.jobs.size >= JOBS_PER_WORKER) continue;
+        if (!best || slot.jobs.size < best.jobs.size || (slot.jobs.size === best.jobs.size && slot.index === home)) best = slot;
+      }
       if (!best) break;
-      const waiting = queue.shift()!;
+      queue.shift();
       const { body, transfer } = bodyForTransfer(waiting.body);
       best.jobs.set(waiting.job.id, waiting);
       best.worker.postMessage({ ...waiting.job, body } satisfies DecodeJob, transfer);
@@ -147,8 +156,8 @@ export async function startDecodePool(options: DecodePoolOptions): Promise<Reque
       `a decode worker stopped unexpectedly (${reason}); its ${lost.length} request(s) were answered 500 and their senders retry them; a new worker replaces it. ` +
         'This is a defect: report it with this line. If it repeats, set DECODE_THREADS=0 to decode on the main thread meanwhile',
     );
-    if (delay === 0) add();
-    else restartTimer = setTimeout(add, delay).unref();
+    if (delay === 0) add(slot.index);
+    else restartTimer = setTimeout(() => add(slot.index), delay).unref();
     if (workerless()) for (const waiting of queue.splice(0)) waiting.reject(noWorker());
     pump();
   };
@@ -158,9 +167,9 @@ export async function startDecodePool(options: DecodePoolOptions): Promise<Reque
   const workerless = () => restartTimer !== undefined && ![...slots].some((slot) => slot.ready);
   const noWorker = () => new ReceiverError('internal', 'no decode worker is running (see the log); retry');
 
-  const add = (): Slot => {
+  const add = (index: number): Slot => {
     restartTimer = undefined;
-    const slot: Slot = { worker: spawnWorker(entry, settings), ready: false, jobs: new Map() };
+    const slot: Slot = { index, worker: spawnWorker(entry, settings), ready: false, jobs: new Map() };
     slots.add(slot);
     slot.worker.on('message', (message: WorkerMessage) => settle(slot, message));
     slot.worker.on('error', (err) => (slot.error = err));
@@ -179,7 +188,7 @@ export async function startDecodePool(options: DecodePoolOptions): Promise<Reque
     updateGauges();
   };
 
-  const first = Array.from({ length: options.threads }, add);
+  const first = Array.from({ length: options.threads }, (_, index) => add(index));
   try {
     await Promise.all(first.map((slot) => readiness(slot.worker)));
   } catch (err) {
@@ -191,11 +200,11 @@ export async function startDecodePool(options: DecodePoolOptions): Promise<Reque
   updateGauges();
 
   return {
-    decode(body, contentType, tenant, now) {
+    decode(body, contentType, tenant, now, affinity = 0) {
       if (closed) return Promise.reject(new ReceiverError('shutting-down'));
       if (workerless()) return Promise.reject(noWorker());
       return new Promise<DecodedRequest>((resolve, reject) => {
-        queue.push({ tenant, job: { id: nextId++, contentType, tenant, now }, body, resolve, reject });
+        queue.push({ tenant, affinity, job: { id: nextId++, contentType, tenant, now }, body, resolve, reject });
         pump();
       });
     },

@@ -174,7 +174,7 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     if (!state.ticket!.grow(decodedLength)) throw new ReceiverError('saturated', `${admission.bytes} bytes in flight`);
 
     // After this the body may be gone (transferred to a decode worker).
-    const decoded = await decoder.decode(body, request.headers['content-type'], tenant, now());
+    const decoded = await decoder.decode(body, request.headers['content-type'], tenant, now(), connectionNumber(request.raw.socket));
     state.version = decoded.version;
     metrics.samplesReceived.inc({ tenant: label }, decoded.totalSamples);
 
@@ -221,6 +221,22 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
   };
 
   for (const path of REMOTE_WRITE_PATHS) app.post(path, handler);
+}
+
+/**
+ * A number per connection, in the order they opened. A Prometheus shard keeps its connection and
+ * sends the same series on it every scrape, so decoding a connection's requests on one thread
+ * lets that thread's series cache hold that shard's series alone.
+ */
+const connectionNumbers = new WeakMap<object, number>();
+let connections = 0;
+function connectionNumber(socket: object): number {
+  let n = connectionNumbers.get(socket);
+  if (n === undefined) {
+    n = connections++ & 0x3fffffff;
+    connectionNumbers.set(socket, n);
+  }
+  return n;
 }
 
 /** Sends the answer; a 2.0 request gets the written counts on every answer, errors included. */

@@ -40,7 +40,11 @@ export function decodeRequest(body: Uint8Array, contentType: string | undefined,
 
 /** Decodes requests somewhere: on a worker thread (decode-pool.ts) or, without one, right here. */
 export interface RequestDecoder {
-  decode(body: Buffer, contentType: string | undefined, tenant: string, now: number): Promise<DecodedRequest>;
+  /**
+   * `affinity` (the sender's connection, say) sends requests of one sender to one thread when the
+   * threads are equally busy, so each thread's series cache learns the series of its own senders.
+   */
+  decode(body: Buffer, contentType: string | undefined, tenant: string, now: number, affinity?: number): Promise<DecodedRequest>;
   close(): Promise<void>;
 }
 

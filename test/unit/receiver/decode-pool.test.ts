@@ -118,6 +118,19 @@ describe('decode worker threads', () => {
     });
   });
 
+  it('decodes a connection\'s requests on its own thread while the threads are equally busy, so that thread remembers its series', async () => {
+    const { decoder } = await pool({ threads: 2 });
+    const body = () => Buffer.from(snappyCompress(small));
+    const remembered = async (affinity: number) => (await decoder.decode(body(), V1, 'acme', T, affinity)).prepared.seriesRemembered;
+    // Connection 3's home is thread 1: its first request teaches thread 1, its next ones are known there.
+    expect(await remembered(3)).toBe(0);
+    expect(await remembered(3)).toBe(2);
+    expect(await remembered(5)).toBe(2);
+    // Connection 4's home is thread 0, which has not seen these series.
+    expect(await remembered(4)).toBe(0);
+    expect(await remembered(4)).toBe(2);
+  });
+
   it('copies a small body cut from the shared buffer pool, and leaves the pool usable', async () => {
     const { decoder } = await pool({ threads: 1 });
     const body = Buffer.from(snappyCompress(small));

@@ -139,6 +139,15 @@ describe('the default values', () => {
     expect(findManifest(defaults, 'Deployment', name('receiver')).spec).not.toHaveProperty('replicas');
   });
 
+  it('give the receiver as many decode threads as its CPU limit allows, unless its config says otherwise', () => {
+    const threads = (manifests: Manifest[]) => plainEnv(podSpec(findManifest(manifests, 'Deployment', name('receiver'))).containers[0]).DECODE_THREADS;
+    expect(threads(defaults)).toBe('2');
+    expect(threads(renderChart({ set: { 'receiver.resources.limits.cpu': '1500m' } }))).toBe('2');
+    expect(threads(renderChart({ set: { 'receiver.resources.limits.cpu': '500m' } }))).toBe('1');
+    expect(threads(renderChart({ set: { 'receiver.config.DECODE_THREADS': '0' } }))).toBe('0');
+    for (const component of ['processor', 'query']) expect(plainEnv(podSpec(findManifest(defaults, 'Deployment', name(component))).containers[0])).not.toHaveProperty('DECODE_THREADS');
+  });
+
   it('set the receiver replicas themselves when the autoscaler is off', () => {
     const manifests = renderChart({ set: { 'receiver.autoscaling.enabled': 'false', 'receiver.replicas': '3' } });
     expect(manifests.some((m) => m.kind === 'HorizontalPodAutoscaler')).toBe(false);

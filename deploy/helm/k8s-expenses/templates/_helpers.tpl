@@ -180,10 +180,33 @@ Arguments: root, secret (the Secret holding the password, or empty).
 - name: TENANTS_FILE
   value: {{ printf "%s/%s" (include "k8s-expenses.tenantsDir" $root) $root.Values.tenants.key | quote }}
 {{- end }}
-{{- range $name, $value := include "k8s-expenses.config" . | fromYaml }}
+{{- $config := include "k8s-expenses.config" . | fromYaml }}
+{{- if and (eq .component "receiver") (not (hasKey $config "DECODE_THREADS")) }}
+{{- $threads := include "k8s-expenses.cpuLimitCores" $root.Values.receiver.resources }}
+{{- if $threads }}
+- name: DECODE_THREADS
+  value: {{ $threads | quote }}
+{{- end }}
+{{- end }}
+{{- range $name, $value := $config }}
 - name: {{ $name }}
   value: {{ include "k8s-expenses.envValue" $value | quote }}
 {{- end }}
+{{- end -}}
+
+{{/*
+The receiver's CPU limit in whole cores, rounded up ("2" -> 2, "1500m" -> 2, "500m" -> 1), or
+nothing without a limit: DECODE_THREADS' own default counts the node's cores, not the container's.
+*/}}
+{{- define "k8s-expenses.cpuLimitCores" -}}
+{{- $cpu := toString (((. | default dict).limits | default dict).cpu | default "") -}}
+{{- if $cpu -}}
+{{- if hasSuffix "m" $cpu -}}
+{{- max 1 (div (add (trimSuffix "m" $cpu | int) 999) 1000) -}}
+{{- else -}}
+{{- max 1 (ceil ($cpu | float64) | int) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Volumes every pod has: the writable places of a read-only root file system. */}}

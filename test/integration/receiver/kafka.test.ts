@@ -1,5 +1,6 @@
 // The foundation path against the real broker: a remote-write request is answered 2xx only once
 // its samples can be consumed from the topic, under the right key and headers.
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../../service/service.ts';
 import { testBrokers } from '../../support/env.ts';
@@ -72,10 +73,21 @@ describe('receiver to Kafka', () => {
     ];
     const hits = async () => Number((await (await fetch(`${service.url}/metrics`)).text()).match(/k8s_expenses_receiver_series_cache_lookups_total\{result="hit"\} (\d+)/)?.[1] ?? 0);
     const before = await hits();
+    // Both on one connection, as a Prometheus shard sends: its requests are decoded on one thread.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const body = Buffer.from(snappyCompress(writeRequestV1(series)));
     for (let i = 0; i < 2; i++) {
-      const res = await fetch(`${service.url}/api/v1/write`, { method: 'POST', headers: { ...RW1_HEADERS, 'cloud-account-id': 'remembered' }, body: snappyCompress(writeRequestV1(series)) });
-      expect(res.status).toBe(204);
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = http.request(`${service.url}/api/v1/write`, { method: 'POST', agent, headers: { ...RW1_HEADERS, 'cloud-account-id': 'remembered', 'content-length': body.length } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      expect(status).toBe(204);
     }
+    agent.destroy();
     expect(await hits()).toBe(before + 2);
     const mine = (await consumeAll(testBrokers(), topic, 1)).filter((m) => decodeMessage(m).key?.tenant === 'remembered');
     expect(mine).toHaveLength(2);

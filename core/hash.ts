@@ -19,95 +19,97 @@ function fmix(h: number): number {
   return h >>> 0;
 }
 
-// The lanes' state between blocks; the functions below are synchronous, so one pair serves all.
-let h1 = 0;
-let h2 = 0;
+// Each lane is a pure function of its state and the block, so every entry point keeps both lanes
+// in locals (module-level state, read and written through the module's context on every block,
+// made hashing a series from its label hashes about three times slower).
 
-function start(n: number): void {
-  h1 = 0x9747b28c ^ n;
-  h2 = 0x3c6ef372 ^ Math.imul(n, 0x2545f491);
+/** Lane 1 after block k. */
+export function laneA(a: number, k: number): number {
+  k = Math.imul(k, C1);
+  k = (k << 15) | (k >>> 17);
+  a ^= Math.imul(k, C2);
+  a = (a << 13) | (a >>> 19);
+  return (Math.imul(a, 5) + 0xe6546b64) | 0;
 }
 
-function mixBlock(k: number): void {
+/** Lane 2 after block k. */
+export function laneB(b: number, k: number): number {
   let j = Math.imul(k, D1);
-  k = Math.imul(k, C1);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, C2);
-  h1 ^= k;
-  h1 = (h1 << 13) | (h1 >>> 19);
-  h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
   j = (j << 13) | (j >>> 19);
-  j = Math.imul(j, C1);
-  h2 ^= j;
-  h2 = (h2 << 17) | (h2 >>> 15);
-  h2 = (Math.imul(h2, 9) + 0x7f4a7c15) | 0;
+  b ^= Math.imul(j, C1);
+  b = (b << 17) | (b >>> 15);
+  return (Math.imul(b, 9) + 0x7f4a7c15) | 0;
 }
 
-function mixTail(k: number): void {
-  const j = Math.imul(k, D2);
-  k = Math.imul(k, C1);
-  k = (k << 15) | (k >>> 17);
-  h1 ^= Math.imul(k, C2);
-  h2 ^= j;
+/** Lane 1 after the tail block k (fewer than four bytes, or one UTF-16 code unit). */
+function tailA(a: number, k: number): number {
+  const m = Math.imul(k, C1);
+  return a ^ Math.imul((m << 15) | (m >>> 17), C2);
 }
 
-function finish(out: Uint32Array): void {
-  out[0] = fmix(h1);
-  out[1] = fmix(h2 ^ (h1 >>> 7));
+/** Lane 1's seed for `n` bytes. */
+export function seedA(n: number): number {
+  return 0x9747b28c ^ n;
 }
 
-/** Hashes bytes[from, to). */
-export function hashBytes(bytes: Uint8Array, from: number, to: number, out: Uint32Array): void {
-  start(to - from);
-  let i = from;
-  for (; i + 3 < to; i += 4) mixBlock(bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
-  if (i < to) {
-    let k = bytes[i];
-    if (i + 1 < to) k |= bytes[i + 1] << 8;
-    if (i + 2 < to) k |= bytes[i + 2] << 16;
-    mixTail(k);
-  }
-  finish(out);
+/** Lane 2's seed for `n` bytes. */
+export function seedB(n: number): number {
+  return 0x3c6ef372 ^ Math.imul(n, 0x2545f491);
 }
 
-/**
- * Hashes the UTF-16 code units of `key`. The same lanes as mixBlock and mixTail, written out with
- * the state in locals: the cost model hashes a 150-250 character key for every series of every
- * record, and keeping the state in the module's variables made that about 10 % slower.
- */
-export function hashString(key: string, out: Uint32Array): void {
-  const n = key.length;
-  let a = 0x9747b28c ^ n;
-  let b = 0x3c6ef372 ^ Math.imul(n, 0x2545f491);
-  let i = 0;
-  for (; i + 1 < n; i += 2) {
-    let k = key.charCodeAt(i) | (key.charCodeAt(i + 1) << 16);
-    let j = Math.imul(k, D1);
-    k = Math.imul(k, C1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2);
-    a ^= k;
-    a = (a << 13) | (a >>> 19);
-    a = (Math.imul(a, 5) + 0xe6546b64) | 0;
-    j = (j << 13) | (j >>> 19);
-    j = Math.imul(j, C1);
-    b ^= j;
-    b = (b << 17) | (b >>> 15);
-    b = (Math.imul(b, 9) + 0x7f4a7c15) | 0;
-  }
-  if (i < n) {
-    const k = key.charCodeAt(i);
-    const m = Math.imul(k, C1);
-    a ^= Math.imul((m << 15) | (m >>> 17), C2);
-    b ^= Math.imul(k, D2);
-  }
+/** The hash of the lanes' final states into out[0], out[1]. */
+export function finish(a: number, b: number, out: Uint32Array): void {
   out[0] = fmix(a);
   out[1] = fmix(b ^ (a >>> 7));
 }
 
+/** Hashes bytes[from, to). */
+export function hashBytes(bytes: Uint8Array, from: number, to: number, out: Uint32Array): void {
+  let a = seedA(to - from);
+  let b = seedB(to - from);
+  let i = from;
+  for (; i + 3 < to; i += 4) {
+    const k = bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
+    a = laneA(a, k);
+    b = laneB(b, k);
+  }
+  if (i < to) {
+    let k = bytes[i];
+    if (i + 1 < to) k |= bytes[i + 1] << 8;
+    if (i + 2 < to) k |= bytes[i + 2] << 16;
+    a = tailA(a, k);
+    b ^= Math.imul(k, D2);
+  }
+  finish(a, b, out);
+}
+
+/** Hashes the UTF-16 code units of `key` (two per block). */
+export function hashString(key: string, out: Uint32Array): void {
+  const n = key.length;
+  let a = seedA(n);
+  let b = seedB(n);
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const k = key.charCodeAt(i) | (key.charCodeAt(i + 1) << 16);
+    a = laneA(a, k);
+    b = laneB(b, k);
+  }
+  if (i < n) {
+    const k = key.charCodeAt(i);
+    a = tailA(a, k);
+    b ^= Math.imul(k, D2);
+  }
+  finish(a, b, out);
+}
+
 /** Hashes the 32-bit words words[from, to) (e.g. the hash halves of a series' label strings). */
 export function hashWords(words: Uint32Array, from: number, to: number, out: Uint32Array): void {
-  start(4 * (to - from));
-  for (let i = from; i < to; i++) mixBlock(words[i] | 0);
-  finish(out);
+  let a = seedA(4 * (to - from));
+  let b = seedB(4 * (to - from));
+  for (let i = from; i < to; i++) {
+    const k = words[i] | 0;
+    a = laneA(a, k);
+    b = laneB(b, k);
+  }
+  finish(a, b, out);
 }

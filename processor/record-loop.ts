@@ -5,7 +5,7 @@
 // Every record is noted with the newest hour it fed, which decides when its offset may be committed.
 import type { Logger } from 'pino';
 import { hourOf } from '../core/hours.ts';
-import { decodeRecord, isReadableFormatVersion, seriesHash, seriesLabels, type RecordSeries } from '../ingest/record-format.ts';
+import { isReadableFormatVersion, RecordDecoder, seriesHash, seriesLabels, type RecordSeries } from '../ingest/record-format.ts';
 import type { InboundRecord } from '../ingest/record-log.ts';
 import type { HourlyCostModel, SampleCounts } from './cost-model-port.ts';
 import { clusterState, markChanged, type ClusterState } from './hour-window/partition-state.ts';
@@ -149,6 +149,8 @@ export type RecordLoop<ModelRow> = (partition: Partition<ModelRow>, records: rea
 export function createRecordLoop<ModelRow>(options: RecordLoopOptions): RecordLoop<ModelRow> {
   const { metrics, log, maxSampleGapMs } = options;
   const feed = newRecordFeed();
+  // Feeding is synchronous: one decoder's columns serve every record.
+  const decoder = new RecordDecoder();
   return (p, records, end) => {
     for (const record of records) {
       if (record.offset < p.next) continue; // already seen (a re-delivery after a rebalance)
@@ -157,7 +159,7 @@ export function createRecordLoop<ModelRow>(options: RecordLoopOptions): RecordLo
       feed.afterBacklog = record.offset >= p.replayEnd;
       try {
         if (!isReadableFormatVersion(record.formatVersion)) throw new Error(`unsupported format-version ${record.formatVersion}`);
-        const rec = decodeRecord(record.value);
+        const rec = decoder.decode(record.value);
         const c = clusterState(p, record.tenant, record.cluster);
         if (record.timestamp > c.lastArrival) c.lastArrival = record.timestamp;
         feedRecord(p.model, c, rec, maxSampleGapMs, feed);

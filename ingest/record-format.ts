@@ -17,7 +17,7 @@
 // A series' identity (seriesHash) is computed from its label strings, the same for both versions,
 // so a series keeps its identity whichever receiver version wrote its records. Values are copied
 // as raw 8 bytes (NaN payloads survive).
-import { finish, hashBytes, hashWords, laneA, laneB, seedA, seedB } from '../core/hash.ts';
+import { finish, hashBytes, hashPairs, laneA, laneB, seedA, seedB } from '../core/hash.ts';
 import { ByteReader, TruncatedError, unzigzag } from './varint.ts';
 
 export { encodeRecords, FORMAT_VERSION, RecordEncoder } from './record-encode.ts';
@@ -270,9 +270,9 @@ function forEachLabel(rec: RecordSeries, series: number, label: (nameFrom: numbe
 }
 
 /**
- * The 64-bit identity of the series (core/hash.ts) into out[0], out[1]: the hash of the hashes of
- * its label names and values in order. A version 2 record hashes each distinct string once
- * (decodeRecord), so a series costs a few integer operations per label.
+ * The 64-bit identity of the series (core/hash.ts) into out[0], out[1]: the hash (hashPairs) of
+ * the hashes of its label names and values in order. A version 2 record hashes each distinct
+ * string once (decodeRecord), so a series costs a few integer operations per label.
  */
 export function seriesHash(rec: RecordSeries, series: number, out: Uint32Array): void {
   if (rec.version !== 2) return seriesHashOfStrings(rec, series, out);
@@ -298,10 +298,8 @@ export function seriesHash(rec: RecordSeries, series: number, out: Uint32Array):
       ref = (ref & 0x7f) | (next << 7);
     }
     if (ref >= symbols) throw new RecordFormatError(`label refers to symbol ${ref} of ${symbols}`);
-    const lo = hashes[2 * ref] | 0;
-    const hi = hashes[2 * ref + 1] | 0;
-    a = laneA(laneA(a, lo), hi);
-    b = laneB(laneB(b, lo), hi);
+    a = laneA(a, hashes[2 * ref] | 0);
+    b = laneB(b, hashes[2 * ref + 1] | 0);
   }
   if (refs % 2 !== 0) throw new RecordFormatError('malformed labels: a name without a value');
   finish(a, b, out);
@@ -319,7 +317,7 @@ function seriesHashOfStrings(rec: RecordSeries, series: number, out: Uint32Array
     words[n++] = HASH[0];
     words[n++] = HASH[1];
   });
-  hashWords(words, 0, n, out);
+  hashPairs(words, 0, n, out);
 }
 
 function grownWords(a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {

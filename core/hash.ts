@@ -48,17 +48,17 @@ function tailA(a: number, k: number): number {
 }
 
 /** Lane 1's seed for `n` bytes. */
-export function seedA(n: number): number {
+function seedA(n: number): number {
   return 0x9747b28c ^ n;
 }
 
 /** Lane 2's seed for `n` bytes. */
-export function seedB(n: number): number {
+function seedB(n: number): number {
   return 0x3c6ef372 ^ Math.imul(n, 0x2545f491);
 }
 
 /** The hash of the lanes' final states into out[0], out[1]. */
-export function finish(a: number, b: number, out: Uint32Array): void {
+function finish(a: number, b: number, out: Uint32Array): void {
   out[0] = fmix(a);
   out[1] = fmix(b ^ (a >>> 7));
 }
@@ -107,14 +107,24 @@ export function hashString(key: string, out: Uint32Array): void {
  * hashes of a series' label strings: lane 1 takes the low halves, lane 2 the high ones. Each lane
  * is a chain of dependent multiplications, so giving each lane half of the words halves the time;
  * and as the halves of a hash are independent, so are the lanes, and the 64-bit result is as
- * strong as when both lanes took every word.
+ * strong as when both lanes took every word. The length is mixed in at the end (as MurmurHash3
+ * does), so a caller that reads its words as it goes needs no pass to count them first.
  */
 export function hashPairs(words: Uint32Array, from: number, to: number, out: Uint32Array): void {
-  let a = seedA(4 * (to - from));
-  let b = seedB(4 * (to - from));
+  let a = PAIRS_A;
+  let b = PAIRS_B;
   for (let i = from; i + 1 < to; i += 2) {
     a = laneA(a, words[i] | 0);
     b = laneB(b, words[i + 1] | 0);
   }
-  finish(a, b, out);
+  finishPairs(a, b, to - from, out);
+}
+
+/** The lanes' states before the first pair of hashPairs. */
+export const PAIRS_A = seedA(0);
+export const PAIRS_B = seedB(0);
+
+/** hashPairs' result from its lanes' final states and the number of words mixed. */
+export function finishPairs(a: number, b: number, words: number, out: Uint32Array): void {
+  finish(a ^ (4 * words), b ^ Math.imul(4 * words, 0x2545f491), out);
 }

@@ -17,7 +17,7 @@
 // A series' identity (seriesHash) is computed from its label strings, the same for both versions,
 // so a series keeps its identity whichever receiver version wrote its records. Values are copied
 // as raw 8 bytes (NaN payloads survive).
-import { finish, hashBytes, hashPairs, laneA, laneB, seedA, seedB } from '../core/hash.ts';
+import { finishPairs, hashBytes, hashPairs, laneA, laneB, PAIRS_A, PAIRS_B } from '../core/hash.ts';
 import { ByteReader, TruncatedError, unzigzag } from './varint.ts';
 
 export { encodeRecords, FORMAT_VERSION, RecordEncoder } from './record-encode.ts';
@@ -282,12 +282,9 @@ export function seriesHash(rec: RecordSeries, series: number, out: Uint32Array):
   const from = rec.labelsStart[series];
   const end = rec.labelsEnd[series];
   // Symbol indices are varints: one byte below 128, two below 16,384 (a record never has more).
-  // Each ends with a byte below 0x80, so those count the indices, and the words hashed (two per
-  // index) seed the lanes before the one pass that mixes each symbol's hash halves where they lie.
+  let a = PAIRS_A;
+  let b = PAIRS_B;
   let refs = 0;
-  for (let pos = from; pos < end; pos++) if (bytes[pos] < 0x80) refs++;
-  let a = seedA(8 * refs);
-  let b = seedB(8 * refs);
   let pos = from;
   while (pos < end) {
     let ref = bytes[pos++];
@@ -300,9 +297,10 @@ export function seriesHash(rec: RecordSeries, series: number, out: Uint32Array):
     if (ref >= symbols) throw new RecordFormatError(`label refers to symbol ${ref} of ${symbols}`);
     a = laneA(a, hashes[2 * ref] | 0);
     b = laneB(b, hashes[2 * ref + 1] | 0);
+    refs++;
   }
   if (refs % 2 !== 0) throw new RecordFormatError('malformed labels: a name without a value');
-  finish(a, b, out);
+  finishPairs(a, b, 2 * refs, out);
 }
 
 /** Version 1: each label string hashed where it lies, then combined as version 2 does. */

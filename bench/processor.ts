@@ -6,6 +6,9 @@
 //                                            broker is started with scripts/kafka-broker.sh when
 //                                            none answers there, and stopped at the end)
 //   npm run bench:processor -- --embedded    the embedded on-disk log instead of Kafka
+//   npm run bench:processor -- --cpu-prof    also profiles the main thread over the consume phase
+//                                            (V8's sampling profiler, in process): areas and top
+//                                            functions by self time; the profile file is kept
 //
 // The topic is built the way the service builds it: kubecost-shaped remote-write requests
 // (bench/kubecost-traffic.ts; BENCH_TENANTS clusters of BENCH_SERIES series, BENCH_SCRAPES one-minute
@@ -14,13 +17,15 @@
 // or BENCH_COMPRESSION). Then the real processor (real consumer, real cost model, real chdb sink) reads it:
 // - consume: from the first batch to the last record, with no flush in between: what consuming and
 //   aggregating costs. CPU time is process.cpuUsage() (every thread: Kafka client, decompression, GC) and, on
-//   Linux, the main thread's alone.
+//   Linux, the main thread's alone; what the other threads used (V8's concurrent marking, sweeping
+//   and optimising compiler) and the main thread's GC pauses are printed beside it.
 // - write: one flush of every hour's rows to the embedded engine (rows/s of the insert), wired as
 //   the service wires it: pod rows to k8s_expenses and node rows to k8s_node_expenses, keys followed
 //   for deletion rows (the stored keys of each hour are read first, as after a restart), negative
 //   idle counted as hours close.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -42,6 +47,8 @@ import { migrate } from '../processor/clickhouse/migrations.ts';
 import { createCostModel } from '../processor/cost-model/index.ts';
 import { createProcessorMetrics } from '../processor/metrics.ts';
 import { createProcessor } from '../processor/processor.ts';
+import { formatProfile, summariseProfile } from './cpu-profile.ts';
+import { gcRecorder } from './gc-recorder.ts';
 import { kubecostRequests } from './kubecost-traffic.ts';
 import { receiverRecords } from './receiver-records.ts';
 import { threadCpuSeconds } from './proc-stats.ts';
@@ -52,6 +59,7 @@ const HOUR = 3_600_000;
 const TARGET = 1_000_000;
 
 const embedded = process.argv.includes('--embedded');
+const cpuProf = process.argv.includes('--cpu-prof');
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 6);
 const SERIES = Number(process.env.BENCH_SERIES ?? 2000);
 const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 180);
@@ -161,6 +169,23 @@ function mainThreadSeconds(): number | undefined {
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
+/** V8's sampling profiler on this thread, started and stopped around the consume phase. */
+function mainThreadProfiler() {
+  const session = new Session();
+  session.connect();
+  const post = (method: string) =>
+    new Promise<unknown>((resolve, reject) => session.post(method, (err, result) => (err ? reject(err) : resolve(result))));
+  return {
+    start: () => post('Profiler.enable').then(() => post('Profiler.start')),
+    /** Stops profiling and writes the profile to `file`. */
+    async stop(file: string): Promise<void> {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      session.disconnect();
+      await writeFile(file, JSON.stringify(profile));
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const cleanup: (() => Promise<void>)[] = [];
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-processor-'));
@@ -183,13 +208,25 @@ async function main(): Promise<void> {
 
     // The consume phase starts with the first batch (a Kafka group join is not consuming).
     let first: { wall: number; cpu: number; main: number | undefined; mono: bigint } | undefined;
+    // The second half of the records alone: the rate once the JIT has compiled the hot path, which a
+    // running processor pays once, and a consume phase of a few seconds pays in full.
+    let delivered = 0;
+    let half: { cpu: number; records: number } | undefined;
+    const gc = gcRecorder();
+    const profiler = cpuProf ? mainThreadProfiler() : undefined;
     const consumer: RecordConsumer = {
       ...transport.consumer,
       start: (handlers) =>
         transport.consumer.start({
           ...handlers,
           onRecords(partition, batch, end) {
+            if (!first) {
+              gc.start();
+              void profiler?.start();
+            }
             first ??= { wall: performance.now(), cpu: cpuSeconds(), main: mainThreadSeconds(), mono: process.hrtime.bigint() };
+            if (!half && delivered >= records.length / 2) half = { cpu: cpuSeconds(), records: delivered };
+            delivered += batch.length;
             return handlers.onRecords(partition, batch, end);
           },
         }),
@@ -228,10 +265,14 @@ async function main(): Promise<void> {
     const consumed = async () => (await metrics.records.get()).values[0]?.value ?? 0;
     while ((await consumed()) < records.length) await new Promise((r) => setTimeout(r, 5));
     const end = { wall: performance.now(), cpu: cpuSeconds(), main: mainThreadSeconds(), mono: process.hrtime.bigint() };
+    const profileFile = path.join(tmpdir(), `bench-processor-${Date.now()}.cpuprofile`);
+    await profiler?.stop(profileFile);
+    const gcFigures = await gc.stop();
     const start = first!;
     const wall = (end.wall - start.wall) / 1000;
     const cpu = end.cpu - start.cpu;
     const main = start.main !== undefined && end.main !== undefined ? end.main - start.main : undefined;
+    const secondHalf = half ? Math.round(((samples / records.length) * (records.length - half.records)) / (end.cpu - half.cpu)) : null;
     const accepted = (await metrics.samples.get()).values.find((v) => v.labels.result === 'accepted')?.value ?? 0;
 
     t = performance.now();
@@ -263,9 +304,12 @@ async function main(): Promise<void> {
       consume_wall_s: Number(wall.toFixed(3)),
       consume_cpu_s: Number(cpu.toFixed(3)),
       consume_main_thread_cpu_s: main === undefined ? null : Number(main.toFixed(3)),
+      consume_main_thread_gc_ms: Math.round(gcFigures.gcMs),
+      consume_main_thread_gc_major_ms: Math.round(gcFigures.gcMajorMs),
       samples_per_s_wall: Math.round(samples / wall),
       samples_per_s_per_core: Math.round(samples / cpu),
       samples_per_s_main_thread: main === undefined ? null : Math.round(samples / main),
+      samples_per_s_per_core_second_half: secondHalf,
       rows_written: written.rows,
       node_rows_written: written.nodeRows,
       deletion_rows_written: written.deletions,
@@ -282,6 +326,14 @@ async function main(): Promise<void> {
     if (process.execArgv.some((a) => a.startsWith('--cpu-prof'))) console.log(`consume window (monotonic us): ${start.mono / 1000n} ${end.mono / 1000n}`);
     console.log(`consume + aggregate: ${fmt(samples)} samples in ${wall.toFixed(2)} s wall, ${cpu.toFixed(2)} s CPU${main === undefined ? '' : ` (${main.toFixed(2)} s on the main thread)`}`);
     console.log(`  ${fmt(result.samples_per_s_per_core)} samples/s per core (process CPU), ${fmt(result.samples_per_s_wall)} samples/s wall${main === undefined ? '' : `, ${fmt(result.samples_per_s_main_thread!)} samples/s per main-thread CPU second`}`);
+    if (secondHalf !== null) console.log(`  second half of the records alone (the JIT warmed up): ${fmt(secondHalf)} samples/s per core (process CPU)`);
+    console.log(
+      `  main-thread GC pauses: ${fmt(gcFigures.gcMs)} ms in ${gcFigures.gcCount} (${fmt(gcFigures.gcMajorMs)} ms major)${main === undefined ? '' : `; other threads (V8 marking, sweeping, optimising compiler; libuv pool): ${(cpu - main).toFixed(2)} s CPU`}`,
+    );
+    if (profiler) {
+      console.log(`main thread over the consume phase (profile kept in ${profileFile}):`);
+      console.log(formatProfile(summariseProfile(profileFile)));
+    }
     console.log(`write: ${fmt(written.rows)} rows (${fmt(written.nodeRows)} of them node rows, ${fmt(written.deletions)} deletion rows) in ${written.seconds.toFixed(2)} s = ${fmt(result.rows_per_s_written)} rows/s (flush ${flushWall.toFixed(2)} s wall, ${flushCpu.toFixed(2)} s CPU incl. computing rows)`);
     console.log(`  the sink at its batch size: ${fmt(bulk.length)} rows in one insert in ${bulkSeconds.toFixed(2)} s = ${fmt(result.rows_per_s_written_50k_batch)} rows/s`);
     console.log(`target ${fmt(TARGET)} samples/s per core: ${result.meets_target ? 'met' : 'NOT met'}`);

@@ -17,7 +17,7 @@
 // A series' identity (seriesHash) is computed from its label strings, the same for both versions,
 // so a series keeps its identity whichever receiver version wrote its records. Values are copied
 // as raw 8 bytes (NaN payloads survive).
-import { hashBytes, hashWords } from '../core/hash.ts';
+import { finishPairs, hashBytes, hashPairs, laneA, laneB, PAIRS_A, PAIRS_B } from '../core/hash.ts';
 import { ByteReader, TruncatedError, unzigzag } from './varint.ts';
 
 export { encodeRecords, FORMAT_VERSION, RecordEncoder } from './record-encode.ts';
@@ -62,6 +62,8 @@ export interface RecordSeries {
   readonly timestamps: Float64Array;
   readonly values: Float64Array;
   readonly stale: Uint8Array;
+  /** Version 2: symbols in the record (the arrays below may be longer). */
+  readonly symbolCount: number;
   /** Version 2: symbol i is bytes[symbolStart[i] .. symbolEnd[i]); its hash (core/hash.ts) at 2i, 2i+1. */
   readonly symbolStart: Uint32Array;
   readonly symbolEnd: Uint32Array;
@@ -70,112 +72,166 @@ export interface RecordSeries {
 
 /** Decodes a record value; throws RecordFormatError on an unknown version or malformed bytes. */
 export function decodeRecord(value: Uint8Array): RecordSeries {
-  try {
-    return decodeRecordUnchecked(value);
-  } catch (err) {
-    if (err instanceof TruncatedError) throw new RecordFormatError(`malformed record: ${err.message}`);
-    throw err;
-  }
-}
-
-const NO_SYMBOLS = new Uint32Array(0);
-
-function decodeRecordUnchecked(value: Uint8Array): RecordSeries {
-  if (value.length < 2) throw new RecordFormatError(`record of ${value.length} bytes is too short`);
-  const version = value[0];
-  if (!isReadableFormatVersion(version)) throw new RecordFormatError(`unknown record format version ${version}`);
-  const r = new ByteReader(value);
-  r.pos = 1;
-  let baseTime = 0;
-  let symbolStart = NO_SYMBOLS;
-  let symbolEnd = NO_SYMBOLS;
-  let symbolHashes = NO_SYMBOLS;
-  if (version === 2) {
-    baseTime = unzigzag(r.varint());
-    const symbolCount = r.varint();
-    // Every symbol needs at least a byte, so this bounds the allocation below by the record size.
-    if (symbolCount > value.length) throw new RecordFormatError(`record declares ${symbolCount} symbols in ${value.length} bytes`);
-    symbolStart = new Uint32Array(symbolCount);
-    symbolEnd = new Uint32Array(symbolCount);
-    symbolHashes = new Uint32Array(2 * symbolCount);
-    const hash = HASH;
-    for (let i = 0; i < symbolCount; i++) {
-      const len = r.varint();
-      r.need(len);
-      symbolStart[i] = r.pos;
-      r.pos += len;
-      symbolEnd[i] = r.pos;
-      hashBytes(value, symbolStart[i], r.pos, hash);
-      symbolHashes[2 * i] = hash[0];
-      symbolHashes[2 * i + 1] = hash[1];
-    }
-  }
-  const seriesCount = r.varint();
-  // Every series needs at least 2 bytes, so this bounds the allocation below by the record size.
-  if (seriesCount > value.length / 2) throw new RecordFormatError(`record declares ${seriesCount} series in ${value.length} bytes`);
-  const labelsStart = new Uint32Array(seriesCount);
-  const labelsEnd = new Uint32Array(seriesCount);
-  const sampleStart = new Uint32Array(seriesCount + 1);
-  let capacity = Math.max(16, seriesCount);
-  let timestamps = new Float64Array(capacity);
-  let values = new Float64Array(capacity);
-  let stale = new Uint8Array(capacity);
-  let valueBytes = new Uint8Array(values.buffer);
-  let n = 0;
-  for (let s = 0; s < seriesCount; s++) {
-    const labelsLen = r.varint();
-    r.need(labelsLen);
-    labelsStart[s] = r.pos;
-    r.pos += labelsLen;
-    labelsEnd[s] = r.pos;
-    const count = r.varint();
-    if (count > value.length - r.pos) throw new RecordFormatError(`series declares ${count} samples past the end of the record`);
-    sampleStart[s] = n;
-    if (n + count > capacity) {
-      capacity = Math.max(capacity * 2, n + count);
-      const t = new Float64Array(capacity);
-      t.set(timestamps);
-      timestamps = t;
-      const v = new Float64Array(capacity);
-      v.set(values);
-      values = v;
-      valueBytes = new Uint8Array(values.buffer);
-      const st = new Uint8Array(capacity);
-      st.set(stale);
-      stale = st;
-    }
-    let previous = baseTime;
-    for (let k = 0; k < count; k++, n++) {
-      const head = r.varint();
-      const isStale = head % 2;
-      previous += unzigzag((head - isStale) / 2);
-      timestamps[n] = previous;
-      stale[n] = isStale;
-      if (isStale) {
-        values[n] = NaN;
-      } else {
-        r.need(8);
-        // Byte by byte: a subarray per sample was a tenth of the processor's time.
-        const from = r.pos;
-        const to = 8 * n;
-        valueBytes[to] = value[from];
-        valueBytes[to + 1] = value[from + 1];
-        valueBytes[to + 2] = value[from + 2];
-        valueBytes[to + 3] = value[from + 3];
-        valueBytes[to + 4] = value[from + 4];
-        valueBytes[to + 5] = value[from + 5];
-        valueBytes[to + 6] = value[from + 6];
-        valueBytes[to + 7] = value[from + 7];
-        r.pos = from + 8;
-      }
-    }
-  }
-  sampleStart[seriesCount] = n;
-  if (r.pos !== value.length) throw new RecordFormatError(`${value.length - r.pos} trailing bytes after the last series`);
-  return { version, bytes: value, seriesCount, labelsStart, labelsEnd, sampleStart, timestamps, values, stale, symbolStart, symbolEnd, symbolHashes };
+  return new RecordDecoder().decode(value);
 }
 
 const HASH = new Uint32Array(2);
+
+/**
+ * Decodes records into columns it keeps and reuses: what decode() returns is valid until its next
+ * call, and after the first records a decode allocates nothing (per-record columns were most of
+ * the processor's garbage, and their backing stores drove its full collections).
+ */
+export class RecordDecoder {
+  private labelsStart = new Uint32Array(0);
+  private labelsEnd = new Uint32Array(0);
+  private sampleStart = new Uint32Array(0);
+  private timestamps = new Float64Array(0);
+  private values = new Float64Array(0);
+  private valueBytes = new Uint8Array(0);
+  private stale = new Uint8Array(0);
+  private symbolStart = new Uint32Array(0);
+  private symbolEnd = new Uint32Array(0);
+  private symbolHashes = new Uint32Array(0);
+
+  /** Throws RecordFormatError on an unknown version or malformed bytes. */
+  decode(value: Uint8Array): RecordSeries {
+    try {
+      return this.decodeUnchecked(value);
+    } catch (err) {
+      if (err instanceof TruncatedError) throw new RecordFormatError(`malformed record: ${err.message}`);
+      throw err;
+    }
+  }
+
+  private decodeUnchecked(value: Uint8Array): RecordSeries {
+    if (value.length < 2) throw new RecordFormatError(`record of ${value.length} bytes is too short`);
+    const version = value[0];
+    if (!isReadableFormatVersion(version)) throw new RecordFormatError(`unknown record format version ${version}`);
+    const r = new ByteReader(value);
+    r.pos = 1;
+    let baseTime = 0;
+    let symbolCount = 0;
+    if (version === 2) {
+      baseTime = unzigzag(r.varint());
+      symbolCount = r.varint();
+      // Every symbol needs at least a byte, so this bounds the allocation below by the record size.
+      if (symbolCount > value.length) throw new RecordFormatError(`record declares ${symbolCount} symbols in ${value.length} bytes`);
+      this.symbolCapacity(symbolCount);
+      const { symbolStart, symbolEnd, symbolHashes } = this;
+      const hash = HASH;
+      for (let i = 0; i < symbolCount; i++) {
+        const len = r.varint();
+        r.need(len);
+        symbolStart[i] = r.pos;
+        r.pos += len;
+        symbolEnd[i] = r.pos;
+        hashBytes(value, symbolStart[i], r.pos, hash);
+        symbolHashes[2 * i] = hash[0];
+        symbolHashes[2 * i + 1] = hash[1];
+      }
+    }
+    const seriesCount = r.varint();
+    // Every series needs at least 2 bytes, so this bounds the allocation below by the record size.
+    if (seriesCount > value.length / 2) throw new RecordFormatError(`record declares ${seriesCount} series in ${value.length} bytes`);
+    this.seriesCapacity(seriesCount);
+    const { labelsStart, labelsEnd, sampleStart } = this;
+    if (this.timestamps.length < seriesCount) this.sampleCapacity(Math.max(16, seriesCount), 0);
+    let timestamps = this.timestamps;
+    let values = this.values;
+    let stale = this.stale;
+    let valueBytes = this.valueBytes;
+    let n = 0;
+    for (let s = 0; s < seriesCount; s++) {
+      const labelsLen = r.varint();
+      r.need(labelsLen);
+      labelsStart[s] = r.pos;
+      r.pos += labelsLen;
+      labelsEnd[s] = r.pos;
+      const count = r.varint();
+      if (count > value.length - r.pos) throw new RecordFormatError(`series declares ${count} samples past the end of the record`);
+      sampleStart[s] = n;
+      if (n + count > timestamps.length) {
+        this.sampleCapacity(Math.max(timestamps.length * 2, n + count), n);
+        timestamps = this.timestamps;
+        values = this.values;
+        stale = this.stale;
+        valueBytes = this.valueBytes;
+      }
+      let previous = baseTime;
+      for (let k = 0; k < count; k++, n++) {
+        const head = r.varint();
+        const isStale = head % 2;
+        previous += unzigzag((head - isStale) / 2);
+        timestamps[n] = previous;
+        stale[n] = isStale;
+        if (isStale) {
+          values[n] = NaN;
+        } else {
+          r.need(8);
+          // Byte by byte: a subarray per sample was a tenth of the processor's time.
+          const from = r.pos;
+          const to = 8 * n;
+          valueBytes[to] = value[from];
+          valueBytes[to + 1] = value[from + 1];
+          valueBytes[to + 2] = value[from + 2];
+          valueBytes[to + 3] = value[from + 3];
+          valueBytes[to + 4] = value[from + 4];
+          valueBytes[to + 5] = value[from + 5];
+          valueBytes[to + 6] = value[from + 6];
+          valueBytes[to + 7] = value[from + 7];
+          r.pos = from + 8;
+        }
+      }
+    }
+    sampleStart[seriesCount] = n;
+    if (r.pos !== value.length) throw new RecordFormatError(`${value.length - r.pos} trailing bytes after the last series`);
+    return {
+      version,
+      bytes: value,
+      seriesCount,
+      labelsStart,
+      labelsEnd,
+      sampleStart,
+      timestamps,
+      values,
+      stale,
+      symbolCount,
+      symbolStart: this.symbolStart,
+      symbolEnd: this.symbolEnd,
+      symbolHashes: this.symbolHashes,
+    };
+  }
+
+  private symbolCapacity(count: number): void {
+    if (this.symbolStart.length >= count) return;
+    this.symbolStart = new Uint32Array(count);
+    this.symbolEnd = new Uint32Array(count);
+    this.symbolHashes = new Uint32Array(2 * count);
+  }
+
+  private seriesCapacity(count: number): void {
+    if (this.labelsStart.length >= count) return;
+    this.labelsStart = new Uint32Array(count);
+    this.labelsEnd = new Uint32Array(count);
+    this.sampleStart = new Uint32Array(count + 1);
+  }
+
+  /** Grows the sample columns to `capacity`, keeping the first `keep` samples. */
+  private sampleCapacity(capacity: number, keep: number): void {
+    const timestamps = new Float64Array(capacity);
+    const values = new Float64Array(capacity);
+    const stale = new Uint8Array(capacity);
+    timestamps.set(this.timestamps.subarray(0, keep));
+    values.set(this.values.subarray(0, keep));
+    stale.set(this.stale.subarray(0, keep));
+    this.timestamps = timestamps;
+    this.values = values;
+    this.valueBytes = new Uint8Array(values.buffer);
+    this.stale = stale;
+  }
+}
+
 /** Hash halves of the label strings of the series being hashed (seriesHash is synchronous). */
 let words: Uint32Array<ArrayBuffer> = new Uint32Array(128);
 
@@ -192,7 +248,7 @@ function forEachLabel(rec: RecordSeries, series: number, label: (nameFrom: numbe
       if (rec.version === 2) {
         const name = r.varint();
         const value = r.varint();
-        if (name >= rec.symbolStart.length || value >= rec.symbolStart.length) throw new RecordFormatError(`label refers to symbol ${Math.max(name, value)} of ${rec.symbolStart.length}`);
+        if (name >= rec.symbolCount || value >= rec.symbolCount) throw new RecordFormatError(`label refers to symbol ${Math.max(name, value)} of ${rec.symbolCount}`);
         label(rec.symbolStart[name], rec.symbolEnd[name], rec.symbolStart[value], rec.symbolEnd[value]);
       } else {
         const nameLen = r.varint();
@@ -214,20 +270,23 @@ function forEachLabel(rec: RecordSeries, series: number, label: (nameFrom: numbe
 }
 
 /**
- * The 64-bit identity of the series (core/hash.ts) into out[0], out[1]: the hash of the hashes of
- * its label names and values in order. A version 2 record hashes each distinct string once
- * (decodeRecord), so a series costs a few integer operations per label.
+ * The 64-bit identity of the series (core/hash.ts) into out[0], out[1]: the hash (hashPairs) of
+ * the hashes of its label names and values in order. A version 2 record hashes each distinct
+ * string once (decodeRecord), so a series costs a few integer operations per label.
  */
 export function seriesHash(rec: RecordSeries, series: number, out: Uint32Array): void {
   if (rec.version !== 2) return seriesHashOfStrings(rec, series, out);
   const bytes = rec.bytes;
   const hashes = rec.symbolHashes;
-  const symbols = rec.symbolStart.length;
+  const symbols = rec.symbolCount;
+  const from = rec.labelsStart[series];
   const end = rec.labelsEnd[series];
-  let pos = rec.labelsStart[series];
-  let n = 0;
+  // Symbol indices are varints: one byte below 128, two below 16,384 (a record never has more).
+  let a = PAIRS_A;
+  let b = PAIRS_B;
+  let refs = 0;
+  let pos = from;
   while (pos < end) {
-    // Symbol indices are varints: one byte below 128, two below 16,384 (a record never has more).
     let ref = bytes[pos++];
     if (ref >= 0x80) {
       if (pos >= end) throw new RecordFormatError('malformed labels: varint runs past the labels block');
@@ -236,12 +295,12 @@ export function seriesHash(rec: RecordSeries, series: number, out: Uint32Array):
       ref = (ref & 0x7f) | (next << 7);
     }
     if (ref >= symbols) throw new RecordFormatError(`label refers to symbol ${ref} of ${symbols}`);
-    if (n + 2 > words.length) words = grownWords(words);
-    words[n++] = hashes[2 * ref];
-    words[n++] = hashes[2 * ref + 1];
+    a = laneA(a, hashes[2 * ref] | 0);
+    b = laneB(b, hashes[2 * ref + 1] | 0);
+    refs++;
   }
-  if (n % 4 !== 0) throw new RecordFormatError('malformed labels: a name without a value');
-  hashWords(words, 0, n, out);
+  if (refs % 2 !== 0) throw new RecordFormatError('malformed labels: a name without a value');
+  finishPairs(a, b, 2 * refs, out);
 }
 
 /** Version 1: each label string hashed where it lies, then combined as version 2 does. */
@@ -256,7 +315,7 @@ function seriesHashOfStrings(rec: RecordSeries, series: number, out: Uint32Array
     words[n++] = HASH[0];
     words[n++] = HASH[1];
   });
-  hashWords(words, 0, n, out);
+  hashPairs(words, 0, n, out);
 }
 
 function grownWords(a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {

@@ -5,7 +5,7 @@
 // Every record is noted with the newest hour it fed, which decides when its offset may be committed.
 import type { Logger } from 'pino';
 import { hourOf } from '../core/hours.ts';
-import { decodeRecord, isReadableFormatVersion, seriesHash, seriesLabels, type RecordSeries } from '../ingest/record-format.ts';
+import { isReadableFormatVersion, RecordDecoder, seriesHash, seriesLabels, type RecordSeries } from '../ingest/record-format.ts';
 import type { InboundRecord } from '../ingest/record-log.ts';
 import type { HourlyCostModel, SampleCounts } from './cost-model-port.ts';
 import { clusterState, markChanged, type ClusterState } from './hour-window/partition-state.ts';
@@ -30,6 +30,9 @@ export interface RecordFeed {
   newestSample: number;
   /** The hash of the series being fed (core/hash.ts halves). */
   readonly seriesHash: Uint32Array;
+  /** The record's series hashed ahead (see hashAhead): series s at 2s, 2s+1, for s < hashedUpTo. */
+  hashes: Uint32Array;
+  hashedUpTo: number;
   /**
    * The record lies after the backlog this process took over with its partition: an hour it opens
    * was never written by anyone (every record an earlier owner saw lies in the backlog).
@@ -38,7 +41,7 @@ export interface RecordFeed {
 }
 
 export function newRecordFeed(): RecordFeed {
-  return { counts: { accepted: 0, duplicate: 0, ignored: 0, invalid: 0, late: 0 }, tooLate: 0, seriesOverLimit: 0, newestSample: -Infinity, seriesHash: new Uint32Array(2), afterBacklog: false };
+  return { counts: { accepted: 0, duplicate: 0, ignored: 0, invalid: 0, late: 0 }, tooLate: 0, seriesOverLimit: 0, newestSample: -Infinity, seriesHash: new Uint32Array(2), hashes: new Uint32Array(0), hashedUpTo: 0, afterBacklog: false };
 }
 
 function resetFeed(feed: RecordFeed): void {
@@ -64,6 +67,7 @@ export function feedRecord<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: 
   // function per record, reading the series being fed.
   let s = 0;
   const labels = (): Record<string, string> => seriesLabels(rec, s);
+  hashAhead(rec, feed);
   for (; s < rec.seriesCount; s++) {
     const from = sampleStart[s];
     const to = sampleStart[s + 1];
@@ -78,7 +82,7 @@ export function feedRecord<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: 
     const accepted = counts.accepted;
     const overLimit = counts.overLimit;
     if (min >= cluster.floor) {
-      seriesHash(rec, s, feed.seriesHash);
+      identify(rec, s, feed);
       model.addHashedSeries(cluster.tenant, cluster.cluster, feed.seriesHash, labels, timestamps, values, stale, from, to, counts);
     } else {
       min = feedOnTime(model, cluster, rec, s, labels, feed);
@@ -104,6 +108,39 @@ export function feedRecord<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: 
 }
 
 /**
+ * Hashes the identity of every series that has samples, in one pass before any is fed: the
+ * record's label bytes and symbol hashes stay in the CPU's caches, which the model's work between
+ * two series would evict. A malformed labels block stops it there: that series and the ones after
+ * it are hashed when they are fed (identify), so a record fails at the same series as before.
+ */
+function hashAhead(rec: RecordSeries, feed: RecordFeed): void {
+  const n = rec.seriesCount;
+  if (feed.hashes.length < 2 * n) feed.hashes = new Uint32Array(2 * n);
+  const { hashes, seriesHash: hash } = feed;
+  const sampleStart = rec.sampleStart;
+  let s = 0;
+  try {
+    for (; s < n; s++) {
+      if (sampleStart[s] === sampleStart[s + 1]) continue;
+      seriesHash(rec, s, hash);
+      hashes[2 * s] = hash[0];
+      hashes[2 * s + 1] = hash[1];
+    }
+  } catch {
+    // s is the malformed series
+  }
+  feed.hashedUpTo = s;
+}
+
+/** The identity of series `s` into feed.seriesHash (throws RecordFormatError on malformed labels). */
+function identify(rec: RecordSeries, s: number, feed: RecordFeed): void {
+  if (s < feed.hashedUpTo) {
+    feed.seriesHash[0] = feed.hashes[2 * s];
+    feed.seriesHash[1] = feed.hashes[2 * s + 1];
+  } else seriesHash(rec, s, feed.seriesHash);
+}
+
+/**
  * Rare: series `s` has samples before the floor. Feeds only the others (copied out) and counts the
  * rest as too late; returns the oldest sample fed (Infinity: none).
  */
@@ -120,7 +157,7 @@ function feedOnTime<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: Cluster
   const ts = Float64Array.from(keep, (i) => timestamps[i]);
   const vs = Float64Array.from(keep, (i) => values[i]);
   const st = Uint8Array.from(keep, (i) => stale[i]);
-  seriesHash(rec, s, feed.seriesHash);
+  identify(rec, s, feed);
   model.addHashedSeries(cluster.tenant, cluster.cluster, feed.seriesHash, labels, ts, vs, st, 0, keep.length, feed.counts);
   return min;
 }
@@ -149,6 +186,8 @@ export type RecordLoop<ModelRow> = (partition: Partition<ModelRow>, records: rea
 export function createRecordLoop<ModelRow>(options: RecordLoopOptions): RecordLoop<ModelRow> {
   const { metrics, log, maxSampleGapMs } = options;
   const feed = newRecordFeed();
+  // Feeding is synchronous: one decoder's columns serve every record.
+  const decoder = new RecordDecoder();
   return (p, records, end) => {
     for (const record of records) {
       if (record.offset < p.next) continue; // already seen (a re-delivery after a rebalance)
@@ -157,7 +196,7 @@ export function createRecordLoop<ModelRow>(options: RecordLoopOptions): RecordLo
       feed.afterBacklog = record.offset >= p.replayEnd;
       try {
         if (!isReadableFormatVersion(record.formatVersion)) throw new Error(`unsupported format-version ${record.formatVersion}`);
-        const rec = decodeRecord(record.value);
+        const rec = decoder.decode(record.value);
         const c = clusterState(p, record.tenant, record.cluster);
         if (record.timestamp > c.lastArrival) c.lastArrival = record.timestamp;
         feedRecord(p.model, c, rec, maxSampleGapMs, feed);

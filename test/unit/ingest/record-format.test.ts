@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hashBytes, hashWords } from '../../../core/hash.ts';
+import { hashBytes, hashPairs } from '../../../core/hash.ts';
 import { MAX_RECORD_SYMBOLS } from '../../../ingest/record-encode.ts';
 import { decodeRecord, encodeRecords, FORMAT_VERSION, RecordFormatError, seriesHash, seriesKey, seriesLabels } from '../../../ingest/record-format.ts';
 import { buildDecodedWrite, type PlainSeries } from '../../support/decoded-write-builder.ts';
@@ -215,7 +215,7 @@ describe('record format version 2', () => {
       hashBytes(Buffer.from(text), 0, text.length, out);
       words.set(out, 2 * i);
     });
-    hashWords(words, 0, 8, out);
+    hashPairs(words, 0, 8, out);
     expect(idOf(now, 0)).toBe(`${out[0]}:${out[1]}`);
   });
 

@@ -113,6 +113,43 @@ describe('feedRecord', () => {
     expect(() => feedRecord(recordingModel(), clusterAt(), decodeRecord(value), REACH_BACK, feed)).toThrow();
     expect(feed.newestSample).toBe(H0 + 10 * MIN);
   });
+
+  it('hashes series ahead yet fails at the malformed series: those before it fed, those after it not, and an empty one never fails', () => {
+    const value = encoded([series('a', H0 + 10 * MIN), series('broken', H0 + 20 * MIN), series('c', H0 + 30 * MIN)]);
+    value[decodeRecord(value).labelsStart[1]] = 0x7f; // a symbol the record does not have
+    const model = recordingModel();
+    const feed = newRecordFeed();
+    expect(() => feedRecord(model, clusterAt(), decodeRecord(value), REACH_BACK, feed)).toThrow(/label refers to symbol 127/);
+    expect(model.fed.map((f) => f.pod)).toEqual(['a']);
+
+    const quiet = encoded([series('a', H0 + 10 * MIN), series('silent'), series('c', H0 + 30 * MIN)]);
+    quiet[decodeRecord(quiet).labelsStart[1]] = 0x7f; // malformed, but a series without samples is never read
+    const again = recordingModel();
+    feedRecord(again, clusterAt(), decodeRecord(quiet), REACH_BACK, newRecordFeed());
+    expect(again.fed.map((f) => f.pod)).toEqual(['a', 'c']);
+  });
+
+  it('feeds each record with its own identities when one feed serves records of different sizes', () => {
+    const ids: string[] = [];
+    const model: HourlyCostModel<never> = {
+      addHashedSeries(_t, _c, hash, _labels, timestamps, _v, _s, start = 0, end = timestamps.length, counts = { accepted: 0, duplicate: 0, ignored: 0, invalid: 0 }) {
+        ids.push(`${hash[0]}:${hash[1]}`);
+        counts.accepted += end - start;
+        return counts;
+      },
+      rows: () => [],
+      evictBefore() {},
+      stateBytes: () => 0,
+    };
+    const feed = newRecordFeed();
+    const big = encoded(['a', 'b', 'c', 'd'].map((pod) => series(pod, H0 + MIN)));
+    const small = encoded([series('d', H0 + 2 * MIN)]);
+    feedRecord(model, clusterAt(), decodeRecord(big), REACH_BACK, feed);
+    feedRecord(model, clusterAt(), decodeRecord(small), REACH_BACK, feed);
+    expect(ids).toHaveLength(5);
+    expect(new Set(ids.slice(0, 4)).size).toBe(4);
+    expect(ids[4]).toBe(ids[3]);
+  });
 });
 
 describe('the record loop', () => {

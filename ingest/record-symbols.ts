@@ -65,8 +65,13 @@ export class SymbolTable {
     this.count = 0;
     this.arenaUsed = 0;
     this.overflowed = false;
-    if (this.slots.length > 1 << 12) this.slots = new Int32Array(1 << 12);
-    this.slots.fill(-1);
+    // Back to the first sizes, so memoryBytes (what is allocated) falls back under its owner's budget.
+    this.slots = new Int32Array(1 << 12).fill(-1);
+    this.offsets = new Uint32Array(1024);
+    this.lengths = new Uint32Array(1024);
+    this.hashes = new Uint32Array(1024);
+    this.arena = new Uint8Array(1 << 16);
+    this.arenaView = new DataView(this.arena.buffer);
   }
 
   /** Bytes the table holds (its arena and its indexes). */

@@ -46,8 +46,16 @@ export class SeriesCache {
     this.count = 0;
     this.keysUsed = 0;
     this.symbolsUsed = 0;
-    if (this.slots.length > 1 << 12) this.slots = new Int32Array(1 << 12);
-    this.slots.fill(-1);
+    // Back to the first sizes: memoryBytes counts what is allocated, and grown arrays kept after a
+    // reset would keep it over the budget, emptying the cache before every request.
+    this.slots = new Int32Array(1 << 12).fill(-1);
+    this.hashes = new Uint32Array(1024);
+    this.keyOffsets = new Uint32Array(1024);
+    this.keyLengths = new Uint32Array(1024);
+    this.fields = new Int32Array(1024 * FIELDS);
+    this.keys = new Int32Array(1 << 14);
+    this.keyBytes = new Uint8Array(this.keys.buffer);
+    this.symbols = new Int32Array(1 << 14);
   }
 
   /** The entry whose label span is body.bytes[off, off + len), or -1. */

@@ -99,6 +99,17 @@ describe('series cache', () => {
     expect([again.seriesCacheReset, again.seriesRemembered, again.seriesLearned, again.samplesAccepted]).toEqual([true, 0, 1, 1]);
   });
 
+  it('after emptying itself it is small again, and learns anew (regression: its grown arrays kept it over the budget, emptying it before every request)', () => {
+    const options = { ...base, seriesCacheBytes: 1_000_000 };
+    const many = Array.from({ length: 20_000 }, (_, i) => ({ labels: [['__name__', 'm'], ['pod', `pod-${i}-with-a-longer-name`]] as Pairs, t: NOW - 60_000 }));
+    prepareRecords(decoded(many, 0), 't', NOW, options);
+    const few = many.slice(0, 100).map((s) => ({ ...s, labels: [['__name__', 'n'], ...s.labels.slice(1)] as Pairs }));
+    const first = prepareRecords(decoded(few, 0), 't', NOW, options);
+    expect([first.seriesCacheReset, first.seriesLearned]).toEqual([true, 100]);
+    const again = prepareRecords(decoded(few, 0), 't', NOW, options);
+    expect([again.seriesCacheReset, again.seriesRemembered]).toEqual([false, 100]);
+  });
+
   it('forgets what it learned under other options (an allowlist that changed)', () => {
     const series = [{ labels: [['__name__', 'go_goroutines'], ['pod', 'a']] as Pairs, t: NOW - 60_000 }];
     expect(prepareRecords(decoded(series, 0), 't', NOW, { ...base }).samplesAccepted).toBe(1);

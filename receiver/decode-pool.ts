@@ -91,7 +91,8 @@ export async function startDecodePool(options: DecodePoolOptions): Promise<Reque
   /** Until every first worker is ready, a failure fails the start instead of being replaced. */
   let started = false;
   let failedStarts = 0;
-  let restartTimer: NodeJS.Timeout | undefined;
+  /** Replacements waiting to start, one per thread that died while starting had been failing. */
+  const restarts = new Set<NodeJS.Timeout>();
 
   const updateGauges = () => {
     let decoding = 0;
@@ -157,18 +158,23 @@ export async function startDecodePool(options: DecodePoolOptions): Promise<Reque
         'This is a defect: report it with this line. If it repeats, set DECODE_THREADS=0 to decode on the main thread meanwhile',
     );
     if (delay === 0) add(slot.index);
-    else restartTimer = setTimeout(() => add(slot.index), delay).unref();
+    else {
+      const timer = setTimeout(() => {
+        restarts.delete(timer);
+        add(slot.index);
+      }, delay).unref();
+      restarts.add(timer);
+    }
     if (workerless()) for (const waiting of queue.splice(0)) waiting.reject(noWorker());
     pump();
   };
 
   // While replacements keep failing to start, requests are answered at once rather than held
   // until the next attempt (the senders retry them).
-  const workerless = () => restartTimer !== undefined && ![...slots].some((slot) => slot.ready);
+  const workerless = () => restarts.size > 0 && ![...slots].some((slot) => slot.ready);
   const noWorker = () => new ReceiverError('internal', 'no decode worker is running (see the log); retry');
 
   const add = (index: number): Slot => {
-    restartTimer = undefined;
     const slot: Slot = { index, worker: spawnWorker(entry, settings), ready: false, jobs: new Map() };
     slots.add(slot);
     slot.worker.on('message', (message: WorkerMessage) => settle(slot, message));
@@ -179,7 +185,8 @@ export async function startDecodePool(options: DecodePoolOptions): Promise<Reque
 
   const close = async () => {
     closed = true;
-    if (restartTimer) clearTimeout(restartTimer);
+    for (const timer of restarts) clearTimeout(timer);
+    restarts.clear();
     const stopping = new ReceiverError('shutting-down');
     for (const waiting of queue.splice(0)) waiting.reject(stopping);
     const workers = [...slots];

@@ -75,6 +75,8 @@ describe('the PrometheusRule', () => {
       'K8sExpensesRowsNotFinite',
       'K8sExpensesTenantOverSeriesLimit',
       'K8sExpensesNegativeIdle',
+      'K8sExpensesSeriesCacheTooSmall',
+      'K8sExpensesDecodeThreadDied',
     ]);
     const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     // The table's rows (the paragraph after it lists metrics that are not alerts).
@@ -240,6 +242,25 @@ describe('the PrometheusRule', () => {
         alert_rule_test: [
           { eval_time: '30m', alertname: 'K8sExpensesNegativeIdle', exp_alerts: [] },
           { eval_time: '130m', alertname: 'K8sExpensesNegativeIdle', exp_alerts: [{ exp_labels: { severity, resource: 'cpu' } }] },
+        ],
+      },
+      {
+        // r-1 empties its series cache every minute; r-2 once in ten minutes (its series nearly fit).
+        input_series: [
+          { series: series('k8s_expenses_receiver_series_cache_resets_total', { pod: 'r-1' }), values: '0+1x60' },
+          { series: series('k8s_expenses_receiver_series_cache_resets_total', { pod: 'r-2' }), values: '0+0.1x60' },
+        ],
+        alert_rule_test: [
+          { eval_time: '20m', alertname: 'K8sExpensesSeriesCacheTooSmall', exp_alerts: [] },
+          { eval_time: '50m', alertname: 'K8sExpensesSeriesCacheTooSmall', exp_alerts: [{ exp_labels: { severity, pod: 'r-1' } }] },
+        ],
+      },
+      {
+        // One decode thread replaced at minute 10.
+        input_series: [{ series: series('k8s_expenses_receiver_decode_worker_restarts_total'), values: '0x10 1x20' }],
+        alert_rule_test: [
+          { eval_time: '5m', alertname: 'K8sExpensesDecodeThreadDied', exp_alerts: [] },
+          { eval_time: '15m', alertname: 'K8sExpensesDecodeThreadDied', exp_alerts: [{ exp_labels: { severity } }] },
         ],
       },
     ].map((t) => ({ interval: '1m', ...t }));

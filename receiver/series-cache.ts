@@ -19,8 +19,8 @@ import { placedSlots } from '../ingest/record-symbols.ts';
 /** As the symbol table's (ingest/record-symbols.ts), whose placing of entries this shares. */
 const MAX_PROBES = 32;
 const SEED = (Math.random() * 0x100000000) >>> 0;
-/** Per entry in `fields`: where its symbols start, its label count, its cluster label, allowlisted. */
-const FIELDS = 4;
+/** Per entry in `fields`: where its symbols start, its cluster label, allowlisted. */
+const FIELDS = 3;
 
 export class SeriesCache {
   count = 0;
@@ -100,9 +100,8 @@ export class SeriesCache {
     this.symbols.set(labelSymbols, this.symbolsUsed);
     const f = e * FIELDS;
     this.fields[f] = this.symbolsUsed;
-    this.fields[f + 1] = labelSymbols.length >>> 1;
-    this.fields[f + 2] = clusterLabel;
-    this.fields[f + 3] = allowed ? 1 : 0;
+    this.fields[f + 1] = clusterLabel;
+    this.fields[f + 2] = allowed ? 1 : 0;
     this.symbolsUsed += labelSymbols.length;
     this.count++;
     if (4 * this.count > this.slots.length) this.rehash();
@@ -117,12 +116,12 @@ export class SeriesCache {
 
   /** The index of entry e's cluster label among its labels, or -1. */
   clusterLabel(e: number): number {
-    return this.fields[e * FIELDS + 2];
+    return this.fields[e * FIELDS + 1];
   }
 
   /** Whether the metric allowlist keeps entry e. */
   allowed(e: number): boolean {
-    return this.fields[e * FIELDS + 3] === 1;
+    return this.fields[e * FIELDS + 2] === 1;
   }
 
   private growEntries(): void {

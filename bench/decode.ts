@@ -21,6 +21,7 @@ import { validateSeries } from '../receiver/decode/labels.ts';
 import { decodeWriteRequestV1, decodeWriteRequestV1Precount } from '../receiver/decode/remote-write-v1.ts';
 import { decodeRequestV2 } from '../receiver/decode/remote-write-v2.ts';
 import { snappyDecode } from '../receiver/decode/snappy.ts';
+import { decompressNative, nativeSnappy, snappyDecoder } from '../receiver/decode/snappy-block.ts';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -56,6 +57,7 @@ let sink = 0; // keeps results observable so nothing is optimised away
 const variants: Variant[] = [
   { key: 'snappyjs_uncompress', label: 'snappy    snappyjs.uncompress', run: () => { for (const r of v1) sink += snappyjs.uncompress(r.body).length; } },
   { key: 'snappy_ours', label: 'snappy    ours (snappyDecode)', run: () => { for (const r of v1) sink += snappyDecode(r.body, MAX_DECODED).length; } },
+  ...(nativeSnappy === undefined ? [] : [{ key: 'snappy_native', label: 'snappy    native (decompressNative)', run: () => { for (const r of v1) sink += decompressNative(nativeSnappy!, r.body, MAX_DECODED).length; } }]),
   { key: 'protobufjs_decode', label: 'protobuf  protobufjs (reflection)', run: () => { for (const r of v1) sink += (WriteRequest.decode(r.raw) as unknown as { timeseries: unknown[] }).timeseries.length; } },
   { key: 'protobuf_ours_v1', label: 'protobuf  ours 1.0 (growable arrays)', run: () => { for (const r of v1) sink += decodeWriteRequestV1(r.raw).seriesCount; } },
   { key: 'protobuf_ours_v1_precount', label: 'protobuf  ours 1.0 (pre-count pass)', run: () => { for (const r of v1) sink += decodeWriteRequestV1Precount(r.raw).seriesCount; } },
@@ -116,6 +118,6 @@ for (const v of variants) {
 }
 const ratio = (a: string, b: string) => Math.round((figures[a] / figures[b]) * 100) / 100;
 console.log('');
-console.log(`ours vs reference: snappy x${ratio('snappy_ours', 'snappyjs_uncompress')}, protobuf x${ratio('protobuf_ours_v1', 'protobufjs_decode')}, full x${ratio('full_ours_v1', 'full_snappyjs_protobufjs')}; growable vs pre-count x${ratio('protobuf_ours_v1', 'protobuf_ours_v1_precount')}`);
+console.log(`ours vs reference: snappy x${ratio('snappy_ours', 'snappyjs_uncompress')} (native x${ratio('snappy_native', 'snappyjs_uncompress')}; full decoding uses ${snappyDecoder}), protobuf x${ratio('protobuf_ours_v1', 'protobufjs_decode')}, full x${ratio('full_ours_v1', 'full_snappyjs_protobufjs')}; growable vs pre-count x${ratio('protobuf_ours_v1', 'protobuf_ours_v1_precount')}`);
 if (sink === -1) console.log(sink);
 console.log(JSON.stringify({ bench: 'decode', unit: 'samples_per_second_per_core', series_per_request: SERIES, rounds: ROUNDS, round_ms: ROUND_MS, node: process.version, ...figures }));

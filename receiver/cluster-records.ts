@@ -107,6 +107,13 @@ export function prepareRecords(write: DecodedWrite, tenant: string, now: number,
   }
   const spans = budget > 0 ? write.labelSpans : undefined;
   const body = new SpanBytes(write.bytes);
+  // The entry of the last series remembered, and the one expected next (see SeriesCache.follower).
+  let previous = -1;
+  let predicted = -1;
+  const follow = (e: number): void => {
+    if (previous >= 0 && e >= 0) seen.setFollower(previous, e);
+    previous = e;
+  };
 
   records.begin(write);
   groupOfValue.clear();
@@ -126,7 +133,19 @@ export function prepareRecords(write: DecodedWrite, tenant: string, now: number,
     if (samples === 0) continue; // histogram- or exemplar-only series carry nothing we forward
     const spanFrom = spans === undefined ? 0 : spans[2 * s];
     const spanLength = spans === undefined ? 0 : spans[2 * s + 1] - spanFrom;
-    const known = spanLength > 0 ? seen.find(body, spanFrom, spanLength) : -1;
+    // The entry of this series: the one that followed the previous series last time, or found by hash.
+    let known = -1;
+    let hash = 0;
+    if (spanLength > 0) {
+      if (predicted >= 0 && seen.matches(predicted, body, spanFrom, spanLength)) known = predicted;
+      else {
+        hash = body.hash(spanFrom, spanLength);
+        known = seen.find(hash, body, spanFrom, spanLength);
+        if (known >= 0) follow(known);
+      }
+      predicted = known < 0 ? -1 : seen.follower(known);
+      if (known >= 0) previous = known;
+    }
     // The index of the cluster label among the series' labels, -1 without one.
     let clusterLabel: number;
     if (known >= 0) {
@@ -145,7 +164,7 @@ export function prepareRecords(write: DecodedWrite, tenant: string, now: number,
         continue;
       }
       if (options.metricAllowlist && !allowlisted(write, s, options.metricAllowlist)) {
-        if (spanLength > 0) seen.add(body, spanFrom, spanLength, NO_SYMBOLS, -1, false);
+        if (spanLength > 0) follow(seen.add(hash, body, spanFrom, spanLength, NO_SYMBOLS, -1, false));
         result.samplesFiltered += samples;
         continue;
       }
@@ -165,7 +184,7 @@ export function prepareRecords(write: DecodedWrite, tenant: string, now: number,
         }
       }
       clusterLabel = entry < 0 ? -1 : entry - labelStart[s];
-      if (spanLength > 0) seen.add(body, spanFrom, spanLength, records.seriesSymbols(s), clusterLabel, true);
+      if (spanLength > 0) follow(seen.add(hash, body, spanFrom, spanLength, records.seriesSymbols(s), clusterLabel, true));
     }
     const future = futureSample(write, s, latest);
     if (future >= 0) {

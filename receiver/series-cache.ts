@@ -10,6 +10,10 @@
 // way only miss the cache. Only series whose labels passed validation are remembered, so a hit
 // never lets an invalid series through.
 //
+// Senders send a shard's series in the same order every time (Prometheus batches each shard's
+// samples in the order they were scraped), so each entry also remembers the entry that followed it:
+// the next series is first compared with that one, and hashed only when it is another.
+//
 // Bounded: the owner resets it (with the symbol table its entries refer to) when memoryBytes passes
 // the budget, between requests. Crafted collisions cost at most MAX_PROBES comparisons per series:
 // past that a series is simply not remembered.
@@ -19,8 +23,8 @@ import { placedSlots } from '../ingest/record-symbols.ts';
 /** As the symbol table's (ingest/record-symbols.ts), whose placing of entries this shares. */
 const MAX_PROBES = 32;
 const SEED = (Math.random() * 0x100000000) >>> 0;
-/** Per entry in `fields`: where its symbols start, its cluster label, allowlisted. */
-const FIELDS = 3;
+/** Per entry in `fields`: where its symbols start, its cluster label, allowlisted, its follower. */
+const FIELDS = 4;
 
 export class SeriesCache {
   count = 0;
@@ -58,9 +62,8 @@ export class SeriesCache {
     this.symbols = new Int32Array(1 << 14);
   }
 
-  /** The entry whose label span is body.bytes[off, off + len), or -1. */
-  find(body: SpanBytes, off: number, len: number): number {
-    const hash = body.hash(off, len);
+  /** The entry whose label span is body.bytes[off, off + len) (hashed to `hash`), or -1. */
+  find(hash: number, body: SpanBytes, off: number, len: number): number {
     const slots = this.slots;
     const mask = slots.length - 1;
     let slot = hash & mask;
@@ -76,16 +79,15 @@ export class SeriesCache {
   /**
    * Remembers the series whose label span is body.bytes[off, off + len): `labelSymbols` (name and
    * value alternating; empty for a series the allowlist drops), the index of its cluster label among
-   * its labels (-1 without one), whether the allowlist keeps it. Returns false when it was not
-   * remembered (its probe chain is full).
+   * its labels (-1 without one), whether the allowlist keeps it. Returns the new entry, or -1 when
+   * it was not remembered (its probe chain is full).
    */
-  add(body: SpanBytes, off: number, len: number, labelSymbols: Int32Array, clusterLabel: number, allowed: boolean): boolean {
-    const hash = body.hash(off, len);
+  add(hash: number, body: SpanBytes, off: number, len: number, labelSymbols: Int32Array, clusterLabel: number, allowed: boolean): number {
     const mask = this.slots.length - 1;
     let slot = hash & mask;
     let probe = 0;
     for (; probe < MAX_PROBES && this.slots[slot] >= 0; probe++) slot = (slot + 1) & mask;
-    if (probe === MAX_PROBES) return false;
+    if (probe === MAX_PROBES) return -1;
 
     const e = this.count;
     if (e === this.hashes.length) this.growEntries();
@@ -102,11 +104,26 @@ export class SeriesCache {
     this.fields[f] = this.symbolsUsed;
     this.fields[f + 1] = clusterLabel;
     this.fields[f + 2] = allowed ? 1 : 0;
+    this.fields[f + 3] = -1;
     this.symbolsUsed += labelSymbols.length;
     this.count++;
     if (4 * this.count > this.slots.length) this.rehash();
     else this.slots[slot] = e;
-    return true;
+    return e;
+  }
+
+  /** Whether entry e's label span is body.bytes[off, off + len) (no hash needed). */
+  matches(e: number, body: SpanBytes, off: number, len: number): boolean {
+    return this.keyLengths[e] === len && body.equals(off, len, this.keys, this.keyBytes, this.keyOffsets[e]);
+  }
+
+  /** The entry that came right after entry e when e was last seen out of turn (-1: none yet). */
+  follower(e: number): number {
+    return this.fields[e * FIELDS + 3];
+  }
+
+  setFollower(e: number, next: number): void {
+    this.fields[e * FIELDS + 3] = next;
   }
 
   /** Where entry e's label symbols start in `symbols`. */

@@ -10,7 +10,7 @@ import { DecodeError } from './decode-error.ts';
 import type { DecodedWrite, DecodeLimits } from './decoded-write.ts';
 import { decodeWriteRequestV1 } from './remote-write-v1.ts';
 import { decodeRequestV2 } from './remote-write-v2.ts';
-import { snappyDecode } from './snappy.ts';
+import { decompressSnappy } from './snappy-block.ts';
 
 export { DecodeError } from './decode-error.ts';
 export { ProtobufError } from './protobuf-wire.ts';
@@ -115,7 +115,7 @@ export function decodeRemoteWrite(
     maxSamples: given.maxSamples ?? defaults.maxSamples,
   };
   const version = remoteWriteVersion(contentType);
-  const raw = snappyDecode(body, given.maxDecodedBytes);
+  const raw = decompressSnappy(body, given.maxDecodedBytes);
   const write = version === 1 ? decodeWriteRequestV1(raw, entryLimits) : decodeRequestV2(raw, entryLimits);
   return { version, write };
 }

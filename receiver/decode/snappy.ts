@@ -91,12 +91,10 @@ function corrupt(message: string, declared: number): never {
 }
 
 /**
- * Decompresses a snappy block. Throws SnappyError 'too_large' when the declared length exceeds
- * maxDecodedBytes (checked before allocating) and 'corrupt_snappy' for any malformed input: bad header,
- * literal running past the input, copy offset of 0 or before the start of the output, output
- * longer or shorter than declared.
+ * The decompressed length the block's header declares, once it is known to be within
+ * maxDecodedBytes ('too_large' otherwise) and possible for the body's size ('corrupt_snappy').
  */
-export function snappyDecode(body: Uint8Array, maxDecodedBytes: number): Uint8Array {
+export function checkedDeclaredLength(body: Uint8Array, maxDecodedBytes: number): number {
   const declared = readHeader(body);
   if (declared > maxDecodedBytes) {
     throw new SnappyError(
@@ -105,11 +103,22 @@ export function snappyDecode(body: Uint8Array, maxDecodedBytes: number): Uint8Ar
       declared,
     );
   }
+  if (declared > (body.length - headerEnd) * MAX_EXPANSION) {
+    corrupt(`declared length ${declared} is impossible for ${body.length} input bytes`, declared);
+  }
+  return declared;
+}
+
+/**
+ * Decompresses a snappy block. Throws SnappyError 'too_large' when the declared length exceeds
+ * maxDecodedBytes (checked before allocating) and 'corrupt_snappy' for any malformed input: bad header,
+ * literal running past the input, copy offset of 0 or before the start of the output, output
+ * longer or shorter than declared.
+ */
+export function snappyDecode(body: Uint8Array, maxDecodedBytes: number): Uint8Array {
+  const declared = checkedDeclaredLength(body, maxDecodedBytes);
   const n = body.length;
   let ip = headerEnd;
-  if (declared > (n - ip) * MAX_EXPANSION) {
-    corrupt(`declared length ${declared} is impossible for ${n} input bytes`, declared);
-  }
   const out = allocate(declared);
   const ov = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const iv = new DataView(body.buffer, body.byteOffset, body.byteLength);

@@ -141,17 +141,23 @@ describe('span bytes', () => {
         const cache = new SeriesCache();
         const home = new Uint8Array(start + key.length);
         home.set(key, start);
-        expect(cache.add(new SpanBytes(home), start, key.length, new Int32Array(0), -1, true)).toBe(true);
-        // The same bytes elsewhere: found. One byte changed (wherever, also past the last whole
-        // word of a buffer whose length is not a multiple of 4): not found.
+        const homeBytes = new SpanBytes(home);
+        expect(cache.add(homeBytes.hash(start, key.length), homeBytes, start, key.length, new Int32Array(0), -1, true)).toBe(0);
+        // The same bytes elsewhere: found, and matched. One byte changed (wherever, also past the
+        // last whole word of a buffer whose length is not a multiple of 4): neither.
         const other = new Uint8Array(key.length + (atEnd ? 1 : 6));
         other.set(key, 1);
         const view = new SpanBytes(other);
-        expect(cache.find(view, 1, key.length)).toBe(0);
+        expect(cache.find(view.hash(1, key.length), view, 1, key.length)).toBe(0);
+        expect(cache.matches(0, view, 1, key.length)).toBe(true);
         const changed = other.slice();
         changed[1 + (flip % key.length)] ^= 0x40;
-        const found = cache.find(new SpanBytes(changed), 1, key.length);
-        expect(found).toBe(reference(changed.subarray(1, 1 + key.length), key) ? 0 : -1);
+        const changedView = new SpanBytes(changed);
+        const same = reference(changed.subarray(1, 1 + key.length), key);
+        expect(cache.find(changedView.hash(1, key.length), changedView, 1, key.length)).toBe(same ? 0 : -1);
+        expect(cache.matches(0, changedView, 1, key.length)).toBe(same);
+        // A span one byte shorter (same start) never matches.
+        if (key.length > 1) expect(cache.matches(0, view, 1, key.length - 1)).toBe(false);
       }),
     );
   });

@@ -64,6 +64,12 @@ export function createReceiverMetrics(registry: Registry) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
+    decodeDuration: new Histogram({
+      name: 'k8s_expenses_receiver_decode_duration_seconds',
+      help: 'Time from a complete body to its records, waiting for a decode thread included',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
     publishDuration: new Histogram({
       name: 'k8s_expenses_receiver_publish_duration_seconds',
       help: 'Time waiting for the record log (Kafka) to acknowledge a request\'s records',

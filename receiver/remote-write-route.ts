@@ -174,7 +174,9 @@ export async function remoteWriteRoutes(app: FastifyInstance, options: RemoteWri
     if (!state.ticket!.grow(decodedLength)) throw new ReceiverError('saturated', `${admission.bytes} bytes in flight`);
 
     // After this the body may be gone (transferred to a decode worker).
+    const decodeStart = process.hrtime.bigint();
     const decoded = await decoder.decode(body, request.headers['content-type'], tenant, now(), connectionNumber(request.raw.socket));
+    metrics.decodeDuration.observe(Number(process.hrtime.bigint() - decodeStart) / 1e9);
     state.version = decoded.version;
     metrics.samplesReceived.inc({ tenant: label }, decoded.totalSamples);
 

@@ -53,6 +53,12 @@ describe('receiver to Kafka', () => {
   });
 
   it('answers on every alias path and counts requests by status and tenant in /metrics', async () => {
+    // How long decoding and publishing took, one observation of each per accepted request.
+    const observed = async () => {
+      const text = await (await fetch(`${service.url}/metrics`)).text();
+      return ['decode', 'publish'].map((phase) => Number(text.match(new RegExp(`k8s_expenses_receiver_${phase}_duration_seconds_count (\\d+)`))?.[1] ?? -1));
+    };
+    const [decodesBefore, publishesBefore] = await observed();
     for (const path of ['/api/v1/receive', '/api/v1/push']) {
       const res = await fetch(`${service.url}${path}`, {
         method: 'POST',
@@ -64,6 +70,7 @@ describe('receiver to Kafka', () => {
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     expect(metrics).toMatch(/k8s_expenses_receiver_requests_total\{status="204",tenant="alias-tenant"\} 2/);
     expect(metrics).toMatch(/k8s_expenses_receiver_samples_published_total\{tenant="alias-tenant"\} 2/);
+    expect(await observed()).toEqual([decodesBefore + 2, publishesBefore + 2]);
   });
 
   it('answers a series seen before from memory, publishing the same record bytes', async () => {

@@ -4,6 +4,7 @@
 import { HOUR_MS } from '../../core/hours.ts';
 import { HourSums } from './hour-sums.ts';
 import { Kind, Reading, readingOf } from './metrics.ts';
+import { RejectedSeries, type Rejection } from './rejected-series.ts';
 import { SampleBuffer } from './sample-streams.ts';
 import { SeriesTable } from './series-table.ts';
 import type { SampleCounts, NumberColumn } from './types.ts';
@@ -32,8 +33,8 @@ export class ClusterState {
   readonly hours = new Set<number>();
   /** Per-hour value sums of the series read as a mean (working set). */
   readonly sums = new HourSums();
-  /** Series known not to be usable: 53-bit hash -> 'ignored' | 'invalid'. Bounded, see remember(). */
-  private readonly rejected = new Map<number, 'ignored' | 'invalid'>();
+  /** Series known not to be usable, and why. Bounded, see remember(). */
+  private readonly rejected = new RejectedSeries();
   private lastHour = NaN;
 
   constructor(
@@ -44,15 +45,15 @@ export class ClusterState {
     this.table = new SeriesTable(arena);
   }
 
-  rejectedKind(h1: number, h2: number): 'ignored' | 'invalid' | undefined {
-    return this.rejected.size === 0 ? undefined : this.rejected.get(h1 * 2 ** 21 + (h2 >>> 11));
+  rejectedKind(h1: number, h2: number): Rejection | undefined {
+    return this.rejected.get(h1, h2);
   }
 
-  remember(h1: number, h2: number, what: 'ignored' | 'invalid'): void {
+  remember(h1: number, h2: number, what: Rejection): void {
     // A cache, not state: when it grows past a bound it is dropped and refilled (the labels of a
     // rejected series are then read once more).
     if (this.rejected.size >= 100_000) this.rejected.clear();
-    this.rejected.set(h1 * 2 ** 21 + (h2 >>> 11), what);
+    this.rejected.set(h1, h2, what);
   }
 
   rejectedBytes(): number {

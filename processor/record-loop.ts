@@ -112,8 +112,10 @@ export function feedRecord<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: 
       if (min === Infinity) continue;
     }
     if (counts.overLimit !== overLimit) feed.seriesOverLimit++;
-    if (max > cluster.watermark) cluster.watermark = max;
-    if (max > feed.newestSample) feed.newestSample = max;
+    // Stored every time, not only when larger: a store the code compiled early had never seen
+    // (the first record raises them before any feedback is kept) threw it away.
+    cluster.watermark = Math.max(cluster.watermark, max);
+    feed.newestSample = Math.max(feed.newestSample, max);
     if (counts.accepted > accepted) {
       const fromHour = hourOf(min);
       const toHour = hourOf(max);

@@ -85,6 +85,9 @@ export function feedRecord<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: 
   let markedFrom = NaN;
   let markedTo = NaN;
   let markedBack = false;
+  // Read before the loop: the marking below runs about once per record, too rarely for the code
+  // compiled during the first records to have seen this read.
+  const afterBacklog = feed.afterBacklog;
   // The model reads a series' labels only when the series is new to it, synchronously: through
   // feed.labels, reading the series being fed.
   const labels = feed.labels;
@@ -123,7 +126,7 @@ export function feedRecord<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: 
       // Series of a record mostly span the same hours: marking them once is enough (no flush
       // can run before the record is done).
       if (fromHour !== markedFrom || toHour !== markedTo || (reachesBack && !markedBack)) {
-        markChanged(cluster, fromHour, toHour, reachesBack, feed.afterBacklog);
+        markChanged(cluster, fromHour, toHour, reachesBack, afterBacklog);
         markedFrom = fromHour;
         markedTo = toHour;
         markedBack = reachesBack;

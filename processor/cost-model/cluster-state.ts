@@ -136,8 +136,12 @@ export class ClusterState {
       }
       const hour = ts - (ts % HOUR_MS);
       const last = streams.lastTs[row];
+      // Both computed for every sample: the first samples of a cluster all start empty streams,
+      // and a comparison the code compiled then had never run threw it away at the next sample.
+      const empty = streams.isEmpty(row);
+      const laterHour = ts > last && last - (last % HOUR_MS) !== hour;
       let ok: boolean | 'duplicate' = true;
-      if (streams.isEmpty(row) || (ts > last && last - (last % HOUR_MS) !== hour)) ok = streams.appendMark(row, ts);
+      if (empty || laterHour) ok = streams.appendMark(row, ts);
       else if (ts > last) streams.replaceLastMark(row, ts);
       else if (ts === last) ok = 'duplicate';
       else ok = this.insertMark(row, ts, hour);

@@ -132,8 +132,9 @@ export class RecordDecoder {
       }
     }
     const seriesCount = r.varint();
-    // Every series needs at least 2 bytes, so this bounds the allocation below by the record size.
-    if (seriesCount > value.length / 2) throw new RecordFormatError(`record declares ${seriesCount} series in ${value.length} bytes`);
+    // Every series needs at least 2 bytes, so this bounds the allocation below by the record size
+    // (compared in integers: half an odd length is not one, which threw away the optimised decoder).
+    if (2 * seriesCount > value.length) throw new RecordFormatError(`record declares ${seriesCount} series in ${value.length} bytes`);
     this.seriesCapacity(seriesCount);
     const { labelsStart, labelsEnd, sampleStart } = this;
     if (this.timestamps.length < seriesCount) this.sampleCapacity(Math.max(16, seriesCount), 0);

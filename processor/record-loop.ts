@@ -38,10 +38,32 @@ export interface RecordFeed {
    * was never written by anyone (every record an earlier owner saw lies in the backlog).
    */
   afterBacklog: boolean;
+  /** The record and series being fed, which `labels` reads. */
+  record: RecordSeries | undefined;
+  series: number;
+  /**
+   * The labels of the series being fed, for the model to read when the series is new to it. One
+   * function for every record: a function made per record was a new call target for the model
+   * each time, which threw away its optimised code.
+   */
+  readonly labels: () => Record<string, string>;
 }
 
 export function newRecordFeed(): RecordFeed {
-  return { counts: { accepted: 0, duplicate: 0, ignored: 0, invalid: 0, late: 0 }, tooLate: 0, seriesOverLimit: 0, newestSample: -Infinity, seriesHash: new Uint32Array(2), hashes: new Uint32Array(0), hashedUpTo: 0, afterBacklog: false };
+  const feed: RecordFeed = {
+    counts: { accepted: 0, duplicate: 0, ignored: 0, invalid: 0, late: 0 },
+    tooLate: 0,
+    seriesOverLimit: 0,
+    newestSample: -Infinity,
+    seriesHash: new Uint32Array(2),
+    hashes: new Uint32Array(0),
+    hashedUpTo: 0,
+    afterBacklog: false,
+    record: undefined,
+    series: 0,
+    labels: () => seriesLabels(feed.record!, feed.series),
+  };
+  return feed;
 }
 
 function resetFeed(feed: RecordFeed): void {
@@ -63,12 +85,15 @@ export function feedRecord<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: 
   let markedFrom = NaN;
   let markedTo = NaN;
   let markedBack = false;
-  // The model reads a series' labels only when the series is new to it, synchronously: one
-  // function per record, reading the series being fed.
-  let s = 0;
-  const labels = (): Record<string, string> => seriesLabels(rec, s);
+  // Read before the loop: the marking below runs about once per record, too rarely for the code
+  // compiled during the first records to have seen this read.
+  const afterBacklog = feed.afterBacklog;
+  // The model reads a series' labels only when the series is new to it, synchronously: through
+  // feed.labels, reading the series being fed.
+  const labels = feed.labels;
+  feed.record = rec;
   hashAhead(rec, feed);
-  for (; s < rec.seriesCount; s++) {
+  for (let s = 0; s < rec.seriesCount; s++) {
     const from = sampleStart[s];
     const to = sampleStart[s + 1];
     if (from === to) continue;
@@ -81,6 +106,7 @@ export function feedRecord<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: 
     }
     const accepted = counts.accepted;
     const overLimit = counts.overLimit;
+    feed.series = s;
     if (min >= cluster.floor) {
       identify(rec, s, feed);
       model.addHashedSeries(cluster.tenant, cluster.cluster, feed.seriesHash, labels, timestamps, values, stale, from, to, counts);
@@ -89,8 +115,10 @@ export function feedRecord<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: 
       if (min === Infinity) continue;
     }
     if (counts.overLimit !== overLimit) feed.seriesOverLimit++;
-    if (max > cluster.watermark) cluster.watermark = max;
-    if (max > feed.newestSample) feed.newestSample = max;
+    // Stored every time, not only when larger: a store the code compiled early had never seen
+    // (the first record raises them before any feedback is kept) threw it away.
+    cluster.watermark = Math.max(cluster.watermark, max);
+    feed.newestSample = Math.max(feed.newestSample, max);
     if (counts.accepted > accepted) {
       const fromHour = hourOf(min);
       const toHour = hourOf(max);
@@ -98,7 +126,7 @@ export function feedRecord<ModelRow>(model: HourlyCostModel<ModelRow>, cluster: 
       // Series of a record mostly span the same hours: marking them once is enough (no flush
       // can run before the record is done).
       if (fromHour !== markedFrom || toHour !== markedTo || (reachesBack && !markedBack)) {
-        markChanged(cluster, fromHour, toHour, reachesBack, feed.afterBacklog);
+        markChanged(cluster, fromHour, toHour, reachesBack, afterBacklog);
         markedFrom = fromHour;
         markedTo = toHour;
         markedBack = reachesBack;
@@ -206,6 +234,7 @@ export function createRecordLoop<ModelRow>(options: RecordLoopOptions): RecordLo
         metrics.poisonRecords.inc({ reason: (err as Error).name ?? 'Error' });
         log.error({ partition: p.partition, offset: record.offset.toString(), tenant: record.tenant, cluster: record.cluster, err }, 'skipping a record that cannot be decoded');
       }
+      feed.record = undefined; // nor keep the batch's bytes alive through it
       p.tracker.note(record.offset, feed.newestSample === -Infinity ? -Infinity : hourOf(feed.newestSample));
       p.next = record.offset + 1n;
     }

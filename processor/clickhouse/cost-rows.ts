@@ -4,7 +4,7 @@
 // a key of the other), so a node a rewrite no longer has gets a deletion row like a pod does, and
 // after a restart the keys of both tables are read before the hour is first written again.
 import { isNegativeIdle, type CostModel, type HourlyRow, type NodeRow } from '../cost-model/index.ts';
-import type { HourlyCostModel } from '../cost-model-port.ts';
+import type { HourlyCostModel, SampleCounts } from '../cost-model-port.ts';
 import { deletionRow, expenseRowKey, toExpenseRow, type ExpenseRow } from './expense-row.ts';
 import { encodeNodeExpenseRow, nodeDeletionRow, toNodeExpenseRow, type NodeExpenseRow } from './node-expense-row.ts';
 import { createExpenseSink } from './expense-sink.ts';
@@ -44,19 +44,45 @@ export const costRowDeletion = {
 
 /** The cost model as the processor drives it: an hour's rows are its pod rows, then its node rows. */
 export function costModelRows(model: CostModel): HourlyCostModel<CostRow> {
-  const port: HourlyCostModel<CostRow> = model;
-  return {
-    addHashedSeries: port.addHashedSeries.bind(model),
-    rows(tenant, cluster, hour) {
-      const { pods, nodes } = model.hourRows(tenant, cluster, hour);
-      const rows: CostRow[] = pods;
-      for (const node of nodes) rows.push(node);
-      return rows;
-    },
-    evictBefore: (tenant, cluster, hour) => model.evictBefore(tenant, cluster, hour),
-    stateBytes: () => model.stateBytes(),
-    seriesByTenant: () => model.seriesByTenant(),
-  };
+  return new CostModelRows(model);
+}
+
+/**
+ * A class, not an object of closures: every partition's model is then fed through one method, so
+ * the record loop's call to it stays monomorphic (a bound function per partition was a new call
+ * target for each, which threw away the loop's optimised code once per partition and kept the
+ * model's per-series work from being inlined).
+ */
+class CostModelRows implements HourlyCostModel<CostRow> {
+  /** The model seen through the port's types (its sample counts are the port's, field for field). */
+  private readonly port: HourlyCostModel<CostRow>;
+
+  constructor(private readonly model: CostModel) {
+    this.port = model;
+  }
+
+  addHashedSeries(...args: Parameters<HourlyCostModel<CostRow>['addHashedSeries']>): SampleCounts {
+    return this.port.addHashedSeries(...args);
+  }
+
+  rows(tenant: string, cluster: string, hour: number): CostRow[] {
+    const { pods, nodes } = this.model.hourRows(tenant, cluster, hour);
+    const rows: CostRow[] = pods;
+    for (const node of nodes) rows.push(node);
+    return rows;
+  }
+
+  evictBefore(tenant: string, cluster: string, hour: number): void {
+    this.model.evictBefore(tenant, cluster, hour);
+  }
+
+  stateBytes(): number {
+    return this.model.stateBytes();
+  }
+
+  seriesByTenant(): ReadonlyMap<string, number> {
+    return this.model.seriesByTenant();
+  }
 }
 
 /**

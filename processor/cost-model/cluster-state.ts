@@ -4,6 +4,7 @@
 import { HOUR_MS } from '../../core/hours.ts';
 import { HourSums } from './hour-sums.ts';
 import { Kind, Reading, readingOf } from './metrics.ts';
+import { RejectedSeries, type Rejection } from './rejected-series.ts';
 import { SampleBuffer } from './sample-streams.ts';
 import { SeriesTable } from './series-table.ts';
 import type { SampleCounts, NumberColumn } from './types.ts';
@@ -32,8 +33,8 @@ export class ClusterState {
   readonly hours = new Set<number>();
   /** Per-hour value sums of the series read as a mean (working set). */
   readonly sums = new HourSums();
-  /** Series known not to be usable: 53-bit hash -> 'ignored' | 'invalid'. Bounded, see remember(). */
-  private readonly rejected = new Map<number, 'ignored' | 'invalid'>();
+  /** Series known not to be usable, and why. Bounded, see remember(). */
+  private readonly rejected = new RejectedSeries();
   private lastHour = NaN;
 
   constructor(
@@ -44,15 +45,15 @@ export class ClusterState {
     this.table = new SeriesTable(arena);
   }
 
-  rejectedKind(h1: number, h2: number): 'ignored' | 'invalid' | undefined {
-    return this.rejected.size === 0 ? undefined : this.rejected.get(h1 * 2 ** 21 + (h2 >>> 11));
+  rejectedKind(h1: number, h2: number): Rejection | undefined {
+    return this.rejected.get(h1, h2);
   }
 
-  remember(h1: number, h2: number, what: 'ignored' | 'invalid'): void {
+  remember(h1: number, h2: number, what: Rejection): void {
     // A cache, not state: when it grows past a bound it is dropped and refilled (the labels of a
     // rejected series are then read once more).
     if (this.rejected.size >= 100_000) this.rejected.clear();
-    this.rejected.set(h1 * 2 ** 21 + (h2 >>> 11), what);
+    this.rejected.set(h1, h2, what);
   }
 
   rejectedBytes(): number {
@@ -135,8 +136,12 @@ export class ClusterState {
       }
       const hour = ts - (ts % HOUR_MS);
       const last = streams.lastTs[row];
+      // Both computed for every sample: the first samples of a cluster all start empty streams,
+      // and a comparison the code compiled then had never run threw it away at the next sample.
+      const empty = streams.isEmpty(row);
+      const laterHour = ts > last && last - (last % HOUR_MS) !== hour;
       let ok: boolean | 'duplicate' = true;
-      if (streams.isEmpty(row) || (ts > last && last - (last % HOUR_MS) !== hour)) ok = streams.appendMark(row, ts);
+      if (empty || laterHour) ok = streams.appendMark(row, ts);
       else if (ts > last) streams.replaceLastMark(row, ts);
       else if (ts === last) ok = 'duplicate';
       else ok = this.insertMark(row, ts, hour);

@@ -154,10 +154,12 @@ class Model implements CostModel {
       row = state.table.insert(h1, h2, c.kind, c.e, c.a, c.b);
     }
     state.addSamples(row, timestamps, values, stale, start, end, counts);
-    if (++this.callsSinceCompactCheck === 4096) {
-      this.callsSinceCompactCheck = 0;
-      if (this.arena.wasteful()) this.compact();
-    }
+    // Every 4096 calls. Both parts are evaluated on every call (both are a few loads): a counter
+    // reset and a call run only on the 4096th were code the optimised caller had never seen.
+    const calls = (this.callsSinceCompactCheck + 1) % 4096;
+    this.callsSinceCompactCheck = calls;
+    const wasteful = this.arena.wasteful();
+    if (calls === 0 && wasteful) this.compact();
     return counts;
   }
 

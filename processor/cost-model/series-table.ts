@@ -36,11 +36,15 @@ export class SeriesTable {
   }
 
   find(h1: number, h2: number): number {
-    const mask = this.index.length - 1;
+    // Everything a found series needs is computed at every occupied slot: while a cluster's first
+    // record is read no series is found yet, and code compiled then, never having run the found
+    // path, was thrown away at the first series found.
+    const { index, hashHi, hashLo } = this;
+    const mask = index.length - 1;
     for (let slot = h1 & mask; ; slot = (slot + 1) & mask) {
-      const r = this.index[slot];
-      if (r === 0) return -1;
-      if (this.hashHi[r - 1] === h1 && this.hashLo[r - 1] === h2) return r - 1;
+      const row = index[slot] - 1;
+      if (row < 0) return -1;
+      if (((hashHi[row] ^ h1) | (hashLo[row] ^ h2)) === 0) return row;
     }
   }
 

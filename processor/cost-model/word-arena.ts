@@ -64,7 +64,12 @@ export class WordArena {
 
   /** True when over a quarter of the pages is free blocks (that streams have outgrown). */
   wasteful(): boolean {
-    return this.pages.length > 2 && this.freeWords * 4 > this.pages.length * PAGE_WORDS;
+    // Both comparisons made on every call: asked on every series added, it should run the same
+    // code every time (one made only after the other held was new to code compiled early).
+    const pages = this.pages.length;
+    const overAQuarter = this.freeWords * 4 > pages * PAGE_WORDS;
+    const several = pages > 2;
+    return overAQuarter && several;
   }
 
   /** Bytes in blocks currently handed out. */

@@ -57,7 +57,7 @@ export class ClusterState {
   }
 
   rejectedBytes(): number {
-    return this.rejected.size * 80;
+    return this.rejected.bytes();
   }
 
   /** Adds samples [start, end) to a series' row. */

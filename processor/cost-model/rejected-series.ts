@@ -38,6 +38,11 @@ export class RejectedSeries {
     this.what[slot] = rejection === 'ignored' ? IGNORED : INVALID;
   }
 
+  /** Bytes its arrays hold (what the model's state size counts for it). */
+  bytes(): number {
+    return this.hi.byteLength + this.lo.byteLength + this.what.byteLength;
+  }
+
   clear(): void {
     this.hi = new Uint32Array(16);
     this.lo = new Uint32Array(16);

@@ -42,5 +42,9 @@ describe('rejected series', () => {
     expect(table.size).toBe(100_000);
     keys.forEach(([h1, h2], i) => expect(table.get(h1, h2)).toBe(i % 3 === 0 ? 'invalid' : 'ignored'));
     expect(table.get(keys[0][0], keys[0][1] ^ 2048)).toBeUndefined();
+    // Its size is that of its arrays: 9 bytes a slot, at most half of the slots in use.
+    expect(table.bytes()).toBe(9 * 262_144);
+    table.clear();
+    expect(table.bytes()).toBe(9 * 16);
   });
 });

@@ -27,6 +27,13 @@
 //   --skip-decode            skip the in-process decode figure
 //   --only ours|peers        with --peers: run only our receivers or only the peers
 //   --receiver-root DIR      run the dist/ of another checkout of the project (A/B comparisons)
+//   --broker-warmup-seconds N [60 when the bench starts the broker, else 0]
+//                            traffic through our Kafka-mode receiver before round 1, not measured:
+//                            a broker JVM just started spends several times its settled CPU per
+//                            record while its JIT compiles (measured: 1.6-2.1 CPU-s per million
+//                            samples in its first runs, 0.4-0.7 after a minute, 0.2-0.3 after
+//                            hours), and on shared cores that CPU is taken from our receiver;
+//                            production brokers run for weeks
 //
 // Figures per target: samples/s (2xx answers only), p50/p99 latency per request, receiver
 // CPU-seconds per million samples (utime+stime of the receiver process from /proc/<pid>/stat,
@@ -78,6 +85,7 @@ const { values: opt } = parseArgs({
     only: { type: 'string' },
     broker: { type: 'string', default: '127.0.0.1:9092' },
     'receiver-root': { type: 'string' },
+    'broker-warmup-seconds': { type: 'string' },
   },
   strict: true,
 });
@@ -108,6 +116,8 @@ const RECEIVER_ROOT = opt['receiver-root'] ? path.resolve(opt['receiver-root']) 
 const ONLY = opt.only;
 if (ONLY !== undefined && ONLY !== 'ours' && ONLY !== 'peers') throw new Error('--only expects ours or peers');
 const BROKER = opt.broker!;
+const BROKER_WARMUP = opt['broker-warmup-seconds'];
+if (BROKER_WARMUP !== undefined && !(Number(BROKER_WARMUP) >= 0)) throw new Error(`--broker-warmup-seconds expects a number of seconds, got ${BROKER_WARMUP}`);
 const TENANT_HEADER = 'cloud-account-id';
 const CORES = os.availableParallelism();
 
@@ -284,7 +294,10 @@ try {
     console.log(`  our receiver: node dist/service/main.js in ${RECEIVER_ROOT === PROJECT_ROOT ? 'this checkout' : RECEIVER_ROOT} (built first when its sources are newer)`);
     await buildOurs(RECEIVER_ROOT);
   }
-  if (targets.some((t) => t.ours === 'kafka')) broker = await ensureBroker(BROKER, PROJECT_ROOT);
+  if (targets.some((t) => t.ours === 'kafka')) {
+    broker = await ensureBroker(BROKER, PROJECT_ROOT);
+    await warmBroker(broker, Number(BROKER_WARMUP ?? (broker.startedHere ? 60 : 0)));
+  }
   for (let round = 0; round < RUNS; round++) {
     console.log(`\nround ${round + 1}/${RUNS} (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}):`);
     // Rotated, so no target always runs first (on a warmer or a quieter machine).
@@ -302,6 +315,23 @@ try {
   await stopAll();
   if (!broker?.startedHere) await deleteTopics(BROKER, kafkaTopics);
   await broker?.stop();
+}
+
+/**
+ * Sends traffic through fresh Kafka-mode receivers for `seconds`, in passes of at most 10 s, and
+ * prints the broker's CPU per million samples of each pass, so a reader sees it settle.
+ */
+async function warmBroker(b: Broker, seconds: number): Promise<void> {
+  if (seconds <= 0 || b.pid === undefined) return;
+  const until = performance.now() + seconds * 1000;
+  const perPass: string[] = [];
+  for (let pass = 0; performance.now() < until; pass++) {
+    const target = await startOurs('kafka', 1000 + pass, oursOptions, kafkaTopics);
+    const left = Math.max(1, (until - performance.now()) / 1000);
+    const r = await measureRun(target, { ...plan(), warmupSamples: 1, warmupSeconds: 1, measureSeconds: Math.min(10, left) }, b.pid);
+    perPass.push((r.brokerCpuSecondsPerMillion ?? NaN).toFixed(2));
+  }
+  console.log(`  broker warm-up: ${seconds} s of our Kafka-mode traffic, not measured; broker CPU-s per million samples, pass by pass: ${perPass.join(', ')}`);
 }
 
 function plan(): LoadPlan {

@@ -33,9 +33,8 @@ export class SeriesCache {
   private keyOffsets = new Uint32Array(1024);
   private keyLengths = new Uint32Array(1024);
   private fields = new Int32Array(1024 * FIELDS);
-  /** Label spans, each starting on a multiple of 4 bytes (see SpanBytes). */
-  private keys = new Int32Array(1 << 14);
-  private keyBytes = new Uint8Array(this.keys.buffer);
+  /** Label spans, back to back. */
+  private keys = Buffer.alloc(1 << 16);
   private keysUsed = 0;
   /** The label symbols of every entry, name and value alternating. */
   symbols = new Int32Array(1 << 14);
@@ -43,7 +42,7 @@ export class SeriesCache {
 
   /** Bytes held (arenas and indexes). */
   get memoryBytes(): number {
-    return 4 * this.keys.length + 4 * this.symbols.length + 4 * this.slots.length + (12 + 4 * FIELDS) * this.hashes.length;
+    return this.keys.length + 4 * this.symbols.length + 4 * this.slots.length + (12 + 4 * FIELDS) * this.hashes.length;
   }
 
   reset(): void {
@@ -57,8 +56,7 @@ export class SeriesCache {
     this.keyOffsets = new Uint32Array(1024);
     this.keyLengths = new Uint32Array(1024);
     this.fields = new Int32Array(1024 * FIELDS);
-    this.keys = new Int32Array(1 << 14);
-    this.keyBytes = new Uint8Array(this.keys.buffer);
+    this.keys = Buffer.alloc(1 << 16);
     this.symbols = new Int32Array(1 << 14);
   }
 
@@ -70,7 +68,7 @@ export class SeriesCache {
     for (let probe = 0; probe < MAX_PROBES; probe++) {
       const e = slots[slot];
       if (e < 0) return -1;
-      if (this.hashes[e] === hash && this.keyLengths[e] === len && body.equals(off, len, this.keys, this.keyBytes, this.keyOffsets[e])) return e;
+      if (this.hashes[e] === hash && this.keyLengths[e] === len && body.equals(off, len, this.keys, this.keyOffsets[e])) return e;
       slot = (slot + 1) & mask;
     }
     return -1;
@@ -91,9 +89,9 @@ export class SeriesCache {
 
     const e = this.count;
     if (e === this.hashes.length) this.growEntries();
-    const at = (this.keysUsed + 3) & ~3;
+    const at = this.keysUsed;
     this.ensureKeys(at + len);
-    this.keyBytes.set(body.bytes.subarray(off, off + len), at);
+    this.keys.set(body.bytes.subarray(off, off + len), at);
     this.hashes[e] = hash;
     this.keyOffsets[e] = at;
     this.keyLengths[e] = len;
@@ -114,7 +112,7 @@ export class SeriesCache {
 
   /** Whether entry e's label span is body.bytes[off, off + len) (no hash needed). */
   matches(e: number, body: SpanBytes, off: number, len: number): boolean {
-    return this.keyLengths[e] === len && body.equals(off, len, this.keys, this.keyBytes, this.keyOffsets[e]);
+    return this.keyLengths[e] === len && body.equals(off, len, this.keys, this.keyOffsets[e]);
   }
 
   /** The entry that came right after entry e when e was last seen out of turn (-1: none yet). */
@@ -152,13 +150,12 @@ export class SeriesCache {
   }
 
   private ensureKeys(bytes: number): void {
-    if (bytes <= this.keyBytes.length) return;
+    if (bytes <= this.keys.length) return;
     let size = this.keys.length * 2;
-    while (4 * size < bytes) size *= 2;
-    const keys = new Int32Array(size);
-    keys.set(this.keys.subarray(0, (this.keysUsed + 3) >>> 2));
+    while (size < bytes) size *= 2;
+    const keys = Buffer.alloc(size);
+    keys.set(this.keys.subarray(0, this.keysUsed));
     this.keys = keys;
-    this.keyBytes = new Uint8Array(keys.buffer);
   }
 
   private ensureSymbols(more: number): void {
@@ -183,19 +180,23 @@ function grownTo(a: Uint32Array<ArrayBuffer>, size: number): Uint32Array<ArrayBu
 }
 
 /**
- * A request body read four bytes at a time through an Int32Array over its whole buffer, whatever
+ * A request body, hashed four bytes at a time through an Int32Array over its whole buffer, whatever
  * the alignment of a span: a word at an unaligned position is put together from the two aligned
- * words around it. Typed-array reads are about twice as fast as DataView reads here, and hashing
- * and comparing ~300 bytes per series is most of what a remembered series costs.
+ * words around it (typed-array reads are about twice as fast as DataView reads here); compared
+ * with remembered spans natively. Hashing and comparing ~300 bytes per series is most of what a
+ * remembered series costs.
  */
 export class SpanBytes {
   readonly bytes: Uint8Array;
+  /** The same bytes as a Buffer (no copy), for comparing ranges natively. */
+  private readonly buffer: Buffer;
   private readonly words: Int32Array;
   private readonly all: Uint8Array;
   private readonly base: number;
 
   constructor(bytes: Uint8Array) {
     this.bytes = bytes;
+    this.buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.base = bytes.byteOffset;
     this.all = new Uint8Array(bytes.buffer);
     this.words = new Int32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
@@ -252,29 +253,14 @@ export class SpanBytes {
     return (h ^ (h >>> 16)) >>> 0;
   }
 
-  /** Whether bytes[off, off + len) equal the key at byte `at` (a multiple of 4) of keys/keyBytes. */
-  equals(off: number, len: number, keys: Int32Array, keyBytes: Uint8Array, at: number): boolean {
-    let p = this.base + off;
-    const whole = len >>> 2;
-    const k0 = at >>> 2;
-    const words = this.words;
-    const w = p >>> 2;
-    let j = 0;
-    if ((p & 3) === 0) {
-      for (; j < whole; j++) if (keys[k0 + j] !== words[w + j]) return false;
-    } else {
-      const shift = (p & 3) << 3;
-      const back = 32 - shift;
-      let next = words[w];
-      for (const safe = Math.min(whole, words.length - 1 - w); j < safe; j++) {
-        const low = next;
-        next = words[w + j + 1];
-        if (keys[k0 + j] !== ((low >>> shift) | (next << back))) return false;
-      }
-      for (; j < whole; j++) if (keys[k0 + j] !== this.word(p + 4 * j)) return false;
-    }
-    p += 4 * whole;
-    for (let t = 4 * whole; t < len; t++, p++) if (keyBytes[at + t] !== this.all[p]) return false;
-    return true;
+  /**
+   * Whether bytes[off, off + len) equal keys[at, at + len). Compared by Buffer#compare (memcmp):
+   * a span is ~300 bytes, mostly not aligned to 4, and the native comparison of two ranges, which
+   * allocates nothing, made decoding and preparing kubecost requests a tenth to a fifth faster
+   * than comparing words put together from aligned ones here (alternated runs, medians of 959k
+   * against 859k and 951k against 797k samples/s per CPU-second, 7 and 5 pairs).
+   */
+  equals(off: number, len: number, keys: Buffer, at: number): boolean {
+    return this.buffer.compare(keys, at, at + len, off, off + len) === 0;
   }
 }

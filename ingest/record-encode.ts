@@ -46,8 +46,6 @@ export class RecordEncoder {
   private local = new SymbolMap();
   /** The record's symbols (request symbols) in index order. */
   private recordSymbols: Int32Array<ArrayBuffer> = new Int32Array(1024);
-  /** The indices of the labels of the series being added, name and value alternating. */
-  private ids: Int32Array<ArrayBuffer> = new Int32Array(128);
   private symbolCount = 0;
   private symbolBytes = 0;
   /** The record's series, written as they are added. */
@@ -176,13 +174,17 @@ export class RecordEncoder {
     const last = sampleStart[s + 1];
     for (;;) {
       if (!this.open) this.start(from < last ? timestamps[from] : 0);
-      // Number the labels against this record: new symbols get the next indices.
+      // Number the labels against this record (new symbols get the next indices) and write their
+      // indices at once, after one byte kept for the block's length (moved along below in the rare
+      // case it needs more). A series that does not fit leaves them behind unused.
       const firstNew = this.symbolCount;
       let next = firstNew;
       let newBytes = 0;
-      let labelBytes = 0;
-      while (this.ids.length < labelTo - labelFrom) this.ids = grownInts(this.ids);
-      const ids = this.ids;
+      this.ensureBody(this.bodyLength + 16 + 2 * (labelTo - labelFrom) + 16 * (last - from));
+      const body = this.body;
+      const view = this.bodyView;
+      const labelsAt = this.bodyLength;
+      let pos = labelsAt + 1;
       for (let k = labelFrom; k < labelTo; k++) {
         const sym = syms[k];
         let id = local.get(sym);
@@ -193,29 +195,28 @@ export class RecordEncoder {
           this.recordSymbols[id] = sym;
           newBytes += varintSize(lengths[sym]) + lengths[sym];
         }
-        ids[k - labelFrom] = id;
-        labelBytes += id < 0x80 ? 1 : 2;
-      }
-      const room = maxRecordBytes - HEAD_SLACK - this.symbolBytes - newBytes - this.bodyLength;
-      if (this.seriesCount > 0 && (next > MAX_RECORD_SYMBOLS || room < labelBytes + 16)) {
-        // Not even the labels and a sample fit (or no more symbols): the series goes to the next record.
-        out.push(this.close());
-        continue;
-      }
-      // Labels, then as many samples as fit (at least one in a record of its own: none is empty).
-      this.ensureBody(this.bodyLength + 16 + labelBytes + 16 * (last - from));
-      const body = this.body;
-      const view = this.bodyView;
-      let pos = this.bodyLength;
-      pos = writeVarint(body, pos, labelBytes);
-      for (let k = 0; k < labelTo - labelFrom; k++) {
-        const id = ids[k];
         if (id < 0x80) body[pos++] = id;
         else {
           body[pos++] = (id & 0x7f) | 0x80;
           body[pos++] = id >>> 7;
         }
       }
+      const labelBytes = pos - labelsAt - 1;
+      const room = maxRecordBytes - HEAD_SLACK - this.symbolBytes - newBytes - this.bodyLength;
+      if (this.seriesCount > 0 && (next > MAX_RECORD_SYMBOLS || room < labelBytes + 16)) {
+        // Not even the labels and a sample fit (or no more symbols): the series goes to the next
+        // record, whose start forgets the indices given here.
+        out.push(this.close());
+        continue;
+      }
+      if (labelBytes < 0x80) body[labelsAt] = labelBytes;
+      else {
+        const extra = varintSize(labelBytes) - 1;
+        body.copyWithin(labelsAt + 1 + extra, labelsAt + 1, pos);
+        writeVarint(body, labelsAt, labelBytes);
+        pos += extra;
+      }
+      // Then as many samples as fit (at least one in a record of its own: none is empty).
       const countAt = pos++; // one byte for the sample count; moved along below in the rare case it needs more
       const samplesAt = pos;
       const limit = this.bodyLength + room;

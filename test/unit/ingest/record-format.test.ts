@@ -230,6 +230,20 @@ describe('record format version 2', () => {
     expect(out.map((s) => s.labels)).toEqual(series.map((s) => s.labels));
   });
 
+  it('round-trips series whose label block passes 127 bytes (its length takes two bytes), beside short ones', () => {
+    // 100 labels of distinct strings: 200 symbols, indices past 127 take two bytes each.
+    const wide = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`label_${i}`, `value_${i}`]));
+    const series = [
+      { labels: { __name__: 'short', a: 'b' }, samples: [{ t: T0, v: 1, stale: false }] },
+      { labels: wide, samples: [{ t: T0, v: 2, stale: false }, { t: T0 + 60_000, v: 3, stale: true }] },
+      { labels: { __name__: 'after', a: 'c' }, samples: [{ t: T0 + 1, v: 4, stale: false }] },
+    ];
+    const { records, out } = roundTrip(series, 1 << 20);
+    expect(records.length).toBe(1);
+    expect(out.map((s) => s.labels)).toEqual(series.map((s) => s.labels));
+    expect(out.map((s) => s.samples.map((x) => [x.t, x.stale]))).toEqual([[[T0, 0]], [[T0, 0], [T0 + 60_000, 1]], [[T0 + 1, 0]]]);
+  });
+
   it('round-trips any series: labels, timestamps, raw value bits, stale markers, and records within the limit', () => {
     const text = fc.string({ unit: 'grapheme', maxLength: 12 });
     const sample = fc.record({ t: fc.integer({ min: 0, max: 2 ** 45 }), v: fc.double(), stale: fc.boolean() });

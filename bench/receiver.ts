@@ -27,13 +27,13 @@
 //   --skip-decode            skip the in-process decode figure
 //   --only ours|peers        with --peers: run only our receivers or only the peers
 //   --receiver-root DIR      run the dist/ of another checkout of the project (A/B comparisons)
-//   --broker-warmup-seconds N [60 when the bench starts the broker, else 0]
+//   --broker-warmup-seconds N [180 when the bench starts the broker, else 0]
 //                            traffic through our Kafka-mode receiver before round 1, not measured:
 //                            a broker JVM just started spends several times its settled CPU per
-//                            record while its JIT compiles (measured: 1.6-2.1 CPU-s per million
-//                            samples in its first runs, 0.4-0.7 after a minute, 0.2-0.3 after
-//                            hours), and on shared cores that CPU is taken from our receiver;
-//                            production brokers run for weeks
+//                            record while its JIT compiles (measured, pass by pass: 1.6-2.4 CPU-s
+//                            per million samples in its first 20 s, 0.5-0.6 after a minute, 0.3-0.4
+//                            after two and a half), and on shared cores that CPU is taken from our
+//                            receiver; production brokers run for weeks
 //
 // Figures per target: samples/s (2xx answers only), p50/p99 latency per request, receiver
 // CPU-seconds per million samples (utime+stime of the receiver process from /proc/<pid>/stat,
@@ -296,7 +296,7 @@ try {
   }
   if (targets.some((t) => t.ours === 'kafka')) {
     broker = await ensureBroker(BROKER, PROJECT_ROOT);
-    await warmBroker(broker, Number(BROKER_WARMUP ?? (broker.startedHere ? 60 : 0)));
+    await warmBroker(broker, Number(BROKER_WARMUP ?? (broker.startedHere ? 180 : 0)));
   }
   for (let round = 0; round < RUNS; round++) {
     console.log(`\nround ${round + 1}/${RUNS} (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}):`);

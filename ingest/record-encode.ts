@@ -177,8 +177,7 @@ export class RecordEncoder {
       // Number the labels against this record (new symbols get the next indices) and write their
       // indices at once, after one byte kept for the block's length (moved along below in the rare
       // case it needs more). A series that does not fit leaves them behind unused.
-      const firstNew = this.symbolCount;
-      let next = firstNew;
+      let next = this.symbolCount;
       let newBytes = 0;
       this.ensureBody(this.bodyLength + 16 + 2 * (labelTo - labelFrom) + 16 * (last - from));
       const body = this.body;
@@ -209,16 +208,9 @@ export class RecordEncoder {
         out.push(this.close());
         continue;
       }
-      if (labelBytes < 0x80) body[labelsAt] = labelBytes;
-      else {
-        const extra = varintSize(labelBytes) - 1;
-        body.copyWithin(labelsAt + 1 + extra, labelsAt + 1, pos);
-        writeVarint(body, labelsAt, labelBytes);
-        pos += extra;
-      }
+      pos = putVarintBefore(body, labelsAt, labelBytes, pos);
       // Then as many samples as fit (at least one in a record of its own: none is empty).
       const countAt = pos++; // one byte for the sample count; moved along below in the rare case it needs more
-      const samplesAt = pos;
       const limit = this.bodyLength + room;
       let previous = this.base;
       let i = from;
@@ -237,13 +229,7 @@ export class RecordEncoder {
         }
       }
       const count = i - from;
-      if (count < 0x80) body[countAt] = count;
-      else {
-        const extra = varintSize(count) - 1;
-        body.copyWithin(samplesAt + extra, samplesAt, pos);
-        writeVarint(body, countAt, count);
-        pos += extra;
-      }
+      pos = putVarintBefore(body, countAt, count, pos);
       this.symbolCount = next;
       this.symbolBytes += newBytes;
       this.bodyLength = pos;
@@ -254,6 +240,21 @@ export class RecordEncoder {
       out.push(this.close());
     }
   }
+}
+
+/**
+ * Writes `value` as a varint at `at`, the one byte kept for it in front of bytes [at + 1, end),
+ * moving those along in the rare case it needs more; returns where they end then.
+ */
+function putVarintBefore(body: Uint8Array, at: number, value: number, end: number): number {
+  if (value < 0x80) {
+    body[at] = value;
+    return end;
+  }
+  const extra = varintSize(value) - 1;
+  body.copyWithin(at + 1 + extra, at + 1, end);
+  writeVarint(body, at, value);
+  return end + extra;
 }
 
 function grownInts(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {

@@ -15,6 +15,14 @@ import { openSegments, type Segment } from './log-recovery.ts';
 import { createRecentRecords } from './recent-records.ts';
 import { decodeFrame, encodeRecordFrames, segmentName, type StoredRecord } from './segment-format.ts';
 
+/**
+ * Appends of up to this many bytes encode their frames into one buffer kept for the log's life;
+ * larger ones (rare: a group is the requests that arrived during one write and fsync) get a buffer
+ * of their own. A fresh buffer per append was the main thread's largest allocation outside V8's
+ * heap, and that memory, not the heap, set how often V8 ran full collections under load.
+ */
+const FRAME_SCRATCH_BYTES = 4 * 1024 * 1024;
+
 export interface EmbeddedLogOptions {
   dir: string;
   /** A segment is closed and a new one started past this size. */
@@ -90,6 +98,8 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Embe
   let failures = 0;
   let waiters: { offset: bigint; resolve: () => void }[] = [];
   const recent = createRecentRecords(options.recentBytes ?? 32 * 1024 * 1024);
+  // Appends run one at a time (the group commit below), so they can all encode into one buffer.
+  const frameScratch = Buffer.allocUnsafeSlow(FRAME_SCRATCH_BYTES);
 
   const wake = () => {
     const ready = waiters.filter((w) => w.offset < end || closed);
@@ -124,7 +134,7 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Embe
       dirty = false;
     }
     if (active.size >= options.segmentBytes) await roll();
-    const { frames, sizes } = encodeRecordFrames(records, end);
+    const { frames, sizes } = encodeRecordFrames(records, end, frameScratch);
     await appendDurably(handle, frames, active.size, path.basename(active.file));
     let at = active.size;
     for (const size of sizes) {

@@ -62,11 +62,11 @@ export function encodeRecordFrame(record: StoredRecord, offset: bigint): Buffer 
 }
 
 /**
- * The frames of records at offsets `first`, `first` + 1, ... back to back in one buffer (one
- * allocation and one copy of each value, however many records an append holds), and each frame's
- * size.
+ * The frames of records at offsets `first`, `first` + 1, ... back to back in one buffer, and each
+ * frame's size. The frames are written into `scratch` when it is long enough (the result is then a
+ * view of it, valid until the next call with the same scratch), else into a buffer of their own.
  */
-export function encodeRecordFrames(records: readonly StoredRecord[], first: bigint): { frames: Buffer; sizes: number[] } {
+export function encodeRecordFrames(records: readonly StoredRecord[], first: bigint, scratch?: Buffer): { frames: Buffer; sizes: number[] } {
   const sizes: number[] = [];
   let total = 0;
   for (const r of records) {
@@ -74,7 +74,7 @@ export function encodeRecordFrames(records: readonly StoredRecord[], first: bigi
     sizes.push(size);
     total += size;
   }
-  const frames = Buffer.allocUnsafe(total);
+  const frames = scratch && scratch.length >= total ? scratch.subarray(0, total) : Buffer.allocUnsafe(total);
   let start = 0;
   for (let k = 0; k < records.length; k++) {
     const record = records[k];

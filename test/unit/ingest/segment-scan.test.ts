@@ -32,6 +32,24 @@ describe('record frames', () => {
     }
     expect(pos).toBe(frames.length);
   });
+
+  it('encodes into a scratch buffer long enough, the same bytes, and into a buffer of its own when it is not', () => {
+    const records = [record(0, 40), { ...record(1, 300), tenant: 'zürich-ß' }, record(2, 5)];
+    const expected = encodeRecordFrames(records, 7n).frames;
+    const scratch = Buffer.alloc(expected.length + 100, 0xee);
+    const into = encodeRecordFrames(records, 7n, scratch);
+    expect(into.frames.equals(expected)).toBe(true);
+    expect(into.frames.buffer).toBe(scratch.buffer);
+    expect(into.frames.byteOffset).toBe(scratch.byteOffset);
+    // The next append reuses the scratch from its start, whatever the previous one left there.
+    const next = encodeRecordFrames([record(3, 10)], 10n, scratch);
+    expect(next.frames.equals(encodeRecordFrame(record(3, 10), 10n))).toBe(true);
+    expect(next.frames.buffer).toBe(scratch.buffer);
+    const small = Buffer.alloc(expected.length - 1);
+    const short = encodeRecordFrames(records, 7n, small);
+    expect(short.frames.equals(expected)).toBe(true);
+    expect(short.frames.buffer).not.toBe(small.buffer);
+  });
 });
 
 describe('segment scan', () => {

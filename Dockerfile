@@ -79,5 +79,6 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
 
 # node runs as PID 1, with no npm or shell in between, and handles SIGTERM itself: it drains
 # in-flight work and exits (service/main.ts). The tools run the same way: node dist/cli/migrate.js,
-# node dist/cli/sql.js, node dist/demo/main.js.
-CMD ["node", "dist/service/main.js"]
+# node dist/cli/sql.js, node dist/demo/main.js. The Node option is the one npm start passes
+# (service/node-flags.ts says why): V8 reads it at start-up, NODE_OPTIONS does not allow it.
+CMD ["node", "--initial-old-space-size=128", "dist/service/main.js"]

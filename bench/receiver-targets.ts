@@ -11,6 +11,7 @@ import { createKafka } from '../ingest/kafka/kafka-client.ts';
 import { freePort, portOpen, startProcess, waitHttpOk } from './managed-process.ts';
 import type { RunningTarget } from './peers.ts';
 import { pidListeningOn } from './proc-stats.ts';
+import { SERVICE_COMMAND, SERVICE_NODE_FLAGS } from '../service/node-flags.ts';
 
 const run = promisify(execFile);
 
@@ -57,8 +58,9 @@ export async function startOurs(kind: OursKind, runIndex: number, o: OursOptions
     DATA_DIR: dataDir,
     TENANT_HEADER: o.tenantHeader,
   };
-  // The compiled service, as production runs it; the receiver-only variant exists only as a bench script.
-  let args = ['dist/service/main.js'];
+  // The compiled service, as production runs it (with the Node options npm start and the image
+  // pass); the receiver-only variant exists only as a bench script.
+  let args = SERVICE_COMMAND.slice(1);
   if (kind === 'kafka') {
     const topic = `bench-receiver-${Date.now()}-${runIndex}`;
     topics.push(topic);
@@ -66,7 +68,7 @@ export async function startOurs(kind: OursKind, runIndex: number, o: OursOptions
   } else if (kind === 'embedded_all') {
     Object.assign(env, { SQL_PORT: String(await freePort()) });
   } else {
-    args = ['--import', 'tsx', 'bench/embedded-receiver.ts'];
+    args = [...SERVICE_NODE_FLAGS, '--import', 'tsx', 'bench/embedded-receiver.ts'];
   }
   Object.assign(env, o.env);
   const nodeArgs = [...o.nodeArgs, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];

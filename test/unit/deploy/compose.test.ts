@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseTenantsFile } from '../../../receiver/tenants-file.ts';
 import { configSchema, loadConfig } from '../../../service/config.ts';
+import { SERVICE_COMMAND } from '../../../service/node-flags.ts';
 import { CLICKHOUSE_PLUGIN, DASHBOARD_FILE, loadDashboard } from '../../support/grafana.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -408,8 +409,15 @@ describe('Dockerfile and .dockerignore', () => {
     expect(user.at(-1)).not.toMatch(/^(root|0)(:|$)/);
     expect(all(lines, 'EXPOSE')).toEqual(['9201']);
     expect(all(lines, 'HEALTHCHECK').join(' ')).toMatch(/\/healthz/);
-    expect(JSON.parse(all(lines, 'CMD').at(-1)!)).toEqual(['node', 'dist/service/main.js']);
+    expect(JSON.parse(all(lines, 'CMD').at(-1)!)).toEqual(SERVICE_COMMAND);
     expect(existsSync(path.join(ROOT, 'service/main.ts'))).toBe(true);
+  });
+
+  it('npm start runs the compiled service with the same Node options as the image', () => {
+    const start = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start;
+    // The last command of the script, after the build check and the environment it sets.
+    const command = start.split('&&').at(-1)!.trim().split(/\s+/).filter((word) => !/^[A-Z_]+=/.test(word));
+    expect(command).toEqual(SERVICE_COMMAND);
   });
 
   it('.dockerignore keeps local state, dependencies and old builds out, and lets in what the build stage copies', () => {

@@ -53,6 +53,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { prepareRecords, type RecordOptions } from '../receiver/cluster-records.ts';
 import { decodeRemoteWrite } from '../receiver/decode/index.ts';
+import { SERVICE_COMMAND } from '../service/node-flags.ts';
 import { formatProfile } from './cpu-profile.ts';
 import { kubecostRequests } from './kubecost-traffic.ts';
 import type { LoadBody } from './load-client.ts';
@@ -291,7 +292,7 @@ let broker: Broker | undefined;
 
 try {
   if (targets.some((t) => t.ours)) {
-    console.log(`  our receiver: node dist/service/main.js in ${RECEIVER_ROOT === PROJECT_ROOT ? 'this checkout' : RECEIVER_ROOT} (built first when its sources are newer)`);
+    console.log(`  our receiver: ${SERVICE_COMMAND.join(' ')} in ${RECEIVER_ROOT === PROJECT_ROOT ? 'this checkout' : RECEIVER_ROOT} (built first when its sources are newer)`);
     await buildOurs(RECEIVER_ROOT);
   }
   if (targets.some((t) => t.ours === 'kafka')) {

@@ -1,8 +1,8 @@
 // Runs the service as a separate process, as an operator would, for what an in-process service
 // cannot show: signals (SIGHUP reload), start-up failures and exit codes, and the JSON log lines.
 //
-// The child is `node dist/service/main.js`, the compiled service exactly as the image and `npm
-// start` run it (test/support/build-setup.ts builds dist/ before the integration tests), a single
+// The child is `node dist/service/main.js` with the Node options of service/node-flags.ts, the
+// compiled service exactly as the image and `npm start` run it (test/support/build-setup.ts builds dist/ before the integration tests), a single
 // process, so its pid is the service's own.
 //
 // `npmStart: true` runs `npm start` itself, exactly as documented (npm -> sh -> node). It gets its
@@ -12,6 +12,7 @@
 //
 // PORT=0 lets the service pick its port; the handle then takes its URL from the start-up line.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { SERVICE_COMMAND } from '../../service/node-flags.ts';
 import { TEST_SQL_TOKEN, testDecodeThreads } from './env.ts';
 import { PROJECT_ROOT } from './kafka-broker.ts';
 import { freePort } from './net.ts';
@@ -52,7 +53,7 @@ export interface ServiceProcessOptions {
 }
 
 function spawnService(env: Record<string, string>, npmStart = false): ChildProcess {
-  const [command, args] = npmStart ? ['npm', ['start']] : [process.execPath, ['dist/service/main.js']];
+  const [command, args] = npmStart ? ['npm', ['start']] : [process.execPath, SERVICE_COMMAND.slice(1)];
   return spawn(command, args, {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...testDecodeThreads(), ...env },

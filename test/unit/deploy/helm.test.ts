@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseTenantsFile } from '../../../receiver/tenants-file.ts';
 import { renderValuesSchema, VALUES_SCHEMA_FILE } from '../../../scripts/helm-values-schema.ts';
 import { configVariables, loadConfig } from '../../../service/config.ts';
+import { SERVICE_COMMAND } from '../../../service/node-flags.ts';
 import { CHART_DIR, findManifest, helm, NAMESPACE, PRODUCTION_VALUES, RELEASE, renderChart, renderRefusal, type Manifest } from '../../support/helm.ts';
 
 const COMPONENTS = ['receiver', 'processor', 'query'] as const;
@@ -182,7 +183,7 @@ describe.each([
     const images = new Set<string>();
     for (const component of COMPONENTS) {
       const container = podSpec(findManifest(manifests(), 'Deployment', name(component))).containers[0];
-      expect(container.args).toEqual(['node', 'dist/service/main.js']);
+      expect(container.args).toEqual(SERVICE_COMMAND);
       expect(plainEnv(container).ROLE).toBe(component);
       images.add(container.image);
     }

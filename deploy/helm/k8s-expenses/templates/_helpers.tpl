@@ -286,7 +286,8 @@ spec:
         - name: {{ .component }}
           image: {{ include "k8s-expenses.image" $root }}
           imagePullPolicy: {{ $root.Values.image.pullPolicy }}
-          args: ["node", "dist/service/main.js"]
+          # The Node options of npm start and the image (service/node-flags.ts says why).
+          args: ["node", "--initial-old-space-size=128", "dist/service/main.js"]
           env:
             {{- include "k8s-expenses.env" . | nindent 12 }}
           ports:

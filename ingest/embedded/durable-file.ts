@@ -1,7 +1,6 @@
 // File operations of the embedded log that must survive a crash or a full disk: an append that is
 // either written and fsynced whole or undone, files replaced atomically, and directory entries
 // (new, renamed, deleted files) made durable by fsyncing their directory.
-import { constants } from 'node:fs';
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage, ServiceError } from '../../core/errors.ts';
@@ -19,17 +18,8 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
- * How a segment is opened for appending: with O_DSYNC each write returns once its bytes are on
- * disk, as if an fdatasync followed it, so an append is one call to Node's thread pool instead of
- * two, and one turn of the busy main thread less before its requests are answered (the publish
- * time in /metrics under `npm start` went from about 10 ms to 5.5 ms a request). Where the
- * platform has no O_DSYNC, appendDurably fsyncs after writing.
- */
-export const APPEND_FLAGS = constants.O_RDWR | (constants.O_DSYNC ?? 0);
-
-/**
- * Writes `bytes` at `at` of a file opened with APPEND_FLAGS, durably. A write may store only part
- * of its bytes (a full disk, a file size limit): the rest is written until all is, or an error. On any failure the file is
+ * Writes `bytes` at `at` and fsyncs them. A write may store only part of its bytes (a full disk,
+ * a file size limit): the rest is written until all is, or an error. On any failure the file is
  * cut back to `at`, so it holds nothing of this append, and the error is thrown as
  * `log-write-failed`; `undone` is false when even the cut failed (the caller must cut again
  * before appending anything more).
@@ -42,7 +32,7 @@ export async function appendDurably(handle: AppendHandle, bytes: Buffer, at: num
       if (bytesWritten <= 0) throw new Error(`no progress writing at byte ${at + written}`);
       written += bytesWritten;
     }
-    if (constants.O_DSYNC === undefined) await handle.datasync();
+    await handle.datasync();
   } catch (err) {
     const undone = await cutBack(handle, at);
     throw new AppendError(what, at, undone, err);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { ServiceError } from '../../core/errors.ts';
 import { createGroupCommit } from '../group-commit.ts';
-import { APPEND_FLAGS, AppendError, appendDurably, cutBack, fsyncDir, readRange, replaceFile } from './durable-file.ts';
+import { AppendError, appendDurably, cutBack, fsyncDir, readRange, replaceFile } from './durable-file.ts';
 import { committedOffsets, COMMITS_FILE, type Commits } from './log-diagnosis.ts';
 import { claimLog } from './log-owner.ts';
 import { openSegments, type Segment } from './log-recovery.ts';
@@ -83,7 +83,7 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Embe
   let handle: FileHandle;
   try {
     opened = await openSegments(dir, log);
-    handle = await open(opened.segments[opened.segments.length - 1].file, APPEND_FLAGS);
+    handle = await open(opened.segments[opened.segments.length - 1].file, constants.O_RDWR);
   } catch (err) {
     await release();
     throw err;
@@ -112,7 +112,7 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Embe
     const file = path.join(dir, segmentName(end));
     let next: FileHandle | undefined;
     try {
-      next = await open(file, APPEND_FLAGS | constants.O_CREAT | constants.O_TRUNC);
+      next = await open(file, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC);
       // The new file and its directory entry must survive a crash before anything is acknowledged in it.
       await next.sync();
       await fsyncDir(dir);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readlinkSync, statSync, truncateSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, truncateSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -36,36 +36,6 @@ describe('embedded log', () => {
     await again.append([record(4)]);
     expect((await again.read(3n, 1 << 20)).entries.map((e) => e.offset)).toEqual([3n, 4n]);
     await again.close();
-  });
-
-  // An append is acknowledged when its write returns: the segment must be open with O_DSYNC (the
-  // flags of this process' descriptors are in /proc/self/fdinfo, octal).
-  it.runIf(process.platform === 'linux')('keeps its segment open with O_DSYNC, after a reopen and after a roll', async () => {
-    const O_DSYNC = 0o10000;
-    const segmentFlags = (dir: string): number[] =>
-      readdirSync('/proc/self/fd').flatMap((fd) => {
-        let target: string;
-        try {
-          target = readlinkSync(`/proc/self/fd/${fd}`);
-        } catch {
-          return [];
-        }
-        if (!target.startsWith(dir + path.sep) || !target.endsWith('.log')) return [];
-        const flags = /^flags:\s+([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
-        return flags ? [Number.parseInt(flags[1], 8)] : [];
-      });
-    const dir = mkdtempSync(path.join(tmpdir(), 'elog-'));
-    const first = await openEmbeddedLog({ dir, segmentBytes: 1000, logger: silent });
-    await first.append([record(0)]);
-    await first.close();
-    const log = await openEmbeddedLog({ dir, segmentBytes: 1000, logger: silent });
-    expect(segmentFlags(dir)).toHaveLength(1);
-    expect(segmentFlags(dir)[0] & O_DSYNC).toBe(O_DSYNC);
-    for (let i = 1; i < 10; i++) await log.append([record(i, 300)]);
-    expect(log.segments).toBeGreaterThan(1);
-    expect(segmentFlags(dir)).toHaveLength(1);
-    expect(segmentFlags(dir)[0] & O_DSYNC).toBe(O_DSYNC);
-    await log.close();
   });
 
   it('wakes a reader waiting for the next offset', async () => {

@@ -8,10 +8,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Admin } from '@platformatic/kafka';
 import { createKafka } from '../ingest/kafka/kafka-client.ts';
+import { SERVICE_COMMAND, SERVICE_NODE_FLAGS } from '../service/node-flags.ts';
 import { freePort, portOpen, startProcess, waitHttpOk } from './managed-process.ts';
 import type { RunningTarget } from './peers.ts';
 import { pidListeningOn } from './proc-stats.ts';
-import { SERVICE_COMMAND, SERVICE_NODE_FLAGS } from '../service/node-flags.ts';
 
 const run = promisify(execFile);
 

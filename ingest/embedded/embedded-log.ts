@@ -19,7 +19,8 @@ import { decodeFrame, encodeRecordFrames, segmentName, type StoredRecord } from 
  * Appends of up to this many bytes encode their frames into one buffer kept for the log's life;
  * larger ones (rare: a group is the requests that arrived during one write and fsync) get a buffer
  * of their own. A fresh buffer per append was the main thread's largest allocation outside V8's
- * heap, and that memory, not the heap, set how often V8 ran full collections under load.
+ * heap (about 190 MB per 4M samples under npm start), and with the old generation sized
+ * (service/node-flags.ts) memory outside the heap is what sets off V8's full collections.
  */
 const FRAME_SCRATCH_BYTES = 4 * 1024 * 1024;
 

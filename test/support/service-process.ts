@@ -2,8 +2,8 @@
 // cannot show: signals (SIGHUP reload), start-up failures and exit codes, and the JSON log lines.
 //
 // The child is `node dist/service/main.js` with the Node options of service/node-flags.ts, the
-// compiled service exactly as the image and `npm start` run it (test/support/build-setup.ts builds dist/ before the integration tests), a single
-// process, so its pid is the service's own.
+// compiled service exactly as the image and `npm start` run it (test/support/build-setup.ts
+// builds dist/ before the integration tests), a single process, so its pid is the service's own.
 //
 // `npmStart: true` runs `npm start` itself, exactly as documented (npm -> sh -> node). It gets its
 // own process group and every signal goes to the whole group, as a terminal's Ctrl-C would: a

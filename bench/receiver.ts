@@ -21,7 +21,12 @@
 //                            so our receiver turns each request into one record per cluster
 //   --series N [20000]       series in total; every request carries --samples-per-request [2000]
 //   --samples N [2000000]    measured samples (or --seconds [15], whichever comes first)
-//   --warmup-samples N [400000] / --warmup-seconds N [5]   warm-up before measuring
+//   --warmup-samples N [4000000] / --warmup-seconds N [15]   warm-up of every target before measuring,
+//                            whichever ends first: a Node process just started spends more CPU per
+//                            sample while V8 compiles its hot code and sizes its heaps (our Kafka-mode
+//                            receiver, CPU-s per million samples over 500,000-sample windows from
+//                            start, three runs: 1.72-1.88 in the first, 1.36-1.52 after 1.5 million,
+//                            1.12-1.34 from 3.5 million on); each target gets the same warm-up
 //   --env KEY=VALUE          extra environment for our receiver (repeatable), e.g. KAFKA_COMPRESSION=gzip
 //   --node-arg=ARG           extra node option for our receiver (repeatable), e.g. --node-arg=--max-semi-space-size=64
 //   --skip-decode            skip the in-process decode figure
@@ -76,8 +81,8 @@ const { values: opt } = parseArgs({
     'samples-per-request': { type: 'string', default: '2000' },
     samples: { type: 'string', default: '2000000' },
     seconds: { type: 'string', default: '15' },
-    'warmup-samples': { type: 'string', default: '400000' },
-    'warmup-seconds': { type: 'string', default: '5' },
+    'warmup-samples': { type: 'string', default: '4000000' },
+    'warmup-seconds': { type: 'string', default: '15' },
     runs: { type: 'string', default: '1' },
     env: { type: 'string', multiple: true, default: [] },
     'node-arg': { type: 'string', multiple: true, default: [] },

@@ -54,11 +54,17 @@ export function createGroupCommit<T>(options: GroupCommitOptions<T>): GroupCommi
       bytes += size;
       queue.shift();
     }
-    // The next group starts before this one's callers resume, so the log never sits idle.
+    // This group's callers resume (answer their requests) before the next group is written, one
+    // turn of the event loop later: its items are already waiting, and building and compressing
+    // a Kafka batch ahead of the answers held every answer of the group behind it. Measured
+    // alternated at steady state: Kafka mode faster in 7 of 8 pairs (median +2%), embedded in 4 of 6
+    // (median +7%), the next group holding what arrived in that turn as well.
     const settle = (settleOne: (w: Waiter<T>) => void) => {
-      inFlight = undefined;
-      pump();
       for (const w of group) settleOne(w);
+      setImmediate(() => {
+        inFlight = undefined;
+        pump();
+      });
     };
     inFlight = options.write(group.map((w) => w.item)).then(
       () => settle((w) => w.resolve()),

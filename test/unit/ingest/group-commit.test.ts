@@ -8,6 +8,8 @@ function deferred() {
   return { promise, resolve, reject };
 }
 
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 describe('group commit', () => {
   it('merges items submitted while a write is in flight into the next write', async () => {
     const writes: number[][] = [];
@@ -28,9 +30,53 @@ describe('group commit', () => {
     expect(writes).toEqual([[1]]);
     gates[0].resolve();
     await p1;
+    await nextTurn();
     expect(writes).toEqual([[1], [2, 3]]);
     gates[1].resolve();
     await Promise.all([p2, p3]);
+  });
+
+  it("resumes a group's callers, however deep their continuations, before the next group is written", async () => {
+    const events: string[] = [];
+    const gate = deferred();
+    const g = createGroupCommit<number>({
+      maxGroupBytes: 1000,
+      sizeOf: () => 1,
+      write: (items) => {
+        events.push(`write ${items.join(',')}`);
+        return items[0] === 1 ? gate.promise : Promise.resolve();
+      },
+    });
+    // Like the route: the answer goes out a few awaits after the publish resolves.
+    const caller = async () => {
+      await g.submit(1);
+      await Promise.resolve();
+      await Promise.resolve();
+      events.push('answered 1');
+    };
+    const first = caller();
+    const second = g.submit(2);
+    gate.resolve();
+    await Promise.all([first, second]);
+    expect(events).toEqual(['write 1', 'answered 1', 'write 2']);
+  });
+
+  it('writes what callers submit while resuming in the same next group', async () => {
+    const writes: number[][] = [];
+    const gate = deferred();
+    const g = createGroupCommit<number>({
+      maxGroupBytes: 1000,
+      sizeOf: () => 1,
+      write: (items) => {
+        writes.push(items);
+        return items[0] === 1 ? gate.promise : Promise.resolve();
+      },
+    });
+    const first = g.submit(1).then(() => g.submit(3));
+    const second = g.submit(2);
+    gate.resolve();
+    await Promise.all([first, second]);
+    expect(writes).toEqual([[1], [2, 3]]);
   });
 
   it('fails every item of a failed group and goes on with the next', async () => {

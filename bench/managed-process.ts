@@ -24,7 +24,7 @@ export async function stopAll(): Promise<void> {
 export function startProcess(
   name: string,
   command: string,
-  args: string[],
+  args: readonly string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv; onStderrLine?: (line: string) => void } = {},
 ): ManagedProcess {
   const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });

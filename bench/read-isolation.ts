@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SERVICE_COMMAND } from '../service/node-flags.ts';
+import { SERVICE_ARGS } from '../service/node-flags.ts';
 import { kubecostRequests, type KubecostRequest } from './kubecost-traffic.ts';
 import { freePort, startProcess, stopAll, waitHttpOk } from './managed-process.ts';
 import { processMemory } from './proc-stats.ts';
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const port = await freePort();
   const sqlPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = startProcess('service', process.execPath, SERVICE_COMMAND.slice(1), {
+  const proc = startProcess('service', process.execPath, SERVICE_ARGS, {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(port), SQL_PORT: String(sqlPort), SQL_TOKEN: TOKEN, FLUSH_INTERVAL: '1s', LOG_LEVEL: 'warn' },
   });

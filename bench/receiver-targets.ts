@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Admin } from '@platformatic/kafka';
 import { createKafka } from '../ingest/kafka/kafka-client.ts';
-import { SERVICE_COMMAND, SERVICE_NODE_FLAGS } from '../service/node-flags.ts';
+import { SERVICE_ARGS, SERVICE_NODE_FLAGS } from '../service/node-flags.ts';
 import { freePort, portOpen, startProcess, waitHttpOk } from './managed-process.ts';
 import type { RunningTarget } from './peers.ts';
 import { pidListeningOn } from './proc-stats.ts';
@@ -60,7 +60,7 @@ export async function startOurs(kind: OursKind, runIndex: number, o: OursOptions
   };
   // The compiled service, as production runs it (with the Node options npm start and the image
   // pass); the receiver-only variant exists only as a bench script.
-  let args = SERVICE_COMMAND.slice(1);
+  let args: readonly string[] = SERVICE_ARGS;
   if (kind === 'kafka') {
     const topic = `bench-receiver-${Date.now()}-${runIndex}`;
     topics.push(topic);

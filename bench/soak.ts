@@ -29,7 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SERVICE_COMMAND } from '../service/node-flags.ts';
+import { SERVICE_ARGS } from '../service/node-flags.ts';
 import { CONTENT_TYPE_V1, kubecostRequests, type KubecostRequest } from './kubecost-traffic.ts';
 import { quantile } from './load-client.ts';
 import { freePort, startProcess, stopAll, waitHttpOk, type ManagedProcess } from './managed-process.ts';
@@ -129,7 +129,7 @@ async function startService(dataDir: string): Promise<{ proc: ManagedProcess; ur
     if (eq <= 0) throw new Error(`--env expects KEY=VALUE, got ${kv}`);
     env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  const proc = startProcess('service', process.execPath, SERVICE_COMMAND.slice(1), { cwd: PROJECT_ROOT, env });
+  const proc = startProcess('service', process.execPath, SERVICE_ARGS, { cwd: PROJECT_ROOT, env });
   const url = `http://127.0.0.1:${port}`;
   await waitHttpOk(`${url}/ready`, proc, 120_000);
   return { proc, url };

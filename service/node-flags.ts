@@ -13,5 +13,8 @@
 // (0 instead of 4 or 5 per run) and runs with the same options.
 export const SERVICE_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=128'];
 
+/** What follows `node` in the command that runs the compiled service (for launchers that spawn this Node). */
+export const SERVICE_ARGS: readonly string[] = [...SERVICE_NODE_FLAGS, 'dist/service/main.js'];
+
 /** The command that runs the compiled service, as every launcher writes it. */
-export const SERVICE_COMMAND: readonly string[] = ['node', ...SERVICE_NODE_FLAGS, 'dist/service/main.js'];
+export const SERVICE_COMMAND: readonly string[] = ['node', ...SERVICE_ARGS];

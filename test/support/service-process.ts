@@ -12,7 +12,7 @@
 //
 // PORT=0 lets the service pick its port; the handle then takes its URL from the start-up line.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { SERVICE_COMMAND } from '../../service/node-flags.ts';
+import { SERVICE_ARGS } from '../../service/node-flags.ts';
 import { TEST_SQL_TOKEN, testDecodeThreads } from './env.ts';
 import { PROJECT_ROOT } from './kafka-broker.ts';
 import { freePort } from './net.ts';
@@ -53,7 +53,7 @@ export interface ServiceProcessOptions {
 }
 
 function spawnService(env: Record<string, string>, npmStart = false): ChildProcess {
-  const [command, args] = npmStart ? ['npm', ['start']] : [process.execPath, SERVICE_COMMAND.slice(1)];
+  const [command, args] = npmStart ? ['npm', ['start']] : [process.execPath, SERVICE_ARGS];
   return spawn(command, args, {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...testDecodeThreads(), ...env },

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeThreadsFor } from '../../../receiver/decode-pool.ts';
-import { SERVICE_COMMAND } from '../../../service/node-flags.ts';
+import { SERVICE_ARGS } from '../../../service/node-flags.ts';
 import { embeddedEnv, TENANT_HEADER, tempDataDir } from '../../support/embedded.ts';
 import { PROJECT_ROOT } from '../../support/kafka-broker.ts';
 import { sqlHeaders, TEST_SQL_TOKEN } from '../../support/env.ts';
@@ -83,7 +83,7 @@ describe('npm start', () => {
     const cmdline = procList(node[0], 'cmdline');
     expect(path.basename(cmdline[0])).toBe('node');
     // With the Node options every launcher passes (the image's CMD is checked against the same list).
-    expect(cmdline.slice(1)).toEqual(SERVICE_COMMAND.slice(1));
+    expect(cmdline.slice(1)).toEqual(SERVICE_ARGS);
     const environ = procList(node[0], 'environ');
     const nodeOptions = environ.find((e) => e.startsWith('NODE_OPTIONS='));
     expect(nodeOptions ?? '').not.toMatch(LOADER);
